@@ -1,0 +1,1 @@
+"""Project-wide fixtures. App-specific fixtures live in tests/<app>/conftest.py."""
