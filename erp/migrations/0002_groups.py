@@ -1,0 +1,77 @@
+"""The role groups "Sales" and "Sync administrators" with their ERP permissions.
+
+Permissions are created by a post_migrate handler, i.e. only after every migration ran, so on a
+fresh database they do not exist yet here: create them first. ``create_groups`` is idempotent
+(tests call it again after a transactional test flushed the tables).
+"""
+
+from django.contrib.auth.management import create_permissions
+from django.db import migrations
+
+ERP_MODELS = [
+    "currency",
+    "currencyexchangerate",
+    "customer",
+    "customerpricegroup",
+    "contact",
+    "generalsetup",
+    "item",
+    "itemledgerentry",
+    "itemunitofmeasure",
+    "noseries",
+    "paymentterms",
+    "resource",
+    "salesheader",
+    "salesline",
+    "salesperson",
+    "salesprice",
+    "shipmentmethod",
+    "shippingagent",
+    "unitofmeasure",
+]
+SALES_EDITS = ["customer", "contact", "salesheader", "salesline", "salesprice"]
+
+GROUP_PERMISSIONS = {
+    "Sales": [f"view_{model}" for model in ERP_MODELS]
+    + [f"{action}_{model}" for model in SALES_EDITS for action in ("add", "change")],
+    "Sync administrators": [f"view_{model}" for model in ERP_MODELS],
+}
+
+
+def create_groups(apps, schema_editor):
+    using = schema_editor.connection.alias if schema_editor else "default"
+    for label in ("contenttypes", "auth", "erp"):
+        app_config = apps.get_app_config(label)
+        # create_permissions skips app configs without a models module, which is how
+        # historical (migration-state) app configs look.
+        models_module = getattr(app_config, "models_module", None)
+        app_config.models_module = models_module or True
+        try:
+            create_permissions(app_config, verbosity=0, using=using, apps=apps)
+        finally:
+            app_config.models_module = models_module
+
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    for name, codenames in GROUP_PERMISSIONS.items():
+        group, _ = Group.objects.using(using).get_or_create(name=name)
+        permissions = Permission.objects.using(using).filter(content_type__app_label="erp", codename__in=codenames)
+        missing = set(codenames) - set(permissions.values_list("codename", flat=True))
+        if missing:
+            raise RuntimeError(f"Permissions missing for group {name}: {sorted(missing)}")
+        group.permissions.add(*permissions)
+
+
+def delete_groups(apps, schema_editor):
+    Group = apps.get_model("auth", "Group")
+    Group.objects.using(schema_editor.connection.alias).filter(name__in=GROUP_PERMISSIONS).delete()
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("erp", "0001_initial"),
+        ("auth", "0012_alter_user_first_name_max_length"),
+        ("contenttypes", "0002_remove_content_type_name"),
+    ]
+
+    operations = [migrations.RunPython(create_groups, delete_groups)]
