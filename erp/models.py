@@ -266,7 +266,8 @@ class Customer(SyncedModel):
         return reverse("erp:customer_detail", args=[self.pk])
 
     def clean(self):
-        if self.primary_contact_id and self.pk:
+        # A new customer (pk None) cannot take a contact that already belongs to a customer.
+        if self.primary_contact_id:
             contact = self.primary_contact
             if contact.related_customer_id not in (None, self.pk):
                 raise ValidationError({"primary_contact": "The primary contact belongs to another customer."})
@@ -514,6 +515,10 @@ class SalesHeader(SyncedModel):
     def shipment_date(self):
         return self.requested_delivery_date or self.order_date
 
+    def clean(self):
+        if self.requested_delivery_date and self.order_date and self.requested_delivery_date < self.order_date:
+            raise ValidationError({"requested_delivery_date": "The requested delivery date is before the order date."})
+
 
 class SalesLine(SyncedModel):
     class Type(models.TextChoices):
@@ -530,6 +535,16 @@ class SalesLine(SyncedModel):
     quantity = quantity_field("quantity")
     unit_of_measure = models.ForeignKey(
         UnitOfMeasure, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    # NAV's "Qty. per Unit of Measure": base units in one line unit, so that availability and
+    # ledger entries count in the item's base unit.
+    qty_per_unit_of_measure = models.DecimalField(
+        "quantity per unit of measure",
+        max_digits=18,
+        decimal_places=5,
+        default=Decimal("1"),
+        editable=False,
+        validators=[MinValueValidator(Decimal("0.00001"))],
     )
     unit_price = money_field("unit price", validators=[non_negative])
     line_discount_pct = models.DecimalField(
@@ -560,6 +575,10 @@ class SalesLine(SyncedModel):
     @property
     def outstanding_quantity(self) -> Decimal:
         return self.quantity - self.quantity_shipped
+
+    @property
+    def outstanding_quantity_base(self) -> Decimal:
+        return self.outstanding_quantity * self.qty_per_unit_of_measure
 
     @property
     def no(self) -> str:

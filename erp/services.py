@@ -1,0 +1,431 @@
+"""Writes to the ERP, modelled on Dynamics NAV.
+
+Every function takes keyword-only arguments and raises ``ValidationError`` (field-keyed where a
+field is to blame) on bad input, inside a transaction so that a refusal changes nothing.
+"""
+
+import datetime
+from collections import defaultdict
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
+from django.db.models import F, Max, ProtectedError
+from django.utils import timezone
+
+from erp import selectors
+from erp.models import (
+    ZERO,
+    Contact,
+    Customer,
+    Item,
+    ItemLedgerEntry,
+    NoSeries,
+    Resource,
+    SalesHeader,
+    SalesLine,
+)
+
+CENT = Decimal("0.01")
+LINE_NO_STEP = 10000
+NUMBER_SERIES_BY_MODEL = {
+    Customer: "CUST",
+    Contact: "CONT",
+    Item: "ITEM",
+    Resource: "RES",
+    SalesHeader: "SO",
+}
+NUMBER_FIELD_MAX_LENGTH = 20
+
+
+def round_amount(value: Decimal) -> Decimal:
+    """NAV rounds amounts to the nearest cent, halves away from zero."""
+    return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+# --- Number series -------------------------------------------------------------------------
+
+
+def no_series_reserve(*, series_code: str, count: int) -> list[str]:
+    """Draw ``count`` consecutive numbers from the series with one atomic update.
+
+    The row lock (PostgreSQL) or the IMMEDIATE write transaction (SQLite) serialises
+    concurrent callers; the ``F()`` update never reads a stale counter either way.
+    """
+    if count < 1:
+        raise ValidationError({"count": "Reserve at least one number."})
+    with transaction.atomic():
+        try:
+            series = NoSeries.objects.select_for_update().get(code=series_code)
+        except NoSeries.DoesNotExist:
+            raise ValidationError(
+                {"no": f"There is no number series {series_code}. Create it or enter a number yourself."}
+            ) from None
+        NoSeries.objects.filter(pk=series.pk).update(last_number=F("last_number") + F("increment_by") * count)
+        series.refresh_from_db(fields=["last_number"])
+        first = series.last_number - series.increment_by * (count - 1)
+        numbers = [series.format(first + series.increment_by * i) for i in range(count)]
+        if len(numbers[-1]) > NUMBER_FIELD_MAX_LENGTH:
+            raise ValidationError(
+                {"no": f"Number series {series_code} has run past {NUMBER_FIELD_MAX_LENGTH} characters."}
+            )
+        return numbers
+
+
+def no_series_next(*, series_code: str) -> str:
+    return no_series_reserve(series_code=series_code, count=1)[0]
+
+
+def _number_for(model: type[models.Model]) -> str:
+    """The next number of the model's series that no record uses yet (a user may have typed it)."""
+    series_code = NUMBER_SERIES_BY_MODEL[model]
+    while True:
+        candidate = no_series_next(series_code=series_code)
+        if not model.objects.filter(no=candidate).exists():
+            return candidate
+
+
+# --- Generic create/update/delete -----------------------------------------------------------
+
+
+def record_save(*, instance):
+    """Create or update any ERP record: number from its series when blank, full_clean(), save().
+
+    Sales lines and sales order headers follow their own rules, so they are routed to them.
+    """
+    if isinstance(instance, SalesLine):
+        return sales_line_save(line=instance)
+    if isinstance(instance, ItemLedgerEntry):
+        if instance.pk:
+            raise ValidationError("Item ledger entries cannot be changed; post a correcting entry instead.")
+        return item_ledger_post(
+            item=instance.item,
+            entry_type=instance.entry_type,
+            quantity=instance.quantity,
+            posting_date=instance.posting_date,
+            document_no=instance.document_no,
+            description=instance.description,
+        )
+    if isinstance(instance, SalesHeader):
+        if not instance.pk and instance.sell_to_customer_id:
+            _check_customer_may_order(instance.sell_to_customer)
+        else:
+            _check_header_update(instance)
+    with transaction.atomic():
+        assigned = _assign_number(instance)
+        try:
+            instance.full_clean()
+            instance.save()
+        except Exception:
+            if assigned:
+                instance.no = ""
+            raise
+    return instance
+
+
+def _assign_number(instance) -> bool:
+    model = type(instance)
+    if model in NUMBER_SERIES_BY_MODEL and not (instance.no or "").strip():
+        instance.no = _number_for(model)
+        return True
+    for key in ("no", "code"):
+        value = getattr(instance, key, None)
+        if isinstance(value, str):
+            setattr(instance, key, value.strip().upper())
+    return False
+
+
+def _check_header_update(order: SalesHeader) -> None:
+    stored = SalesHeader.objects.get(pk=order.pk)
+    if order.status != stored.status:
+        raise ValidationError({"status": "Release or reopen the order with its actions, not by editing the status."})
+    if stored.status == SalesHeader.Status.RELEASED:
+        raise ValidationError(f"Sales order {stored.no} is released; reopen it to change it.")
+    if order.sell_to_customer_id != stored.sell_to_customer_id:
+        if stored.lines.filter(quantity_shipped__gt=0).exists():
+            raise ValidationError(
+                {"sell_to_customer": "The order has shipped lines; its customer can no longer change."}
+            )
+        _check_customer_may_order(order.sell_to_customer)
+
+
+def record_delete(*, instance) -> None:
+    """Delete a record; a record still in use is refused with the names of what uses it."""
+    if isinstance(instance, SalesLine):
+        sales_line_delete(line=instance)
+        return
+    if isinstance(instance, ItemLedgerEntry):
+        raise ValidationError("Item ledger entries cannot be deleted; post a correcting entry instead.")
+    if isinstance(instance, SalesHeader) and instance.lines.filter(quantity_shipped__gt=0).exists():
+        raise ValidationError(f"Sales order {instance.no} has shipped lines and cannot be deleted.")
+    try:
+        with transaction.atomic():
+            instance.delete()
+    except ProtectedError as error:
+        raise ValidationError(_in_use_message(instance, error.protected_objects)) from None
+
+
+def _in_use_message(instance, users) -> str:
+    by_kind = defaultdict(list)
+    for user in users:
+        by_kind[user._meta.verbose_name_plural].append(str(user))
+    parts = []
+    for kind, names in sorted(by_kind.items()):
+        shown = ", ".join(sorted(names)[:3])
+        more = f" and {len(names) - 3} more" if len(names) > 3 else ""
+        parts.append(f"{len(names)} {kind} ({shown}{more})")
+    return f"{instance._meta.verbose_name.capitalize()} {instance} cannot be deleted: it is used by {'; '.join(parts)}."
+
+
+# --- Sales orders ----------------------------------------------------------------------------
+
+
+def _check_customer_may_order(customer: Customer) -> None:
+    if customer.blocked == Customer.Blocked.ALL:
+        raise ValidationError(
+            {
+                "sell_to_customer": f"Customer {customer.no} is blocked for all transactions; "
+                "no new order can be created."
+            }
+        )
+
+
+def sales_order_create(*, sell_to_customer: Customer, order_date: datetime.date | None = None, **fields) -> SalesHeader:
+    """A new open order; currency and salesperson come from the customer unless given."""
+    if fields.get("status", SalesHeader.Status.OPEN) != SalesHeader.Status.OPEN:
+        raise ValidationError({"status": "A new order is open; release it afterwards."})
+    fields.setdefault("currency", sell_to_customer.currency)
+    fields.setdefault("salesperson", sell_to_customer.salesperson)
+    order = SalesHeader(sell_to_customer=sell_to_customer, order_date=order_date or timezone.localdate(), **fields)
+    return record_save(instance=order)
+
+
+def _lock_open_order(order_id: int) -> SalesHeader:
+    order = SalesHeader.objects.select_for_update().select_related("sell_to_customer").get(pk=order_id)
+    if order.status != SalesHeader.Status.OPEN:
+        raise ValidationError(f"Sales order {order.no} is released; reopen it to change its lines.")
+    return order
+
+
+def sales_line_save(*, line: SalesLine) -> SalesLine:
+    """Create or update a line of an open order.
+
+    Like NAV's field validation: choosing an item or resource fills in its description, unit of
+    measure and price (best sales price for items); a changed quantity or unit fetches the price
+    again unless the price itself was changed. Amounts are rounded to cents.
+    """
+    with transaction.atomic():
+        if not line.order_id:
+            raise ValidationError({"order": "A sales line belongs to an order."})
+        order = _lock_open_order(line.order_id)
+        stored = SalesLine.objects.select_for_update().get(pk=line.pk) if line.pk else None
+        if stored and stored.order_id != line.order_id:
+            raise ValidationError({"order": "A line cannot move to another order."})
+        _check_line_target(line, stored)
+        _fill_line_defaults(line, stored, order)
+        line.line_discount_amount = round_amount(
+            round_amount(line.quantity * line.unit_price) * line.line_discount_pct / 100
+        )
+        line.line_amount = round_amount(line.quantity * line.unit_price) - line.line_discount_amount
+        if not line.line_no:
+            last = order.lines.aggregate(last=Max("line_no"))["last"] or 0
+            line.line_no = last + LINE_NO_STEP
+        line.full_clean()
+        line.save()
+    return line
+
+
+def _check_line_target(line: SalesLine, stored: SalesLine | None) -> None:
+    for name in ("quantity", "unit_price", "line_discount_pct"):
+        value = getattr(line, name)
+        if value is not None and value < 0:
+            raise ValidationError({name: "Must not be negative."})
+    if line.type == SalesLine.Type.ITEM and line.item_id and line.item.blocked:
+        raise ValidationError({"item": f"Item {line.item.no} is blocked."})
+    if line.type == SalesLine.Type.RESOURCE and line.resource_id and line.resource.blocked:
+        raise ValidationError({"resource": f"Resource {line.resource.no} is blocked."})
+    if stored and stored.quantity_shipped:
+        if (line.type, line.item_id, line.resource_id) != (stored.type, stored.item_id, stored.resource_id):
+            raise ValidationError({"type": "The line has been shipped; its type and number can no longer change."})
+        if line.unit_of_measure_id != stored.unit_of_measure_id:
+            raise ValidationError({"unit_of_measure": "The line has been shipped; its unit can no longer change."})
+    line.quantity_shipped = stored.quantity_shipped if stored else ZERO
+    line.quantity_invoiced = stored.quantity_invoiced if stored else ZERO
+
+
+def _fill_line_defaults(line: SalesLine, stored: SalesLine | None, order: SalesHeader) -> None:
+    if line.type == SalesLine.Type.COMMENT:
+        line.unit_of_measure = None
+        line.qty_per_unit_of_measure = Decimal(1)
+        return
+    target = line.item if line.type == SalesLine.Type.ITEM else line.resource
+    if target is None:
+        return  # full_clean() names the missing item/resource
+    target_changed = stored is None or (stored.item_id, stored.resource_id) != (line.item_id, line.resource_id)
+    if target_changed:
+        if stored is not None or not line.description:
+            line.description = target.description if line.type == SalesLine.Type.ITEM else target.name
+        if stored is not None or not line.unit_of_measure_id:
+            line.unit_of_measure = target.base_unit_of_measure
+    elif not line.unit_of_measure_id:
+        line.unit_of_measure = target.base_unit_of_measure
+    if line.type == SalesLine.Type.ITEM:
+        qty_per_unit = selectors.item_qty_per_unit(item=line.item, unit_of_measure=line.unit_of_measure)
+        if qty_per_unit is None:
+            raise ValidationError(
+                {"unit_of_measure": f"{line.unit_of_measure} is not a unit of measure of item {line.item.no}."}
+            )
+        line.qty_per_unit_of_measure = qty_per_unit
+    else:
+        line.qty_per_unit_of_measure = Decimal(1)
+    price_entered = (stored is None and line.unit_price) or (
+        stored is not None and line.unit_price != stored.unit_price
+    )
+    repriced = target_changed or (
+        stored is not None
+        and (line.quantity != stored.quantity or line.unit_of_measure_id != stored.unit_of_measure_id)
+    )
+    if repriced and not price_entered:
+        line.unit_price = _default_unit_price(line, order)
+
+
+def _default_unit_price(line: SalesLine, order: SalesHeader) -> Decimal:
+    """Best sales price in the order's currency; else the LCY price (sales price or card) converted."""
+    if line.type == SalesLine.Type.RESOURCE:
+        return _lcy_to_order_currency(line.resource.unit_price, order)
+    price_args = {
+        "item": line.item,
+        "customer": order.sell_to_customer,
+        "quantity": line.quantity or Decimal(1),
+        "on_date": order.order_date,
+        "unit_of_measure": line.unit_of_measure,
+    }
+    if order.currency_id and not selectors.currency_is_local(currency=order.currency):
+        price = selectors.sales_price_best(currency=order.currency, **price_args)
+        if price is not None:
+            return price
+    price = selectors.sales_price_best(currency=None, **price_args)
+    if price is None:
+        price = round_amount(line.item.unit_price * line.qty_per_unit_of_measure)
+    return _lcy_to_order_currency(price, order)
+
+
+def _lcy_to_order_currency(amount_lcy: Decimal, order: SalesHeader) -> Decimal:
+    if not order.currency_id or selectors.currency_is_local(currency=order.currency):
+        return amount_lcy
+    rate = selectors.currency_exchange_rate(currency=order.currency, on_date=order.order_date)
+    if rate is None:
+        raise ValidationError(
+            {"unit_price": f"There is no exchange rate for {order.currency} on {order.order_date}; enter the price."}
+        )
+    return round_amount(amount_lcy / rate)
+
+
+def sales_line_delete(*, line: SalesLine) -> None:
+    with transaction.atomic():
+        _lock_open_order(line.order_id)
+        stored = SalesLine.objects.select_for_update().get(pk=line.pk)
+        if stored.quantity_shipped:
+            raise ValidationError(f"Line {stored.line_no} has been shipped and cannot be deleted.")
+        stored.delete()
+
+
+def sales_order_release(*, order: SalesHeader) -> SalesHeader:
+    """Release an open order (NAV: the order is complete and ready for the warehouse)."""
+    with transaction.atomic():
+        locked = SalesHeader.objects.select_for_update().select_related("sell_to_customer").get(pk=order.pk)
+        if locked.status == SalesHeader.Status.RELEASED:
+            return locked
+        if locked.sell_to_customer.blocked == Customer.Blocked.ALL:
+            raise ValidationError(f"Customer {locked.sell_to_customer.no} is blocked for all transactions.")
+        if not locked.lines.exclude(type=SalesLine.Type.COMMENT).filter(quantity__gt=0).exists():
+            raise ValidationError(
+                f"There is nothing to release for sales order {locked.no}: add a line with a quantity."
+            )
+        locked.status = SalesHeader.Status.RELEASED
+        locked.save(update_fields=["status", "modified_at"])
+    return locked
+
+
+def sales_order_reopen(*, order: SalesHeader) -> SalesHeader:
+    with transaction.atomic():
+        locked = SalesHeader.objects.select_for_update().get(pk=order.pk)
+        if locked.status != SalesHeader.Status.OPEN:
+            locked.status = SalesHeader.Status.OPEN
+            locked.save(update_fields=["status", "modified_at"])
+    return locked
+
+
+def sales_order_post_shipment(
+    *, order: SalesHeader, posting_date: datetime.date | None = None
+) -> list[ItemLedgerEntry]:
+    """Ship every outstanding quantity: item lines write negative Sale entries; quantity shipped rises.
+
+    All or nothing: one transaction; an open order is released first.
+    """
+    posting_date = posting_date or timezone.localdate()
+    with transaction.atomic():
+        locked = SalesHeader.objects.select_for_update().select_related("sell_to_customer").get(pk=order.pk)
+        customer = locked.sell_to_customer
+        if customer.blocked in (Customer.Blocked.SHIP, Customer.Blocked.ALL):
+            raise ValidationError(f"Customer {customer.no} is blocked for shipping; the order cannot be shipped.")
+        if locked.status == SalesHeader.Status.OPEN:
+            locked = sales_order_release(order=locked)
+        lines = list(
+            locked.lines.select_for_update()
+            .exclude(type=SalesLine.Type.COMMENT)
+            .filter(quantity__gt=F("quantity_shipped"))
+            .select_related("item")
+        )
+        if not lines:
+            raise ValidationError(f"There is nothing to ship on sales order {locked.no}.")
+        entries = []
+        now = timezone.now()
+        for line in lines:
+            if line.type == SalesLine.Type.ITEM:
+                if line.item.blocked:
+                    raise ValidationError(f"Item {line.item.no} on line {line.line_no} is blocked.")
+                entry = ItemLedgerEntry(
+                    item=line.item,
+                    posting_date=posting_date,
+                    entry_type=ItemLedgerEntry.EntryType.SALE,
+                    document_no=locked.no,
+                    description=line.description,
+                    quantity=-line.outstanding_quantity_base,
+                    sales_line=line,
+                )
+                entry.full_clean()
+                entry.save()
+                entries.append(entry)
+            line.quantity_shipped = line.quantity
+            line.modified_at = now
+        SalesLine.objects.bulk_update(lines, ["quantity_shipped", "modified_at"])
+    return entries
+
+
+# --- Item ledger ------------------------------------------------------------------------------
+
+
+def item_ledger_post(
+    *,
+    item: Item,
+    entry_type: str,
+    quantity: Decimal,
+    posting_date: datetime.date,
+    document_no: str = "",
+    description: str = "",
+) -> ItemLedgerEntry:
+    """Post one inventory movement (NAV item journal line): positive in, negative out."""
+    if item.blocked:
+        raise ValidationError({"item": f"Item {item.no} is blocked."})
+    entry = ItemLedgerEntry(
+        item=item,
+        entry_type=entry_type,
+        quantity=quantity,
+        posting_date=posting_date,
+        document_no=document_no,
+        description=description,
+    )
+    entry.full_clean()
+    entry.save()
+    return entry
