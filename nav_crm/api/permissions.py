@@ -1,4 +1,4 @@
-from rest_framework.permissions import DjangoModelPermissions
+from rest_framework.permissions import BasePermission, DjangoModelPermissions
 
 
 class StrictModelPermissions(DjangoModelPermissions):
@@ -14,3 +14,14 @@ class StrictModelPermissions(DjangoModelPermissions):
         "HEAD": ["%(app_label)s.view_%(model_name)s"],
         "OPTIONS": ["%(app_label)s.view_%(model_name)s"],
     }
+
+
+def permissions_required(*perms: str) -> type[BasePermission]:
+    """A permission class for an endpoint that is not plain CRUD, e.g. a sales order's release action."""
+
+    class PermissionsRequired(BasePermission):
+        def has_permission(self, request, view):
+            return bool(request.user and request.user.is_authenticated and request.user.has_perms(perms))
+
+    PermissionsRequired.__qualname__ = f"PermissionsRequired({', '.join(perms)})"
+    return PermissionsRequired

@@ -1,8 +1,15 @@
-from django.urls import path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView
+from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.permissions import IsAuthenticated
+
+from nav_crm.api import views
 
 urlpatterns = [
-    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
-    path("redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
+    path("schema/", SpectacularAPIView.as_view(permission_classes=[IsAuthenticated]), name="api-schema"),
+    path("docs/", views.swagger_ui, name="api-docs"),
+    path("redoc/", views.redoc, name="api-redoc"),
+    path("v1/auth/token/", ObtainAuthToken.as_view(), name="api-token"),
+    path("v1/", include("erp.api.urls")),
+    re_path(r"^", views.endpoint_not_found),
 ]
