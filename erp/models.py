@@ -552,7 +552,7 @@ class SalesLine(SyncedModel):
         max_digits=5,
         decimal_places=2,
         default=ZERO,
-        validators=[non_negative, MaxValueValidator(Decimal("100"), "The line discount cannot exceed 100%.")],
+        validators=[non_negative, MaxValueValidator(Decimal("100"), "The line discount cannot exceed 100%%.")],
     )
     line_discount_amount = money_field("line discount amount")
     line_amount = money_field("line amount")
@@ -578,7 +578,7 @@ class SalesLine(SyncedModel):
 
     @property
     def outstanding_quantity_base(self) -> Decimal:
-        return self.outstanding_quantity * self.qty_per_unit_of_measure
+        return (self.outstanding_quantity * self.qty_per_unit_of_measure).quantize(Decimal("0.00001"))
 
     @property
     def no(self) -> str:

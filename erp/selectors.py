@@ -134,8 +134,9 @@ def sales_price_best(
             )
     if currency_is_local(currency=currency):
         currency_match = Q(currency__isnull=True)
-        if currency is not None:
-            currency_match |= Q(currency=currency)
+        local_currency_id = GeneralSetup.objects.filter(pk=1).values_list("local_currency_id", flat=True).first()
+        if local_currency_id:
+            currency_match |= Q(currency_id=local_currency_id)
     else:
         currency_match = Q(currency=currency)
     prices = SalesPrice.objects.filter(

@@ -56,7 +56,7 @@ def no_series_reserve(*, series_code: str, count: int) -> list[str]:
         raise ValidationError({"count": "Reserve at least one number."})
     with transaction.atomic():
         try:
-            series = NoSeries.objects.select_for_update().get(code=series_code)
+            series = NoSeries.objects.select_for_update(of=("self",)).get(code=series_code)
         except NoSeries.DoesNotExist:
             raise ValidationError(
                 {"no": f"There is no number series {series_code}. Create it or enter a number yourself."}
@@ -201,7 +201,7 @@ def sales_order_create(*, sell_to_customer: Customer, order_date: datetime.date 
 
 
 def _lock_open_order(order_id: int) -> SalesHeader:
-    order = SalesHeader.objects.select_for_update().select_related("sell_to_customer").get(pk=order_id)
+    order = SalesHeader.objects.select_for_update(of=("self",)).select_related("sell_to_customer").get(pk=order_id)
     if order.status != SalesHeader.Status.OPEN:
         raise ValidationError(f"Sales order {order.no} is released; reopen it to change its lines.")
     return order
@@ -218,7 +218,7 @@ def sales_line_save(*, line: SalesLine) -> SalesLine:
         if not line.order_id:
             raise ValidationError({"order": "A sales line belongs to an order."})
         order = _lock_open_order(line.order_id)
-        stored = SalesLine.objects.select_for_update().get(pk=line.pk) if line.pk else None
+        stored = SalesLine.objects.select_for_update(of=("self",)).get(pk=line.pk) if line.pk else None
         if stored and stored.order_id != line.order_id:
             raise ValidationError({"order": "A line cannot move to another order."})
         _check_line_target(line, stored)
@@ -324,7 +324,7 @@ def _lcy_to_order_currency(amount_lcy: Decimal, order: SalesHeader) -> Decimal:
 def sales_line_delete(*, line: SalesLine) -> None:
     with transaction.atomic():
         _lock_open_order(line.order_id)
-        stored = SalesLine.objects.select_for_update().get(pk=line.pk)
+        stored = SalesLine.objects.select_for_update(of=("self",)).get(pk=line.pk)
         if stored.quantity_shipped:
             raise ValidationError(f"Line {stored.line_no} has been shipped and cannot be deleted.")
         stored.delete()
@@ -333,7 +333,7 @@ def sales_line_delete(*, line: SalesLine) -> None:
 def sales_order_release(*, order: SalesHeader) -> SalesHeader:
     """Release an open order (NAV: the order is complete and ready for the warehouse)."""
     with transaction.atomic():
-        locked = SalesHeader.objects.select_for_update().select_related("sell_to_customer").get(pk=order.pk)
+        locked = SalesHeader.objects.select_for_update(of=("self",)).select_related("sell_to_customer").get(pk=order.pk)
         if locked.status == SalesHeader.Status.RELEASED:
             return locked
         if locked.sell_to_customer.blocked == Customer.Blocked.ALL:
@@ -349,7 +349,7 @@ def sales_order_release(*, order: SalesHeader) -> SalesHeader:
 
 def sales_order_reopen(*, order: SalesHeader) -> SalesHeader:
     with transaction.atomic():
-        locked = SalesHeader.objects.select_for_update().get(pk=order.pk)
+        locked = SalesHeader.objects.select_for_update(of=("self",)).get(pk=order.pk)
         if locked.status != SalesHeader.Status.OPEN:
             locked.status = SalesHeader.Status.OPEN
             locked.save(update_fields=["status", "modified_at"])
@@ -365,14 +365,14 @@ def sales_order_post_shipment(
     """
     posting_date = posting_date or timezone.localdate()
     with transaction.atomic():
-        locked = SalesHeader.objects.select_for_update().select_related("sell_to_customer").get(pk=order.pk)
+        locked = SalesHeader.objects.select_for_update(of=("self",)).select_related("sell_to_customer").get(pk=order.pk)
         customer = locked.sell_to_customer
         if customer.blocked in (Customer.Blocked.SHIP, Customer.Blocked.ALL):
             raise ValidationError(f"Customer {customer.no} is blocked for shipping; the order cannot be shipped.")
         if locked.status == SalesHeader.Status.OPEN:
             locked = sales_order_release(order=locked)
         lines = list(
-            locked.lines.select_for_update()
+            locked.lines.select_for_update(of=("self",))
             .exclude(type=SalesLine.Type.COMMENT)
             .filter(quantity__gt=F("quantity_shipped"))
             .select_related("item")
