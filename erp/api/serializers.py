@@ -33,8 +33,21 @@ def no_ref(queryset, **kwargs) -> BusinessKeyField:
     return BusinessKeyField("no", queryset, **kwargs)
 
 
+class UpperCaseCharField(serializers.CharField):
+    """Codes are upper case; accept "eur" for "EUR" before the format check runs."""
+
+    def to_internal_value(self, data):
+        return super().to_internal_value(data).upper()
+
+
 class ServiceModelSerializer(serializers.ModelSerializer):
     """Creates and updates through ``services.record_save``; subclasses swap in a specific service."""
+
+    def build_standard_field(self, field_name, model_field):
+        field_class, field_kwargs = super().build_standard_field(field_name, model_field)
+        if isinstance(model_field, models.CodeField) or (self.Meta.model is models.Currency and field_name == "code"):
+            field_class = UpperCaseCharField
+        return field_class, field_kwargs
 
     def create(self, validated_data):
         instance = self.Meta.model(**validated_data)
