@@ -302,6 +302,15 @@ class SalesLineSerializer(ServiceModelSerializer):
             return services.sales_line_save(line=instance)
 
 
+class OrderAmountField(serializers.DecimalField):
+    def __init__(self, **kwargs):
+        super().__init__(max_digits=18, decimal_places=2, source="*", read_only=True, **kwargs)
+
+    def get_attribute(self, order) -> Decimal:
+        # Summed from the prefetched lines: no query per order in a list.
+        return sum((line.line_amount for line in order.lines.all()), Decimal("0.00"))
+
+
 class SalesOrderSerializer(ServiceModelSerializer):
     sell_to_customer = no_ref(models.Customer.objects.all(), required=True, allow_null=False)
     currency = code_ref(
@@ -309,7 +318,7 @@ class SalesOrderSerializer(ServiceModelSerializer):
     )
     salesperson = code_ref(models.Salesperson, help_text="Defaults to the customer's salesperson.")
     lines = SalesLineSerializer(many=True, read_only=True)
-    amount = serializers.SerializerMethodField(help_text="The sum of the line amounts.")
+    amount = OrderAmountField(help_text="The sum of the line amounts.")
 
     class Meta:
         model = models.SalesHeader
@@ -329,10 +338,6 @@ class SalesOrderSerializer(ServiceModelSerializer):
         )
         read_only_fields = ("status", *SYNCED_READ_ONLY)
         extra_kwargs = {**NUMBERED_KWARGS, "order_date": {"required": False}}
-
-    def get_amount(self, order) -> Decimal:
-        # Summed from the prefetched lines: no query per order in a list.
-        return sum((line.line_amount for line in order.lines.all()), Decimal("0.00"))
 
     def create(self, validated_data):
         with transaction.atomic():
