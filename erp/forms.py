@@ -1,0 +1,193 @@
+"""Edit forms of the ERP pages. Views save them through ``erp.services``, never ``form.save()``."""
+
+from django import forms
+
+from erp.models import (
+    Contact,
+    Currency,
+    Customer,
+    CustomerPriceGroup,
+    Item,
+    Resource,
+    SalesHeader,
+    SalesLine,
+    Salesperson,
+    SalesPrice,
+    UnitOfMeasure,
+)
+
+DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+class NumberedForm(forms.ModelForm):
+    """A record numbered from a number series: on create the number may be left empty."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is None:
+            self.fields["no"].required = False
+            self.fields["no"].help_text = "Leave empty to take the next number from the number series."
+
+
+class CustomerForm(NumberedForm):
+    home_page = forms.URLField(max_length=80, required=False, assume_scheme="https")
+
+    class Meta:
+        model = Customer
+        fields = [
+            "no",
+            "name",
+            "address",
+            "address_2",
+            "post_code",
+            "city",
+            "county",
+            "country",
+            "phone",
+            "email",
+            "home_page",
+            "salesperson",
+            "currency",
+            "customer_price_group",
+            "payment_terms",
+            "shipment_method",
+            "shipping_agent",
+            "credit_limit_lcy",
+            "blocked",
+            "primary_contact",
+        ]
+
+
+class ContactForm(NumberedForm):
+    class Meta:
+        model = Contact
+        fields = [
+            "no",
+            "type",
+            "company",
+            "customer",
+            "name",
+            "first_name",
+            "last_name",
+            "job_title",
+            "email",
+            "phone",
+            "mobile_phone",
+            "address",
+            "post_code",
+            "city",
+            "country",
+        ]
+
+
+class SalespersonForm(forms.ModelForm):
+    class Meta:
+        model = Salesperson
+        fields = ["code", "name", "email", "phone"]
+
+
+class ItemForm(NumberedForm):
+    class Meta:
+        model = Item
+        fields = ["no", "description", "type", "base_unit_of_measure", "unit_price", "unit_cost", "blocked"]
+
+
+class ResourceForm(NumberedForm):
+    class Meta:
+        model = Resource
+        fields = ["no", "name", "base_unit_of_measure", "unit_price", "capacity", "blocked"]
+
+
+class UnitOfMeasureForm(forms.ModelForm):
+    class Meta:
+        model = UnitOfMeasure
+        fields = ["code", "description"]
+
+
+class CurrencyForm(forms.ModelForm):
+    class Meta:
+        model = Currency
+        fields = ["code", "description", "symbol"]
+
+
+class CustomerPriceGroupForm(forms.ModelForm):
+    class Meta:
+        model = CustomerPriceGroup
+        fields = ["code", "description"]
+
+
+class SalesPriceForm(forms.ModelForm):
+    class Meta:
+        model = SalesPrice
+        fields = [
+            "item",
+            "sales_type",
+            "sales_code",
+            "currency",
+            "unit_of_measure",
+            "minimum_quantity",
+            "starting_date",
+            "ending_date",
+            "unit_price",
+        ]
+        widgets = {"starting_date": DATE_INPUT, "ending_date": DATE_INPUT}
+
+
+class SalesOrderForm(NumberedForm):
+    class Meta:
+        model = SalesHeader
+        fields = [
+            "no",
+            "sell_to_customer",
+            "order_date",
+            "requested_delivery_date",
+            "currency",
+            "salesperson",
+            "your_reference",
+            "external_document_no",
+        ]
+        widgets = {"order_date": DATE_INPUT, "requested_delivery_date": DATE_INPUT}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is None:
+            self.fields["currency"].help_text = "Empty: the customer's currency."
+            self.fields["salesperson"].help_text = "Empty: the customer's salesperson."
+
+
+class SalesLineForm(forms.ModelForm):
+    class Meta:
+        model = SalesLine
+        fields = [
+            "type",
+            "item",
+            "resource",
+            "description",
+            "quantity",
+            "unit_of_measure",
+            "unit_price",
+            "line_discount_pct",
+        ]
+        labels = {"line_discount_pct": "Discount %", "unit_of_measure": "Unit"}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["unit_price"].required = False
+        self.fields["unit_price"].help_text = "Empty or 0: the best sales price."
+        self.fields["quantity"].required = False
+        self.fields["line_discount_pct"].required = False
+
+    def clean(self):
+        cleaned = super().clean()
+        for name in ("quantity", "unit_price", "line_discount_pct"):
+            if cleaned.get(name) is None and name not in self.errors:
+                cleaned[name] = SalesLine._meta.get_field(name).default
+        return cleaned
+
+
+class PostShipmentForm(forms.Form):
+    posting_date = forms.DateField(required=False, widget=DATE_INPUT, help_text="Empty: today.")
+
+
+class AvailabilityDateForm(forms.Form):
+    as_of = forms.DateField(required=False, label="As of", widget=DATE_INPUT)

@@ -1,0 +1,219 @@
+"""The ERP's list tables (django-tables2). The first column selects rows for bulk actions."""
+
+import django_tables2 as tables
+
+from erp.models import (
+    Contact,
+    Currency,
+    CurrencyExchangeRate,
+    Customer,
+    CustomerPriceGroup,
+    Item,
+    ItemLedgerEntry,
+    ItemUnitOfMeasure,
+    Resource,
+    SalesHeader,
+    Salesperson,
+    SalesPrice,
+    UnitOfMeasure,
+)
+from nav_crm.ui.tables import ObjectTable
+
+NUMBER = {"th": {"class": "number"}, "td": {"class": "number"}}
+
+
+class NumberColumn(tables.Column):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("attrs", NUMBER)
+        super().__init__(*args, **kwargs)
+
+
+class QuantityColumn(NumberColumn):
+    """Quantities are stored with five decimals; show only the significant ones."""
+
+    def render(self, value):
+        return f"{value.normalize():f}"
+
+
+class CustomerTable(ObjectTable):
+    no = tables.Column(linkify=True)
+    name = tables.Column(linkify=True)
+    salesperson = tables.Column(linkify=True, order_by=("salesperson__code",))
+    customer_price_group = tables.Column(
+        verbose_name="Price group", linkify=True, order_by=("customer_price_group__code",)
+    )
+    credit_limit_lcy = NumberColumn()
+
+    class Meta(ObjectTable.Meta):
+        model = Customer
+        fields = (
+            "pk",
+            "no",
+            "name",
+            "city",
+            "country",
+            "phone",
+            "email",
+            "salesperson",
+            "currency",
+            "customer_price_group",
+            "credit_limit_lcy",
+            "blocked",
+        )
+
+
+class ContactTable(ObjectTable):
+    no = tables.Column(linkify=True)
+    name = tables.Column(accessor="display_name", order_by=("name",), linkify=True)
+    company = tables.Column(linkify=True, order_by=("company__name",))
+    customer = tables.Column(linkify=True, order_by=("customer__no",))
+
+    class Meta(ObjectTable.Meta):
+        model = Contact
+        fields = ("pk", "no", "name", "type", "company", "customer", "job_title", "email", "phone", "city")
+
+
+class SalespersonTable(ObjectTable):
+    code = tables.Column(linkify=True)
+    name = tables.Column(linkify=True)
+
+    class Meta(ObjectTable.Meta):
+        model = Salesperson
+        fields = ("pk", "code", "name", "email", "phone")
+
+
+class ItemTable(ObjectTable):
+    no = tables.Column(linkify=True)
+    description = tables.Column(linkify=True)
+    base_unit_of_measure = tables.Column(verbose_name="Base unit", order_by=("base_unit_of_measure__code",))
+    unit_price = NumberColumn()
+    unit_cost = NumberColumn()
+    blocked = tables.BooleanColumn()
+
+    class Meta(ObjectTable.Meta):
+        model = Item
+        fields = ("pk", "no", "description", "type", "base_unit_of_measure", "unit_price", "unit_cost", "blocked")
+
+
+class ItemAvailabilityTable(ObjectTable):
+    no = tables.Column(linkify=True)
+    description = tables.Column()
+    base_unit_of_measure = tables.Column(verbose_name="Unit", order_by=("base_unit_of_measure__code",))
+    inventory = QuantityColumn()
+    outstanding_sales_qty = QuantityColumn(verbose_name="Outstanding sales")
+    available_qty = QuantityColumn(verbose_name="Available")
+
+    class Meta(ObjectTable.Meta):
+        model = Item
+        fields = ("pk", "no", "description", "type", "base_unit_of_measure")
+        row_attrs = {"class": lambda record: "table-warning" if record.available_qty < 0 else ""}
+
+
+class ResourceTable(ObjectTable):
+    no = tables.Column(linkify=True)
+    name = tables.Column(linkify=True)
+    base_unit_of_measure = tables.Column(verbose_name="Base unit", order_by=("base_unit_of_measure__code",))
+    unit_price = NumberColumn()
+    capacity = QuantityColumn()
+    blocked = tables.BooleanColumn()
+
+    class Meta(ObjectTable.Meta):
+        model = Resource
+        fields = ("pk", "no", "name", "base_unit_of_measure", "unit_price", "capacity", "blocked")
+
+
+class UnitOfMeasureTable(ObjectTable):
+    code = tables.Column(linkify=True)
+
+    class Meta(ObjectTable.Meta):
+        model = UnitOfMeasure
+        fields = ("pk", "code", "description")
+
+
+class CurrencyTable(ObjectTable):
+    code = tables.Column(linkify=True)
+
+    class Meta(ObjectTable.Meta):
+        model = Currency
+        fields = ("pk", "code", "description", "symbol")
+
+
+class CurrencyExchangeRateTable(tables.Table):
+    exchange_rate = NumberColumn()
+
+    class Meta:
+        model = CurrencyExchangeRate
+        fields = ("starting_date", "exchange_rate")
+        attrs = {"class": "table table-sm align-middle"}
+
+
+class CustomerPriceGroupTable(ObjectTable):
+    code = tables.Column(linkify=True)
+
+    class Meta(ObjectTable.Meta):
+        model = CustomerPriceGroup
+        fields = ("pk", "code", "description")
+
+
+class SalesPriceTable(ObjectTable):
+    item = tables.Column(linkify=lambda record: record.get_absolute_url(), order_by=("item__no",))
+    currency = tables.Column(default="LCY")
+    unit_of_measure = tables.Column(verbose_name="Unit", default="base", order_by=("unit_of_measure__code",))
+    minimum_quantity = QuantityColumn(verbose_name="Min. qty")
+    unit_price = NumberColumn()
+
+    class Meta(ObjectTable.Meta):
+        model = SalesPrice
+        fields = (
+            "pk",
+            "item",
+            "sales_type",
+            "sales_code",
+            "currency",
+            "unit_of_measure",
+            "minimum_quantity",
+            "starting_date",
+            "ending_date",
+            "unit_price",
+        )
+
+
+class SalesOrderTable(ObjectTable):
+    no = tables.Column(linkify=True)
+    sell_to_customer = tables.Column(verbose_name="Customer", linkify=True, order_by=("sell_to_customer__no",))
+    salesperson = tables.Column(order_by=("salesperson__code",))
+    currency = tables.Column(default="LCY")
+    amount = NumberColumn(verbose_name="Amount")
+
+    class Meta(ObjectTable.Meta):
+        model = SalesHeader
+        fields = (
+            "pk",
+            "no",
+            "sell_to_customer",
+            "order_date",
+            "requested_delivery_date",
+            "salesperson",
+            "your_reference",
+            "currency",
+            "amount",
+            "status",
+        )
+
+
+class ItemUnitOfMeasureTable(tables.Table):
+    qty_per_unit = QuantityColumn()
+
+    class Meta:
+        model = ItemUnitOfMeasure
+        fields = ("unit_of_measure", "qty_per_unit")
+        attrs = {"class": "table table-sm align-middle"}
+
+
+class ItemLedgerEntryTable(tables.Table):
+    quantity = QuantityColumn()
+
+    class Meta:
+        model = ItemLedgerEntry
+        fields = ("posting_date", "entry_type", "document_no", "description", "quantity")
+        attrs = {"class": "table table-sm align-middle"}

@@ -1,0 +1,24 @@
+from decimal import Decimal
+
+from django import template
+from django.utils.html import format_html_join
+
+from nav_crm.ui.banners import banners_for
+
+register = template.Library()
+
+
+@register.simple_tag(takes_context=True)
+def page_banners(context) -> str:
+    request = context.get("request")
+    if request is None:
+        return ""
+    return format_html_join("", "{}", ((html,) for html in banners_for(request)))
+
+
+@register.filter
+def quantity(value) -> str:
+    """A stored quantity (five decimals) with only its significant decimals: 2.50000 → 2.5."""
+    if isinstance(value, Decimal):
+        return f"{value.normalize():f}"
+    return "" if value is None else str(value)

@@ -1,0 +1,25 @@
+"""A small declarative framework for list, detail and edit pages (in the spirit of NetBox).
+
+A list page is a django-tables2 table + a django-filter FilterSet + search fields + bulk
+actions, declared on an :class:`ObjectListView` subclass. Other apps extend a model's list
+pages without touching the app that owns them, from their ``AppConfig.ready()``::
+
+    from nav_crm.ui import BulkAction, per_record, register_bulk_action, register_column, register_filter
+
+    register_bulk_action(Customer, BulkAction(name="couple", label="Couple selected", ...))
+    register_column(Customer, "coupled", tables.BooleanColumn(), annotate=lambda qs: qs.annotate(...))
+    register_filter(Customer, "coupled", django_filters.BooleanFilter(...))
+"""
+
+from nav_crm.ui.bulk import BulkAction, BulkResult, per_record
+from nav_crm.ui.registry import extensions_for, register_bulk_action, register_column, register_filter
+
+__all__ = [
+    "BulkAction",
+    "BulkResult",
+    "extensions_for",
+    "per_record",
+    "register_bulk_action",
+    "register_column",
+    "register_filter",
+]

@@ -1,0 +1,395 @@
+"""Generic list, detail, edit and delete pages.
+
+Subclasses declare what differs (model, table, filterset, search fields, bulk actions, form)
+and the ``url_base`` of their URL names: ``<url_base>_list``, ``_detail``, ``_create``,
+``_edit`` and ``_delete``. Every page needs the model permission that fits it (view, add,
+change, delete); a logged-in user without it gets 403, an anonymous one the login page.
+"""
+
+import copy
+from dataclasses import dataclass
+
+import django_filters
+import django_tables2 as tables
+from django.contrib import messages
+from django.contrib.auth.mixins import PermissionRequiredMixin
+from django.core.exceptions import NON_FIELD_ERRORS, ImproperlyConfigured, PermissionDenied, ValidationError
+from django.core.paginator import EmptyPage, PageNotAnInteger
+from django.db import models
+from django.forms import ModelForm
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.utils.html import format_html
+from django.views import View
+
+from nav_crm.ui.bulk import BulkAction, BulkResult
+from nav_crm.ui.filters import filterset_with, search_queryset
+from nav_crm.ui.registry import ListExtensions, extensions_for
+
+# A bulk action that fails on many records reports the first ones by name, then a count.
+MAX_FAILURES_REPORTED = 20
+
+
+def permission_name(model: type[models.Model], action: str) -> str:
+    return f"{model._meta.app_label}.{action}_{model._meta.model_name}"
+
+
+class ObjectPermissionMixin(PermissionRequiredMixin):
+    """Requires ``<app>.<permission_action>_<model>``: 403 when logged in, login page otherwise."""
+
+    model: type[models.Model] | None = None
+    permission_action = "view"
+    url_base = ""
+
+    def get_permission_required(self):
+        return (permission_name(self.model, self.permission_action),)
+
+    def url_for(self, page: str, *args) -> str | None:
+        """The URL of one of this model's pages, or None when it does not have that page."""
+        try:
+            return reverse(f"{self.url_base}_{page}", args=args)
+        except NoReverseMatch:
+            return None
+
+    def page_url_if_permitted(self, page: str, action: str, *args) -> str | None:
+        if not self.request.user.has_perm(permission_name(self.model, action)):
+            return None
+        return self.url_for(page, *args)
+
+
+def apply_validation_error(form: ModelForm, error: ValidationError) -> None:
+    """Show a service's ValidationError on the form: on its field when the form has one."""
+    if not hasattr(error, "error_dict"):
+        form.add_error(None, error)
+        return
+    for field, field_errors in error.message_dict.items():
+        target = field if field in form.fields else None
+        if field not in form.fields and field != NON_FIELD_ERRORS:
+            field_errors = [f"{field.replace('_', ' ').capitalize()}: {message}" for message in field_errors]
+        form.add_error(target, field_errors)
+
+
+class ObjectListView(ObjectPermissionMixin, View):
+    table_class: type[tables.Table]
+    filterset_class: type[django_filters.FilterSet] | None = None
+    search_fields: tuple[str, ...] = ()
+    bulk_actions: tuple[BulkAction, ...] = ()
+    # Whether other apps' registered columns, filters and bulk actions for the model apply here.
+    extensible = True
+    page_sizes = (25, 50, 100, 250)
+    template_name = "ui/object_list.html"
+    title = ""
+
+    # --- what the list shows ---------------------------------------------------------------
+    @property
+    def extensions(self) -> ListExtensions:
+        return extensions_for(self.model) if self.extensible else ListExtensions()
+
+    def get_queryset(self) -> models.QuerySet:
+        return self.model._default_manager.all()
+
+    def annotated_queryset(self) -> models.QuerySet:
+        queryset = self.get_queryset()
+        for annotate in self.extensions.annotations:
+            queryset = annotate(queryset)
+        return queryset
+
+    def get_filterset(self) -> django_filters.FilterSet | None:
+        if self.filterset_class is None:
+            return None
+        filterset_class = filterset_with(self.filterset_class, self.extensions.filters)
+        return filterset_class(self.request.GET, queryset=self.annotated_queryset(), request=self.request)
+
+    def search_text(self) -> str:
+        return self.request.GET.get("q", "").strip()
+
+    def matching_queryset(self, filterset: django_filters.FilterSet | None) -> models.QuerySet:
+        """The records that the current search and filters (from the query string) select."""
+        queryset = filterset.qs if filterset is not None else self.annotated_queryset()
+        return search_queryset(queryset, self.search_fields, self.search_text())
+
+    def all_bulk_actions(self) -> list[BulkAction]:
+        actions = list(self.bulk_actions)
+        declared = {action.name for action in actions}
+        for action in self.extensions.bulk_actions:
+            if action.name in declared:
+                raise ImproperlyConfigured(f"Bulk action {action.name!r} is declared twice on {type(self).__name__}.")
+            actions.append(action)
+        return actions
+
+    def permitted_bulk_actions(self) -> list[BulkAction]:
+        return [action for action in self.all_bulk_actions() if self.request.user.has_perm(action.permission)]
+
+    def per_page(self) -> int:
+        try:
+            requested = int(self.request.GET.get("per_page", ""))
+        except ValueError:
+            return self.page_sizes[0]
+        return requested if requested in self.page_sizes else self.page_sizes[0]
+
+    def get_table(self, queryset: models.QuerySet, *, selectable: bool) -> tables.Table:
+        extra_columns = [(name, copy.deepcopy(column)) for name, column in self.extensions.columns]
+        table = self.table_class(
+            queryset, extra_columns=extra_columns, exclude=() if selectable else ("pk",), request=self.request
+        )
+        order_by = self.request.GET.getlist(table.prefixed_order_by_field)
+        if order_by:
+            table.order_by = order_by
+        try:
+            table.paginate(page=self.request.GET.get(table.prefixed_page_field, 1), per_page=self.per_page())
+        except PageNotAnInteger:
+            table.paginate(page=1, per_page=self.per_page())
+        except EmptyPage:
+            table.paginate(page=table.paginator.num_pages, per_page=self.per_page())
+        return table
+
+    def get_title(self) -> str:
+        return self.title or self.model._meta.verbose_name_plural.capitalize()
+
+    def get(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        filterset = self.get_filterset()
+        actions = self.permitted_bulk_actions()
+        table = self.get_table(self.matching_queryset(filterset), selectable=bool(actions))
+        context = {
+            "view": self,
+            "title": self.get_title(),
+            "table": table,
+            "filterset": filterset,
+            "filters_active": bool(filterset is not None and filterset.form.changed_data),
+            "q": self.search_text(),
+            "searchable": bool(self.search_fields),
+            "bulk_actions": actions,
+            "page_sizes": self.page_sizes,
+            "per_page": self.per_page(),
+            "create_url": self.page_url_if_permitted("create", "add"),
+            "verbose_name_plural": self.model._meta.verbose_name_plural,
+        }
+        context.update(self.get_extra_context())
+        return render(request, self.template_name, context)
+
+    def get_extra_context(self) -> dict:
+        return {}
+
+    # --- bulk actions --------------------------------------------------------------------------
+    def selected_queryset(self) -> models.QuerySet:
+        if self.request.POST.get("select_all_matching") == "1":
+            return self.matching_queryset(self.get_filterset())
+        pk_field = self.model._meta.pk
+        pks = []
+        for raw in self.request.POST.getlist("pk"):
+            try:
+                pks.append(pk_field.to_python(raw))
+            except ValidationError:
+                continue
+        return self.get_queryset().filter(pk__in=pks)
+
+    def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        back = request.get_full_path()
+        action = next((a for a in self.all_bulk_actions() if a.name == request.POST.get("action")), None)
+        if action is None:
+            messages.error(request, "Choose one of the list's actions.")
+            return redirect(back)
+        if not request.user.has_perm(action.permission):
+            raise PermissionDenied(f"You may not run “{action.label}”.")
+        queryset = self.selected_queryset()
+        count = queryset.count()
+        if not count:
+            messages.warning(request, "Select at least one record first.")
+            return redirect(back)
+        if action.confirm and request.POST.get("confirmed") != "1":
+            return render(
+                request,
+                "ui/bulk_confirm.html",
+                {
+                    "title": action.label,
+                    "action": action,
+                    "count": count,
+                    "sample": queryset[:MAX_FAILURES_REPORTED],
+                    "select_all_matching": request.POST.get("select_all_matching") == "1",
+                    "pks": request.POST.getlist("pk"),
+                    "back": back,
+                    "verbose_name": self.verbose_name(count),
+                },
+            )
+        self.report(action, action.handler(request=request, queryset=queryset))
+        return redirect(back)
+
+    def verbose_name(self, count: int) -> str:
+        return str(self.model._meta.verbose_name if count == 1 else self.model._meta.verbose_name_plural)
+
+    def report(self, action: BulkAction, result: BulkResult) -> None:
+        if result.done:
+            messages.success(
+                self.request, f"{len(result.done)} {self.verbose_name(len(result.done))} {action.done_verb}."
+            )
+        for record, why in result.failed[:MAX_FAILURES_REPORTED]:
+            messages.error(self.request, f"{record}: not {action.done_verb}. {why}")
+        if len(result.failed) > MAX_FAILURES_REPORTED:
+            hidden = len(result.failed) - MAX_FAILURES_REPORTED
+            messages.error(self.request, f"… and {hidden} more not {action.done_verb}.")
+
+
+def display_value(instance: models.Model, field: models.Field):
+    """A field's value as a page shows it: choice labels, linked related records, Yes/No."""
+    value = getattr(instance, field.name)
+    if field.choices:
+        value = getattr(instance, f"get_{field.name}_display")()
+    if value is None or value == "":
+        return "—"
+    if isinstance(field, models.BooleanField):
+        return "Yes" if value else "No"
+    if isinstance(field, models.ForeignKey) and hasattr(value, "get_absolute_url"):
+        try:
+            return format_html('<a href="{}">{}</a>', value.get_absolute_url(), value)
+        except NoReverseMatch:
+            return str(value)
+    if isinstance(field, models.URLField | models.EmailField):
+        scheme = "mailto:" if isinstance(field, models.EmailField) else ""
+        return format_html('<a href="{}{}">{}</a>', scheme, value, value)
+    return value
+
+
+@dataclass
+class RelatedList:
+    title: str
+    table: tables.Table
+    list_url: str | None = None
+
+
+class ObjectDetailView(ObjectPermissionMixin, View):
+    # Shown in this order; empty shows every concrete field except the primary key.
+    fields: tuple[str, ...] = ()
+    template_name = "ui/object_detail.html"
+
+    def get_queryset(self) -> models.QuerySet:
+        return self.model._default_manager.all()
+
+    def get_object(self) -> models.Model:
+        return get_object_or_404(self.get_queryset(), pk=self.kwargs["pk"])
+
+    def field_rows(self, instance: models.Model) -> list[tuple[str, object]]:
+        opts = self.model._meta
+        names = self.fields or [f.name for f in opts.concrete_fields if not f.primary_key]
+        rows = []
+        for name in names:
+            field = opts.get_field(name)
+            rows.append((str(field.verbose_name).capitalize(), display_value(instance, field)))
+        return rows
+
+    def get_related_lists(self, instance: models.Model) -> list[RelatedList]:
+        return []
+
+    def related_table(self, table_class: type[tables.Table], queryset: models.QuerySet, prefix: str) -> tables.Table:
+        """A table of related records on the detail page: sortable and paged on its own."""
+        table = table_class(queryset, prefix=f"{prefix}-", exclude=("pk",), request=self.request)
+        tables.RequestConfig(self.request, paginate={"per_page": 10}).configure(table)
+        return table
+
+    def get_extra_context(self, instance: models.Model) -> dict:
+        return {}
+
+    def get(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        instance = self.get_object()
+        context = {
+            "view": self,
+            "object": instance,
+            "title": str(instance),
+            "verbose_name": self.model._meta.verbose_name,
+            "verbose_name_plural": self.model._meta.verbose_name_plural,
+            "field_rows": self.field_rows(instance),
+            "related_lists": self.get_related_lists(instance),
+            "list_url": self.url_for("list"),
+            "edit_url": self.page_url_if_permitted("edit", "change", instance.pk),
+            "delete_url": self.page_url_if_permitted("delete", "delete", instance.pk),
+        }
+        context.update(self.get_extra_context(instance))
+        return render(request, self.template_name, context)
+
+
+class ObjectEditView(ObjectPermissionMixin, View):
+    """Create (no ``pk`` in the URL, needs ``add``) or edit (needs ``change``) one record."""
+
+    form_class: type[ModelForm] | None = None
+    template_name = "ui/object_edit.html"
+
+    def get_permission_required(self):
+        action = "change" if "pk" in self.kwargs else "add"
+        return (permission_name(self.model, action),)
+
+    def get_object(self) -> models.Model:
+        if "pk" in self.kwargs:
+            return get_object_or_404(self.model._default_manager.all(), pk=self.kwargs["pk"])
+        return self.model()
+
+    def get_form(self, instance: models.Model) -> ModelForm:
+        if self.request.method == "POST":
+            return self.form_class(self.request.POST, instance=instance)
+        return self.form_class(instance=instance, initial=self.request.GET.dict() if instance.pk is None else None)
+
+    def save_object(self, form: ModelForm) -> models.Model:
+        """Write the record through the owning app's service; raise ValidationError to refuse."""
+        raise NotImplementedError
+
+    def render_form(self, form: ModelForm, instance: models.Model) -> HttpResponse:
+        opts = self.model._meta
+        context = {
+            "view": self,
+            "form": form,
+            "object": instance,
+            "title": f"Edit {instance}" if instance.pk else f"New {opts.verbose_name}",
+            "cancel_url": instance.get_absolute_url() if instance.pk else self.url_for("list"),
+        }
+        return render(self.request, self.template_name, context)
+
+    def get(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        instance = self.get_object()
+        return self.render_form(self.get_form(instance), instance)
+
+    def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        instance = self.get_object()
+        created = instance.pk is None
+        form = self.get_form(instance)
+        if form.is_valid():
+            try:
+                saved = self.save_object(form)
+            except ValidationError as error:
+                apply_validation_error(form, error)
+            else:
+                verb = "created" if created else "saved"
+                messages.success(request, f"{self.model._meta.verbose_name.capitalize()} {saved} {verb}.")
+                return redirect(saved.get_absolute_url())
+        return self.render_form(form, instance)
+
+
+class ObjectDeleteView(ObjectPermissionMixin, View):
+    permission_action = "delete"
+    template_name = "ui/object_delete.html"
+
+    def get_object(self) -> models.Model:
+        return get_object_or_404(self.model._default_manager.all(), pk=self.kwargs["pk"])
+
+    def delete_object(self, instance: models.Model) -> None:
+        """Delete through the owning app's service; raise ValidationError to refuse."""
+        raise NotImplementedError
+
+    def get(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        instance = self.get_object()
+        context = {
+            "object": instance,
+            "title": f"Delete {instance}",
+            "verbose_name": self.model._meta.verbose_name,
+            "cancel_url": instance.get_absolute_url(),
+        }
+        return render(request, self.template_name, context)
+
+    def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        instance = self.get_object()
+        label = f"{self.model._meta.verbose_name.capitalize()} {instance}"
+        try:
+            self.delete_object(instance)
+        except ValidationError as error:
+            messages.error(request, f"{label} was not deleted. {' '.join(error.messages)}")
+            return redirect(instance.get_absolute_url())
+        messages.success(request, f"{label} deleted.")
+        return redirect(self.url_for("list"))
