@@ -17,22 +17,26 @@ from erp.models import (
     SalesPrice,
     UnitOfMeasure,
 )
+from nav_crm.templatetags.nav_crm_ui import money, quantity
 from nav_crm.ui.tables import ObjectTable
 
 NUMBER = {"th": {"class": "number"}, "td": {"class": "number"}}
 
 
 class NumberColumn(tables.Column):
+    """An amount, right-aligned with two decimals (sums may come back from the database without them)."""
+
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("attrs", NUMBER)
         super().__init__(*args, **kwargs)
 
+    def render(self, value):
+        return money(value)
+
 
 class QuantityColumn(NumberColumn):
-    """Quantities are stored with five decimals; show only the significant ones."""
-
     def render(self, value):
-        return f"{value.normalize():f}"
+        return quantity(value)
 
 
 class CustomerTable(ObjectTable):
@@ -42,7 +46,6 @@ class CustomerTable(ObjectTable):
     customer_price_group = tables.Column(
         verbose_name="Price group", linkify=True, order_by=("customer_price_group__code",)
     )
-    credit_limit_lcy = NumberColumn()
 
     class Meta(ObjectTable.Meta):
         model = Customer
@@ -51,13 +54,11 @@ class CustomerTable(ObjectTable):
             "no",
             "name",
             "city",
-            "country",
             "phone",
             "email",
             "salesperson",
             "currency",
             "customer_price_group",
-            "credit_limit_lcy",
             "blocked",
         )
 

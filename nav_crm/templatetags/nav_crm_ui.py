@@ -6,6 +6,7 @@ from django.utils.html import format_html_join
 from nav_crm.ui.banners import banners_for
 
 register = template.Library()
+CENT = Decimal("0.01")
 
 
 @register.simple_tag(takes_context=True)
@@ -14,6 +15,14 @@ def page_banners(context) -> str:
     if request is None:
         return ""
     return format_html_join("", "{}", ((html,) for html in banners_for(request)))
+
+
+@register.filter
+def money(value) -> str:
+    """An amount with two decimals: 45 → 45.00."""
+    if value is None or value == "":
+        return ""
+    return f"{Decimal(value).quantize(CENT):f}"
 
 
 @register.filter

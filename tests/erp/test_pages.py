@@ -14,8 +14,8 @@ from tests.factories import (
     ResourceFactory,
     SalesHeaderFactory,
     SalesLineFactory,
-    SalesPriceFactory,
     SalespersonFactory,
+    SalesPriceFactory,
     UnitOfMeasureFactory,
     UserFactory,
 )
