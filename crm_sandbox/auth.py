@@ -1,0 +1,111 @@
+"""The sandbox's identity provider: app registrations, user passwords, opaque bearer tokens."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass
+
+from django.contrib.auth.hashers import check_password, make_password
+from django.utils import timezone
+
+from crm_sandbox import metadata, store
+from crm_sandbox.models import AccessToken, AppRegistration, SystemUserRoles, UserCredential, model_for
+
+# Microsoft's public client id used by Dataverse samples for the password grant.
+DATAVERSE_SAMPLE_CLIENT_ID = uuid.UUID("51f81489-12ee-4a9e-aaae-a2591f45987d")
+DEFAULT_TOKEN_LIFETIME = 3599
+
+
+@dataclass(frozen=True)
+class Identity:
+    systemuserid: uuid.UUID
+    businessunitid: uuid.UUID | None
+    role_names: frozenset[str]
+    is_disabled: bool
+
+    def caller(self) -> store.Caller:
+        return store.Caller(systemuserid=self.systemuserid, businessunitid=self.businessunitid)
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def app_registration_create(*, name: str, systemuserid: uuid.UUID, client_id: uuid.UUID, secret: str) -> None:
+    AppRegistration.objects.using(store.DB).update_or_create(
+        client_id=client_id,
+        defaults={"name": name, "systemuserid": systemuserid, "secret_hash": make_password(secret)},
+    )
+
+
+def user_password_set(*, systemuserid: uuid.UUID, username: str, password: str) -> None:
+    UserCredential.objects.using(store.DB).update_or_create(
+        systemuserid=systemuserid, defaults={"username": username.lower(), "password_hash": make_password(password)}
+    )
+
+
+def app_registration_find(client_id: str) -> AppRegistration | None:
+    try:
+        parsed = uuid.UUID(client_id)
+    except (ValueError, TypeError):
+        return None
+    return AppRegistration.objects.using(store.DB).filter(client_id=parsed).first()
+
+
+def app_secret_matches(app: AppRegistration, secret: str) -> bool:
+    return check_password(secret, app.secret_hash)
+
+
+def user_authenticate(*, username: str, password: str) -> tuple[uuid.UUID | None, bool]:
+    """Returns (systemuserid or None, whether the user exists)."""
+    credential = UserCredential.objects.using(store.DB).filter(username=username.lower()).first()
+    if credential is None:
+        return None, False
+    return (credential.systemuserid if check_password(password, credential.password_hash) else None), True
+
+
+def token_issue(*, systemuserid: uuid.UUID, client_id: str, lifetime: int) -> str:
+    token = secrets.token_urlsafe(48)
+    AccessToken.objects.using(store.DB).create(
+        token_hash=_digest(token),
+        systemuserid=systemuserid,
+        client_id=client_id,
+        expires_on=timezone.now() + dt.timedelta(seconds=lifetime),
+    )
+    return token
+
+
+def identity_for_token(token: str) -> Identity | None:
+    """The user a bearer token belongs to, or None when it is unknown or expired."""
+    record = AccessToken.objects.using(store.DB).filter(token_hash=_digest(token), expires_on__gt=timezone.now())
+    record = record.values("systemuserid").first()
+    if record is None:
+        return None
+    return identity_for_user(record["systemuserid"])
+
+
+def identity_for_user(systemuserid: uuid.UUID) -> Identity | None:
+    user = (
+        model_for(metadata.SYSTEMUSER)
+        .objects.using(store.DB)
+        .filter(systemuserid=systemuserid)
+        .values("businessunitid", "isdisabled")
+        .first()
+    )
+    if user is None:
+        return None
+    role_ids = SystemUserRoles.objects.using(store.DB).filter(systemuserid=systemuserid).values("roleid")
+    names = model_for(metadata.ROLE).objects.using(store.DB).filter(roleid__in=role_ids).values_list("name", flat=True)
+    return Identity(
+        systemuserid=systemuserid,
+        businessunitid=user["businessunitid"],
+        role_names=frozenset(names),
+        is_disabled=bool(user["isdisabled"]),
+    )
+
+
+def tokens_purge_expired() -> int:
+    return AccessToken.objects.using(store.DB).filter(expires_on__lte=timezone.now()).delete()[0]

@@ -1,0 +1,140 @@
+"""Tables of the CRM sandbox (database alias ``crm_sandbox``).
+
+Each Dataverse entity gets one real table, generated from metadata.py, so that ``$filter`` runs
+as indexed SQL. Column names are the attribute logical names; a lookup is a UUID column named
+after the lookup attribute (plus ``<name>type`` for lookups with several targets).
+"""
+
+from django.db import models
+
+from crm_sandbox import metadata
+
+DECIMAL_DIGITS = 28
+DECIMAL_PLACES = 10
+# Strings above this length are stored as TEXT (SQL varchar limits differ between databases).
+LONGEST_VARCHAR = 4000
+
+
+def _field_for(entity: metadata.Entity, attribute: metadata.Attribute) -> models.Field:
+    if attribute.name == entity.primary_id:
+        return models.UUIDField(primary_key=True)
+    if attribute.type in metadata.STRING_TYPES:
+        if attribute.max_length and attribute.max_length <= LONGEST_VARCHAR:
+            return models.CharField(
+                max_length=attribute.max_length, null=True, db_index=attribute.name == entity.primary_name
+            )
+        return models.TextField(null=True)
+    if attribute.is_lookup:
+        return models.UUIDField(null=True, db_index=True)
+    if attribute.type in metadata.OPTION_TYPES:
+        return models.IntegerField(null=True, db_index=attribute.type == "State")
+    simple = {
+        "Integer": lambda: models.IntegerField(null=True),
+        "BigInt": lambda: models.BigIntegerField(null=True, db_index=attribute.name == "versionnumber"),
+        "Decimal": lambda: models.DecimalField(max_digits=DECIMAL_DIGITS, decimal_places=DECIMAL_PLACES, null=True),
+        "Money": lambda: models.DecimalField(max_digits=DECIMAL_DIGITS, decimal_places=DECIMAL_PLACES, null=True),
+        "Double": lambda: models.FloatField(null=True),
+        "Boolean": lambda: models.BooleanField(null=True),
+        "DateTime": lambda: models.DateTimeField(null=True, db_index=attribute.name == "modifiedon"),
+        "Uniqueidentifier": lambda: models.UUIDField(null=True),
+    }
+    return simple[attribute.type]()
+
+
+def _model_name(entity: metadata.Entity) -> str:
+    return "Crm" + entity.logical_name.capitalize()
+
+
+def _build_model(entity: metadata.Entity) -> type[models.Model]:
+    body: dict = {"__module__": __name__}
+    for attribute in entity.attributes:
+        body[attribute.name] = _field_for(entity, attribute)
+        if attribute.is_polymorphic:
+            body[attribute.type_column] = models.CharField(max_length=64, null=True)
+    constraints = [
+        models.UniqueConstraint(fields=list(columns), name=f"crm_{entity.logical_name}_{key}_key")
+        for key, columns in entity.alternate_keys.items()
+    ]
+    body["Meta"] = type(
+        "Meta",
+        (),
+        {"db_table": f"crm_{entity.logical_name}", "constraints": constraints, "verbose_name": entity.title},
+    )
+    return type(_model_name(entity), (models.Model,), body)
+
+
+ENTITY_MODELS: dict[str, type[models.Model]] = {}
+for _entity in metadata.ENTITIES:
+    ENTITY_MODELS[_entity.logical_name] = _build_model(_entity)
+    globals()[_model_name(_entity)] = ENTITY_MODELS[_entity.logical_name]
+
+
+def model_for(entity: metadata.Entity) -> type[models.Model]:
+    return ENTITY_MODELS[entity.logical_name]
+
+
+class SystemUserRoles(models.Model):
+    """The systemuser ↔ role intersect table (N:N systemuserroles_association)."""
+
+    systemuserroleid = models.UUIDField(primary_key=True)
+    systemuserid = models.UUIDField(db_index=True)
+    roleid = models.UUIDField(db_index=True)
+
+    class Meta:
+        db_table = "crm_systemuserroles"
+        constraints = [models.UniqueConstraint(fields=["systemuserid", "roleid"], name="crm_systemuserroles_pair")]
+
+
+INTERSECT_MODELS: dict[str, type[models.Model]] = {"systemuserroles": SystemUserRoles}
+
+
+class ChangeLog(models.Model):
+    """Append-only log of every write. Its id is the global row version (versionnumber, ETag)."""
+
+    UPSERT = "U"
+    DELETE = "D"
+
+    version = models.BigAutoField(primary_key=True)
+    entity = models.CharField(max_length=64)
+    record_id = models.UUIDField()
+    operation = models.CharField(max_length=1, choices=[(UPSERT, "new or updated"), (DELETE, "deleted")])
+    changed_on = models.DateTimeField()
+
+    class Meta:
+        db_table = "crm_changelog"
+        indexes = [models.Index(fields=["entity", "version"], name="crm_changelog_entity_version")]
+
+
+class AppRegistration(models.Model):
+    """An Entra app registration (client id + secret) bound to an application user."""
+
+    client_id = models.UUIDField(primary_key=True)
+    name = models.CharField(max_length=200)
+    secret_hash = models.CharField(max_length=256)
+    systemuserid = models.UUIDField()
+
+    class Meta:
+        db_table = "crm_appregistration"
+
+
+class UserCredential(models.Model):
+    """The password of an interactive user, for the resource-owner password grant."""
+
+    systemuserid = models.UUIDField(primary_key=True)
+    username = models.CharField(max_length=1024, unique=True)
+    password_hash = models.CharField(max_length=256)
+
+    class Meta:
+        db_table = "crm_usercredential"
+
+
+class AccessToken(models.Model):
+    """An issued bearer token, stored as a SHA-256 digest (tokens are random and opaque)."""
+
+    token_hash = models.CharField(max_length=64, primary_key=True)
+    systemuserid = models.UUIDField()
+    client_id = models.CharField(max_length=64)
+    expires_on = models.DateTimeField(db_index=True)
+
+    class Meta:
+        db_table = "crm_accesstoken"

@@ -1,0 +1,66 @@
+"""Options of the running sandbox server (set once by ``crm_sandbox serve``) and its rate limiter."""
+
+from __future__ import annotations
+
+import math
+import re
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+
+from crm_sandbox.auth import DEFAULT_TOKEN_LIFETIME
+
+
+@dataclass(frozen=True)
+class Throttle:
+    requests: int
+    seconds: float
+
+    @classmethod
+    def parse(cls, text: str) -> Throttle:
+        match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+(?:\.\d+)?)\s*", text)
+        if not match or int(match.group(1)) < 1 or float(match.group(2)) <= 0:
+            raise ValueError(f"Expected N/SECONDS (for example 6000/300), got '{text}'.")
+        return cls(int(match.group(1)), float(match.group(2)))
+
+
+@dataclass
+class ServerOptions:
+    latency_ms: int = 0
+    throttle: Throttle | None = None
+    fault_rate: float = 0.0
+    token_lifetime: int = DEFAULT_TOKEN_LIFETIME
+    # The organization URL clients use, e.g. https://127.0.0.1:8001 (the token audience).
+    public_url: str = ""
+
+
+@dataclass
+class SlidingWindowLimiter:
+    """Per-user request counts over a sliding window, as Dataverse's service protection counts them."""
+
+    throttle: Throttle
+    _hits: dict = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def check(self, user_key) -> int | None:
+        """Records a request; returns None when allowed, else the seconds to wait (Retry-After)."""
+        now = time.monotonic()
+        with self._lock:
+            hits = self._hits.setdefault(user_key, deque())
+            while hits and hits[0] <= now - self.throttle.seconds:
+                hits.popleft()
+            if len(hits) >= self.throttle.requests:
+                return max(1, math.ceil(hits[0] + self.throttle.seconds - now))
+            hits.append(now)
+            return None
+
+
+options = ServerOptions()
+limiter: SlidingWindowLimiter | None = None
+
+
+def configure(new_options: ServerOptions) -> None:
+    global options, limiter
+    options = new_options
+    limiter = SlidingWindowLimiter(new_options.throttle) if new_options.throttle else None

@@ -1,0 +1,362 @@
+"""The sandbox's CRM organization: ``seed`` loads it (idempotently), ``reset`` empties it.
+
+Ids are derived from names (uuid5), so running the seed twice changes nothing. Accounts and
+products use the ERP demo's numbers (customers C00010…, items 1000…) so coupling has work to
+do; edit ``ACCOUNTS``/``PRODUCTS`` to align with the ERP seed.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from decimal import Decimal
+
+from django.core.management import call_command
+from django.db import transaction
+
+from crm_sandbox import auth, metadata, server, store
+from crm_sandbox.models import (
+    INTERSECT_MODELS,
+    AccessToken,
+    AppRegistration,
+    ChangeLog,
+    UserCredential,
+    model_for,
+)
+
+NAMESPACE = uuid.UUID("1d3c2b8a-6f0e-4f7b-9d43-5a4d8f6c2e10")
+ORGANIZATION_NAME = "nav_crm Sandbox"
+ADMIN_USERNAME = "admin@sandbox.local"
+INTEGRATION_USER_NAME = "# nav_crm Integration"
+
+CURRENCIES = [
+    ("USD", "US Dollar", "$", Decimal(1)),
+    ("EUR", "Euro", "€", Decimal("0.92")),
+    ("GBP", "Pound Sterling", "£", Decimal("0.79")),
+]
+ROLES = ["System Administrator", "System Customizer", "Salesperson", "Sales Manager", "Basic User"]
+SALESPEOPLE = [("Anna", "Lindqvist"), ("Marcus", "Brandt"), ("Sofia", "Reyes")]
+ACCOUNTS = [
+    ("C00010", "The Cannon Group PLC", "Birmingham", "GB", "+44 121 555 0100"),
+    ("C00020", "Selangorian Ltd.", "Kuala Lumpur", "MY", "+60 3 555 0200"),
+    ("C00030", "Blanemark Hifi Shop", "London", "GB", "+44 20 555 0300"),
+    ("C00040", "Deerfield Graphics Company", "Chicago", "US", "+1 312 555 0400"),
+    ("C00050", "Guildford Water Department", "Guildford", "GB", "+44 1483 555 0500"),
+    ("C00060", "Autohaus Mielberg KG", "Hamburg", "DE", "+49 40 555 0600"),
+    ("C00070", "Klubben", "Oslo", "NO", "+47 22 55 07 00"),
+    ("C00080", "Designstudio Gmunden", "Gmunden", "AT", "+43 7612 555 0800"),
+    ("C00090", "Beef House", "Cologne", "DE", "+49 221 555 0900"),
+    ("C00100", "Zuni Home Crafts Ltd.", "Manchester", "GB", "+44 161 555 1000"),
+    ("C00110", "John Haddock Insurance Co.", "Miami", "US", "+1 305 555 1100"),
+    ("C00120", "Progressive Home Furnishings", "Denver", "US", "+1 303 555 1200"),
+    ("CRM-0001", "Northwind Traders (CRM only)", "Seattle", "US", "+1 206 555 0001"),
+    ("CRM-0002", "Fabrikam Inc. (CRM only)", "Redmond", "US", "+1 425 555 0002"),
+]
+CONTACTS = [
+    ("Mark", "McArthur", "C00010"),
+    ("Jenny", "Ong", "C00020"),
+    ("Kevin", "Wright", "C00030"),
+    ("Amy", "Alberts", "C00040"),
+    ("Peter", "Saddow", "C00060"),
+    ("Lina", "Townsend", "CRM-0001"),
+]
+PRODUCTS = [
+    ("1000", "Bicycle", Decimal("4000.00")),
+    ("1100", "Front Wheel", Decimal("120.00")),
+    ("1150", "Front Hub", Decimal("38.00")),
+    ("1200", "Back Wheel", Decimal("120.00")),
+    ("1250", "Back Hub", Decimal("40.00")),
+    ("1300", "Chain Assy", Decimal("65.00")),
+    ("1400", "Mudguard front", Decimal("28.00")),
+    ("1450", "Mudguard back", Decimal("28.00")),
+    ("1500", "Lamp", Decimal("45.00")),
+    ("1600", "Bell", Decimal("12.00")),
+    ("1700", "Brake", Decimal("55.00")),
+    ("1800", "Handlebars", Decimal("60.00")),
+    ("CRM-P-01", "Extended Warranty (CRM only)", Decimal("99.00")),
+]
+ORDERS = [
+    ("C00010", [("1000", 2), ("1500", 4)]),
+    ("C00030", [("1100", 10), ("1200", 10)]),
+    ("C00060", [("1600", 25)]),
+]
+
+
+def _id(*parts: str) -> uuid.UUID:
+    return uuid.uuid5(NAMESPACE, "/".join(parts))
+
+
+def migrate() -> None:
+    call_command("migrate", database=store.DB, verbosity=0, interactive=False)
+
+
+def sandbox_reset() -> None:
+    """Deletes every row of the sandbox (the data directory's certificates stay)."""
+    with transaction.atomic(using=store.DB):
+        for entity in reversed(metadata.ENTITIES):
+            model_for(entity).objects.using(store.DB).all().delete()
+        for model in (*INTERSECT_MODELS.values(), ChangeLog, AppRegistration, UserCredential, AccessToken):
+            model.objects.using(store.DB).all().delete()
+    credentials = server.credentials_path()
+    if credentials.exists():
+        credentials.unlink()
+
+
+def _ensure(entity: metadata.Entity, record_id: uuid.UUID, data: dict, caller: store.Caller) -> dict:
+    existing = store.record_find(entity=entity, key=store.RecordKey(id=record_id))
+    if existing is not None:
+        return existing
+    return store.record_create(entity=entity, data=data, caller=caller, key=store.RecordKey(id=record_id))
+
+
+def _bind(entity: metadata.Entity, record_id: uuid.UUID) -> str:
+    return f"/{entity.set_name}({record_id})"
+
+
+def sandbox_seed() -> dict:
+    """Creates the organization if missing; returns the credentials (also kept in the data directory)."""
+    migrate()
+    credentials = server.load_credentials()
+    credentials.setdefault("client_id", str(_id("app", "integration")))
+    credentials.setdefault("client_secret", secrets.token_urlsafe(32))
+    credentials.setdefault("admin_user", ADMIN_USERNAME)
+    credentials.setdefault("admin_password", secrets.token_urlsafe(18))
+    credentials["integration_user"] = INTEGRATION_USER_NAME
+    with transaction.atomic(using=store.DB):
+        _seed_rows(credentials)
+    server.save_credentials(credentials)
+    return credentials
+
+
+def _seed_rows(credentials: dict) -> None:
+    organization_id, root_bu, admin_id = _id("organization"), _id("businessunit", "root"), _id("user", "admin")
+    caller = store.Caller(systemuserid=admin_id, businessunitid=root_bu)
+    users = model_for(metadata.SYSTEMUSER).objects.using(store.DB)
+    if not users.filter(systemuserid=admin_id).exists():
+        # The first user and business unit reference each other; write them directly once.
+        model_for(metadata.BUSINESSUNIT).objects.using(store.DB).get_or_create(
+            businessunitid=root_bu, defaults={"name": ORGANIZATION_NAME}
+        )
+        users.create(
+            systemuserid=admin_id,
+            firstname="Sandbox",
+            lastname="Administrator",
+            fullname="Sandbox Administrator",
+            domainname=ADMIN_USERNAME,
+            businessunitid=root_bu,
+            isdisabled=False,
+            accessmode=0,
+        )
+        _touch(metadata.BUSINESSUNIT, root_bu, caller)
+        _touch(metadata.SYSTEMUSER, admin_id, caller)
+    currency_ids = {}
+    for code, name, symbol, rate in CURRENCIES:
+        currency_ids[code] = _id("currency", code)
+        _ensure(
+            metadata.TRANSACTIONCURRENCY,
+            currency_ids[code],
+            {
+                "isocurrencycode": code,
+                "currencyname": name,
+                "currencysymbol": symbol,
+                "exchangerate": str(rate),
+                "currencyprecision": 2,
+            },
+            caller,
+        )
+    _ensure(
+        metadata.ORGANIZATION,
+        organization_id,
+        {
+            "name": ORGANIZATION_NAME,
+            "basecurrencyid@odata.bind": _bind(metadata.TRANSACTIONCURRENCY, currency_ids["USD"]),
+            "expirechangetrackingindays": 7,
+        },
+        caller,
+    )
+    model_for(metadata.BUSINESSUNIT).objects.using(store.DB).filter(businessunitid=root_bu).update(
+        organizationid=organization_id
+    )
+    role_ids = {}
+    for role in ROLES:
+        role_ids[role] = _id("role", role)
+        _ensure(
+            metadata.ROLE,
+            role_ids[role],
+            {"name": role, "businessunitid@odata.bind": _bind(metadata.BUSINESSUNIT, root_bu)},
+            caller,
+        )
+    _assign_roles(admin_id, [role_ids["System Administrator"], role_ids["System Customizer"]])
+    auth.user_password_set(
+        systemuserid=admin_id, username=credentials["admin_user"], password=credentials["admin_password"]
+    )
+
+    integration_id = _id("user", "integration")
+    _ensure(
+        metadata.SYSTEMUSER,
+        integration_id,
+        {
+            "firstname": "#",
+            "lastname": "nav_crm Integration",
+            "domainname": "navcrm-integration@sandbox.local",
+            "applicationid": credentials["client_id"],
+            "accessmode": 4,
+            "businessunitid@odata.bind": _bind(metadata.BUSINESSUNIT, root_bu),
+        },
+        caller,
+    )
+    model_for(metadata.SYSTEMUSER).objects.using(store.DB).filter(systemuserid=integration_id).update(
+        fullname=INTEGRATION_USER_NAME
+    )
+    auth.app_registration_create(
+        name="nav_crm integration",
+        systemuserid=integration_id,
+        client_id=uuid.UUID(credentials["client_id"]),
+        secret=credentials["client_secret"],
+    )
+    salespeople = []
+    for first, last in SALESPEOPLE:
+        user_id = _id("user", first, last)
+        salespeople.append(user_id)
+        _ensure(
+            metadata.SYSTEMUSER,
+            user_id,
+            {
+                "firstname": first,
+                "lastname": last,
+                "domainname": f"{first.lower()}.{last.lower()}@sandbox.local",
+                "internalemailaddress": f"{first.lower()}.{last.lower()}@sandbox.local",
+                "businessunitid@odata.bind": _bind(metadata.BUSINESSUNIT, root_bu),
+            },
+            caller,
+        )
+        _assign_roles(user_id, [role_ids["Salesperson"]])
+
+    schedule_id = _id("uomschedule", "Default Unit")
+    _ensure(metadata.UOMSCHEDULE, schedule_id, {"name": "Default Unit", "baseuomname": "Primary Unit"}, caller)
+    base_unit = model_for(metadata.UOM).objects.using(store.DB).get(uomscheduleid=schedule_id, isschedulebaseuom=True)
+    price_list_id = _id("pricelevel", "Default")
+    _ensure(
+        metadata.PRICELEVEL,
+        price_list_id,
+        {
+            "name": "Default Price List",
+            "transactioncurrencyid@odata.bind": _bind(metadata.TRANSACTIONCURRENCY, currency_ids["USD"]),
+        },
+        caller,
+    )
+    product_ids = {}
+    for number, name, price in PRODUCTS:
+        product_ids[number] = _id("product", number)
+        _ensure(
+            metadata.PRODUCT,
+            product_ids[number],
+            {
+                "productnumber": number,
+                "name": name,
+                "price": str(price),
+                "quantitydecimal": 0,
+                "defaultuomscheduleid@odata.bind": _bind(metadata.UOMSCHEDULE, schedule_id),
+                "defaultuomid@odata.bind": _bind(metadata.UOM, base_unit.uomid),
+                "pricelevelid@odata.bind": _bind(metadata.PRICELEVEL, price_list_id),
+            },
+            caller,
+        )
+        _ensure(
+            metadata.PRODUCTPRICELEVEL,
+            _id("productpricelevel", number),
+            {
+                "amount": str(price),
+                "pricingmethodcode": 1,
+                "pricelevelid@odata.bind": _bind(metadata.PRICELEVEL, price_list_id),
+                "productid@odata.bind": _bind(metadata.PRODUCT, product_ids[number]),
+                "uomid@odata.bind": _bind(metadata.UOM, base_unit.uomid),
+            },
+            caller,
+        )
+    account_ids = {}
+    for index, (number, name, city, country, phone) in enumerate(ACCOUNTS):
+        account_ids[number] = _id("account", number)
+        owner = salespeople[index % len(salespeople)]
+        _ensure(
+            metadata.ACCOUNT,
+            account_ids[number],
+            {
+                "accountnumber": number,
+                "name": name,
+                "address1_city": city,
+                "address1_country": country,
+                "telephone1": phone,
+                "ownerid@odata.bind": _bind(metadata.SYSTEMUSER, owner),
+                "transactioncurrencyid@odata.bind": _bind(metadata.TRANSACTIONCURRENCY, currency_ids["USD"]),
+            },
+            caller,
+        )
+    for first, last, account_number in CONTACTS:
+        _ensure(
+            metadata.CONTACT,
+            _id("contact", first, last),
+            {
+                "firstname": first,
+                "lastname": last,
+                "emailaddress1": f"{first.lower()}.{last.lower()}@example.com",
+                "parentcustomerid_account@odata.bind": _bind(metadata.ACCOUNT, account_ids[account_number]),
+            },
+            caller,
+        )
+    for index, (account_number, lines) in enumerate(ORDERS, start=1):
+        order_id = _id("salesorder", str(index))
+        if store.record_find(entity=metadata.SALESORDER, key=store.RecordKey(id=order_id)):
+            continue
+        store.record_create(
+            entity=metadata.SALESORDER,
+            data={
+                "name": f"CRM order {index}",
+                "ordernumber": f"ORD-{1000 + index:05d}",
+                "customerid_account@odata.bind": _bind(metadata.ACCOUNT, account_ids[account_number]),
+                "pricelevelid@odata.bind": _bind(metadata.PRICELEVEL, price_list_id),
+            },
+            caller=caller,
+            key=store.RecordKey(id=order_id),
+        )
+        for product_number, quantity in lines:
+            store.record_create(
+                entity=metadata.SALESORDERDETAIL,
+                data={
+                    "quantity": quantity,
+                    "salesorderid@odata.bind": _bind(metadata.SALESORDER, order_id),
+                    "productid@odata.bind": _bind(metadata.PRODUCT, product_ids[product_number]),
+                    "uomid@odata.bind": _bind(metadata.UOM, base_unit.uomid),
+                },
+                caller=caller,
+                key=store.RecordKey(id=_id("salesorderdetail", str(index), product_number)),
+            )
+        store.record_update(
+            entity=metadata.SALESORDER,
+            key=store.RecordKey(id=order_id),
+            data={"statecode": 1, "statuscode": 3},
+            caller=caller,
+        )
+
+
+def _touch(entity: metadata.Entity, record_id: uuid.UUID, caller: store.Caller) -> None:
+    """Gives a directly written row its system attributes (version, timestamps, creator)."""
+    version = store.next_versions(entity, [record_id])[0]
+    stamp = store.now()
+    model_for(entity).objects.using(store.DB).filter(**{entity.primary_id: record_id}).update(
+        versionnumber=version,
+        createdon=stamp,
+        modifiedon=stamp,
+        createdby=caller.systemuserid,
+        modifiedby=caller.systemuserid,
+    )
+
+
+def _assign_roles(systemuserid: uuid.UUID, role_ids: list[uuid.UUID]) -> None:
+    intersect = INTERSECT_MODELS["systemuserroles"].objects.using(store.DB)
+    for role_id in role_ids:
+        intersect.get_or_create(
+            systemuserid=systemuserid,
+            roleid=role_id,
+            defaults={"systemuserroleid": _id("ur", str(systemuserid), str(role_id))},
+        )

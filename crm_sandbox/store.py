@@ -1,0 +1,880 @@
+"""The sandbox's record store: every read and write of a Dataverse row goes through here.
+
+Rows are plain dicts keyed by column (attribute logical name; ``<lookup>type`` for the target of
+a polymorphic lookup). Writes validate the body as Dataverse does, keep the system attributes
+(createdon, modifiedon, createdby, modifiedby, ownerid, versionnumber) and append to the change
+log, whose id is the global row version. Errors are ``crm_sandbox.errors`` types that carry the
+Dataverse status, code and message.
+
+The Web API views, ``$batch`` and the bulk actions all call these functions; a ``$batch``
+changeset or a bulk action wraps them in ``transaction.atomic(using=DB)``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import secrets
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q, Sum
+from django.utils import timezone
+
+from crm_sandbox import metadata, odata
+from crm_sandbox.errors import (
+    BadRequest,
+    DuplicateKey,
+    DuplicateRecord,
+    InvalidProperty,
+    MaxLengthExceeded,
+    PayloadError,
+    RecordNotFound,
+    RequiredAttributeMissing,
+    ResourceNotFound,
+    VersionMismatch,
+)
+from crm_sandbox.models import INTERSECT_MODELS, ChangeLog, model_for
+
+DB = "crm_sandbox"
+API_PATH = "/api/data/v9.2/"
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The authenticated user a request runs as (ownership, createdby/modifiedby, throttling)."""
+
+    systemuserid: uuid.UUID
+    businessunitid: uuid.UUID | None = None
+
+
+@dataclass(frozen=True)
+class RecordKey:
+    """A row address: the primary key, or alternate-key column values."""
+
+    id: uuid.UUID | None = None
+    alternate: tuple[tuple[str, Any], ...] = ()
+
+    def describe(self, entity: metadata.Entity) -> str:
+        return str(self.id) if self.id else ",".join(f"{k}={v}" for k, v in self.alternate)
+
+
+@dataclass
+class QueryPage:
+    rows: list[dict]
+    count: int | None
+    next_cookie: str | None
+
+
+# --- Entity sets and keys ---------------------------------------------------------------------------------
+
+
+def entity_for_set(set_name: str) -> metadata.Entity:
+    entity = metadata.BY_SET_NAME.get(set_name)
+    if entity is None:
+        raise ResourceNotFound(f"Resource not found for the segment '{set_name}'.")
+    return entity
+
+
+_KEY_PART = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*('(?:[^']|'')*'|[^,]+)\s*(?:,|$)")
+
+
+def parse_key(entity: metadata.Entity, text: str) -> RecordKey:
+    """Reads the part between the parentheses of ``set(...)``: a GUID or alternate-key values."""
+    text = unquote(text).strip()
+    try:
+        return RecordKey(id=uuid.UUID(text))
+    except ValueError:
+        pass
+    parts, position = [], 0
+    while position < len(text):
+        match = _KEY_PART.match(text, position)
+        if not match:
+            raise _invalid_key(entity)
+        parts.append((match.group(1), match.group(2).strip()))
+        position = match.end()
+    columns = {name for name, _ in parts}
+    declared = [{entity.attribute_map[c].value_property for c in key} for key in entity.alternate_keys.values()]
+    if not parts or columns not in declared:
+        raise _invalid_key(entity)
+    values = []
+    for name, raw in parts:
+        attribute = entity.value_property_map[name]
+        if raw.startswith("'"):
+            value = raw[1:-1].replace("''", "'")
+            if attribute.type not in metadata.STRING_TYPES:
+                value = odata.python_value(attribute, value)
+        else:
+            value = odata.python_value(attribute, raw)
+        values.append((attribute.name, value))
+    return RecordKey(alternate=tuple(values))
+
+
+def _invalid_key(entity: metadata.Entity) -> BadRequest:
+    return BadRequest(
+        f"The key in the request URI is not valid for resource '{entity.type_name}'. Ensure that the names and "
+        "number of key properties match the declared or alternate key properties for the resource.",
+        code="0x80060888",
+    )
+
+
+def parse_reference(value: str, *, base_path: str = API_PATH) -> tuple[metadata.Entity, RecordKey]:
+    """Reads ``/set(id)``, ``set(id)``, an absolute URL, or ``/set(key='v')``."""
+    if not isinstance(value, str):
+        raise PayloadError("A navigation property binding must be a URL string.")
+    path = urlsplit(value).path if "://" in value else value
+    if base_path.rstrip("/") in path:
+        path = path.split(base_path.rstrip("/"), 1)[1]
+    match = re.fullmatch(r"/?([A-Za-z_][A-Za-z0-9_]*)\((.+)\)", path)
+    if not match:
+        raise PayloadError(f"The reference '{value}' is not a valid entity URL.")
+    entity = entity_for_set(match.group(1))
+    return entity, parse_key(entity, match.group(2))
+
+
+# --- Reads ------------------------------------------------------------------------------------------------
+
+
+def _manager(entity: metadata.Entity):
+    return model_for(entity).objects.using(DB)
+
+
+def _columns(entity: metadata.Entity) -> list[str]:
+    model = model_for(entity)
+    return [f.attname for f in model._meta.concrete_fields]
+
+
+def _key_filter(entity: metadata.Entity, key: RecordKey, *, ignore_case: bool = False) -> Q:
+    if key.id is not None:
+        return Q(**{entity.primary_id: key.id})
+    condition = Q()
+    for column, value in key.alternate:
+        lookup = "__iexact" if ignore_case and isinstance(value, str) else ""
+        condition &= Q(**{f"{column}{lookup}": value})
+    return condition
+
+
+def record_find(*, entity: metadata.Entity, key: RecordKey) -> dict | None:
+    """The row at ``key``, or None. Alternate-key strings match case-insensitively, as in Dataverse."""
+    rows = list(_manager(entity).filter(_key_filter(entity, key)).values()[:1])
+    if not rows and key.alternate and any(isinstance(v, str) for _, v in key.alternate):
+        rows = list(_manager(entity).filter(_key_filter(entity, key, ignore_case=True)).values()[:1])
+    return rows[0] if rows else None
+
+
+def record_retrieve(*, entity: metadata.Entity, key: RecordKey) -> dict:
+    row = record_find(entity=entity, key=key)
+    if row is None:
+        raise not_found(entity, key)
+    return row
+
+
+def not_found(entity: metadata.Entity, key: RecordKey) -> RecordNotFound:
+    if key.id is not None:
+        return RecordNotFound(f"{entity.logical_name} With Id = {key.id} Does Not Exist")
+    return RecordNotFound(f"A record with the specified key values does not exist in {entity.logical_name} entity")
+
+
+def record_queryset(*, entity: metadata.Entity, options: odata.QueryOptions, extra: Q | None = None):
+    queryset = _manager(entity).all()
+    if options.filter is not None:
+        queryset = queryset.filter(options.filter)
+    if extra is not None:
+        queryset = queryset.filter(extra)
+    return queryset
+
+
+def record_query(
+    *,
+    entity: metadata.Entity,
+    options: odata.QueryOptions,
+    page_size: int | None = None,
+    skiptoken: str | None = None,
+    extra: Q | None = None,
+) -> QueryPage:
+    """One page of rows. Without ``page_size`` the page holds up to 5000 rows (``$top`` applies);
+    with it, ``$top`` is ignored and the page ends with a paging cookie when more rows follow."""
+    queryset = record_queryset(entity=entity, options=options, extra=extra)
+    count = None
+    if options.count:
+        count = min(queryset.count(), odata.MAX_PAGE_SIZE)
+    size = min(page_size or odata.MAX_PAGE_SIZE, odata.MAX_PAGE_SIZE)
+    limit = options.top if (options.top is not None and not page_size) else None
+    if limit is not None:
+        size = min(limit, size)
+    page_number, last_id = 1, None
+    if skiptoken:
+        page_number, last_id = parse_paging_cookie(skiptoken)
+    if not options.orderby:
+        # Keyset paging on the primary key, as the Dataverse paging cookie does.
+        queryset = queryset.order_by(entity.primary_id)
+        if last_id is not None:
+            queryset = queryset.filter(**{f"{entity.primary_id}__gt": last_id})
+        rows = list(queryset.values()[: size + 1])
+    else:
+        queryset = queryset.order_by(*odata.order_expressions(entity, options.orderby))
+        offset = (page_number - 1) * size
+        rows = list(queryset.values()[offset : offset + size + 1])
+    more = len(rows) > size and limit is None
+    rows = rows[:size]
+    cookie = paging_cookie(entity, page_number + 1, rows) if more else None
+    return QueryPage(rows=rows, count=count, next_cookie=cookie)
+
+
+def paging_cookie(entity: metadata.Entity, page_number: int, rows: list[dict]) -> str:
+    first, last = rows[0][entity.primary_id], rows[-1][entity.primary_id]
+    inner = f'<cookie page="{page_number - 1}"><{entity.primary_id} last="{{{last}}}" first="{{{first}}}" /></cookie>'
+    from urllib.parse import quote
+
+    return f'<cookie pagenumber="{page_number}" pagingcookie="{quote(quote(inner))}" istracking="False" />'
+
+
+_COOKIE = re.compile(r'pagenumber="(\d+)"\s+pagingcookie="([^"]*)"')
+
+
+def parse_paging_cookie(token: str) -> tuple[int, uuid.UUID | None]:
+    match = _COOKIE.search(token)
+    if not match:
+        raise odata.QueryError("The $skiptoken is not a valid paging cookie.")
+    inner = unquote(unquote(match.group(2)))
+    last = re.search(r'last="\{([0-9a-fA-F-]{36})\}"', inner)
+    return int(match.group(1)), uuid.UUID(last.group(1)) if last else None
+
+
+def related_rows(*, entity: metadata.Entity, row: dict, navigation: str, options: odata.QueryOptions) -> list[dict]:
+    """Rows on the far side of a collection-valued navigation property."""
+    relationship = entity.collection_map[navigation]
+    target = metadata.BY_LOGICAL_NAME[relationship.entity]
+    source_id = row[entity.primary_id]
+    if isinstance(relationship, metadata.ManyToMany):
+        intersect = INTERSECT_MODELS[relationship.intersect].objects.using(DB)
+        far_ids = intersect.filter(**{entity.primary_id: source_id}).values(target.primary_id)
+        extra = Q(**{f"{target.primary_id}__in": far_ids})
+    else:
+        attribute = target.attribute_map[relationship.attribute]
+        extra = Q(**{attribute.name: source_id})
+        if attribute.is_polymorphic:
+            extra &= Q(**{attribute.type_column: entity.logical_name})
+    return record_query(entity=target, options=options, extra=extra).rows
+
+
+# --- Writes -----------------------------------------------------------------------------------------------
+
+# Per-entity rules Dataverse applies on every write: computed names and amounts, generated numbers.
+BeforeWrite = Callable[[metadata.Entity, dict, dict | None, Caller], None]
+AfterWrite = Callable[[metadata.Entity, dict, dict | None, Caller], None]
+BEFORE_WRITE: dict[str, BeforeWrite] = {}
+AFTER_WRITE: dict[str, AfterWrite] = {}
+# (referencing entity, lookup attribute) whose rows are deleted with the row they point to;
+# every other lookup is cleared (the "remove link" cascade).
+CASCADE_DELETE = {("salesorderdetail", "salesorderid"), ("annotation", "objectid"), ("uom", "uomscheduleid")}
+
+
+def now() -> dt.datetime:
+    return timezone.now()
+
+
+def next_versions(entity: metadata.Entity, record_ids: list[uuid.UUID], operation: str = ChangeLog.UPSERT) -> list:
+    """Appends one change-log entry per record; the entries' ids are the new row versions."""
+    changed_on = now()
+    entries = [
+        ChangeLog(entity=entity.logical_name, record_id=record_id, operation=operation, changed_on=changed_on)
+        for record_id in record_ids
+    ]
+    if len(entries) == 1:
+        entries[0].save(using=DB, force_insert=True)
+    else:
+        ChangeLog.objects.using(DB).bulk_create(entries)
+    return [entry.version for entry in entries]
+
+
+def etag(row: dict) -> str:
+    return f'W/"{row["versionnumber"]}"'
+
+
+def record_create(*, entity: metadata.Entity, data: dict, caller: Caller, key: RecordKey | None = None) -> dict:
+    """Creates a row (400 on invalid data, 412 when the id or an alternate key is taken)."""
+    with transaction.atomic(using=DB):
+        row = prepare_create(entity=entity, data=data, caller=caller, key=key)
+        return insert_prepared(entity=entity, rows=[row], caller=caller)[0]
+
+
+def prepare_create(*, entity: metadata.Entity, data: dict, caller: Caller, key: RecordKey | None = None) -> dict:
+    """Validates a create body and fills in defaults; nothing is written yet."""
+    values = convert_body(entity, data, creating=True)
+    if key is not None:
+        if key.id is not None:
+            values[entity.primary_id] = key.id
+        for column, value in key.alternate:
+            values[column] = value
+    if values.get(entity.primary_id) is None:
+        values[entity.primary_id] = uuid.uuid4()
+    _apply_create_defaults(entity, values, caller)
+    _apply_state(entity, values, None)
+    hook = BEFORE_WRITE.get(entity.logical_name)
+    if hook:
+        hook(entity, values, None, caller)
+    _check_required(entity, values)
+    return values
+
+
+def insert_prepared(*, entity: metadata.Entity, rows: list[dict], caller: Caller) -> list[dict]:
+    """Inserts validated rows (from ``prepare_create``) in one statement; call inside a transaction."""
+    ids = [row[entity.primary_id] for row in rows]
+    if len(set(ids)) != len(ids) or _manager(entity).filter(**{f"{entity.primary_id}__in": ids}).exists():
+        raise DuplicateRecord()
+    _check_alternate_keys(entity, rows)
+    stamp = now()
+    for row, version in zip(rows, next_versions(entity, ids), strict=True):
+        row["versionnumber"] = version
+        row.setdefault("createdon", stamp)
+        row["modifiedon"] = stamp
+    model = model_for(entity)
+    full_rows = [{column: row.get(column) for column in _columns(entity)} for row in rows]
+    try:
+        with transaction.atomic(using=DB):
+            if len(full_rows) == 1:
+                model(**full_rows[0]).save(using=DB, force_insert=True)
+            else:
+                _manager(entity).bulk_create([model(**row) for row in full_rows], batch_size=500)
+    except IntegrityError:
+        raise DuplicateRecord() from None
+    hook = AFTER_WRITE.get(entity.logical_name)
+    if hook:
+        for row in full_rows:
+            hook(entity, row, None, caller)
+    return full_rows
+
+
+def record_update(
+    *, entity: metadata.Entity, key: RecordKey, data: dict, caller: Caller, if_match: str | None = None
+) -> dict:
+    """Updates an existing row (404 when missing, 412 when ``If-Match`` names another version)."""
+    with transaction.atomic(using=DB):
+        existing = record_retrieve(entity=entity, key=key)
+        check_if_match(existing, if_match)
+        return _update_existing(entity, existing, data, caller)
+
+
+def record_upsert(
+    *,
+    entity: metadata.Entity,
+    key: RecordKey,
+    data: dict,
+    caller: Caller,
+    if_match: str | None = None,
+    if_none_match: str | None = None,
+) -> tuple[dict, bool]:
+    """PATCH semantics: update when the row exists, create it (with the key's values) otherwise.
+
+    ``If-Match`` makes it update-only, ``If-None-Match: *`` create-only. Returns (row, created)."""
+    with transaction.atomic(using=DB):
+        existing = record_find(entity=entity, key=key)
+        if existing is None:
+            if if_match:
+                raise not_found(entity, key)
+            return record_create(entity=entity, data=data, caller=caller, key=key), True
+        if if_none_match == "*":
+            raise DuplicateRecord()
+        check_if_match(existing, if_match)
+        return _update_existing(entity, existing, data, caller), False
+
+
+def check_if_match(row: dict, if_match: str | None) -> None:
+    if not if_match or if_match.strip() == "*":
+        return
+    accepted = {tag.strip() for tag in if_match.split(",")}
+    if etag(row) not in accepted:
+        raise VersionMismatch()
+
+
+def _update_existing(entity: metadata.Entity, existing: dict, data: dict, caller: Caller) -> dict:
+    changes = convert_body(entity, data, creating=False)
+    _apply_state(entity, changes, existing)
+    hook = BEFORE_WRITE.get(entity.logical_name)
+    if hook:
+        hook(entity, changes, existing, caller)
+    merged = {**existing, **changes}
+    _check_required(entity, merged, only=changes.keys())
+    if any(column in changes for columns in entity.alternate_keys.values() for column in columns):
+        _check_alternate_keys(entity, [merged])
+    record_id = existing[entity.primary_id]
+    changes["versionnumber"] = next_versions(entity, [record_id])[0]
+    changes["modifiedon"] = now()
+    changes["modifiedby"] = caller.systemuserid
+    _manager(entity).filter(**{entity.primary_id: record_id}).update(**changes)
+    merged.update(changes)
+    hook = AFTER_WRITE.get(entity.logical_name)
+    if hook:
+        hook(entity, merged, existing, caller)
+    return merged
+
+
+def record_delete(*, entity: metadata.Entity, key: RecordKey, caller: Caller, if_match: str | None = None) -> None:
+    with transaction.atomic(using=DB):
+        existing = record_retrieve(entity=entity, key=key)
+        check_if_match(existing, if_match)
+        delete_rows(entity=entity, ids=[existing[entity.primary_id]], caller=caller)
+        hook = AFTER_WRITE.get(entity.logical_name)
+        if hook:
+            hook(entity, {}, existing, caller)
+
+
+def delete_rows(*, entity: metadata.Entity, ids: list[uuid.UUID], caller: Caller) -> None:
+    """Deletes rows, cascading to children and clearing lookups that pointed at them."""
+    if not ids:
+        return
+    for other in metadata.ENTITIES:
+        for attribute in other.attributes:
+            if not attribute.is_lookup or entity.logical_name not in attribute.targets:
+                continue
+            if attribute.name in {"createdby", "modifiedby", "owninguser", "ownerid"}:
+                continue
+            referencing = _manager(other).filter(**{f"{attribute.name}__in": ids})
+            if attribute.is_polymorphic:
+                referencing = referencing.filter(**{attribute.type_column: entity.logical_name})
+            child_ids = list(
+                referencing.exclude(**{f"{other.primary_id}__in": ids}).values_list(other.primary_id, flat=True)
+            )
+            if not child_ids:
+                continue
+            if (other.logical_name, attribute.name) in CASCADE_DELETE:
+                delete_rows(entity=other, ids=child_ids, caller=caller)
+            else:
+                _clear_lookup(other, attribute, child_ids, caller)
+    for relationship in entity.many_to_many:
+        INTERSECT_MODELS[relationship.intersect].objects.using(DB).filter(**{f"{entity.primary_id}__in": ids}).delete()
+    next_versions(entity, ids, ChangeLog.DELETE)
+    _manager(entity).filter(**{f"{entity.primary_id}__in": ids}).delete()
+
+
+def _clear_lookup(entity: metadata.Entity, attribute: metadata.Attribute, ids: list[uuid.UUID], caller: Caller):
+    changes = {attribute.name: None, "modifiedon": now(), "modifiedby": caller.systemuserid}
+    if attribute.is_polymorphic:
+        changes[attribute.type_column] = None
+    for record_id, version in zip(ids, next_versions(entity, ids), strict=True):
+        _manager(entity).filter(**{entity.primary_id: record_id}).update(versionnumber=version, **changes)
+
+
+# --- Associations -----------------------------------------------------------------------------------------
+
+
+def record_associate(
+    *,
+    entity: metadata.Entity,
+    key: RecordKey,
+    navigation: str,
+    target_entity: metadata.Entity,
+    target_key: RecordKey,
+    caller: Caller,
+) -> None:
+    """``PUT set(id)/nav/$ref`` (single-valued) or ``POST set(id)/nav/$ref`` (collection-valued)."""
+    with transaction.atomic(using=DB):
+        source = record_retrieve(entity=entity, key=key)
+        target = record_retrieve(entity=target_entity, key=target_key)
+        target_id = target[target_entity.primary_id]
+        source_id = source[entity.primary_id]
+        if navigation in entity.navigation_map:
+            attribute, expected = entity.navigation_map[navigation]
+            _check_target(navigation, expected, target_entity)
+            _update_existing(
+                entity, source, {f"{navigation}@odata.bind": f"/{target_entity.set_name}({target_id})"}, caller
+            )
+            return
+        relationship = entity.collection_map.get(navigation)
+        if relationship is None:
+            raise odata.property_not_found(entity, navigation)
+        _check_target(navigation, relationship.entity, target_entity)
+        if isinstance(relationship, metadata.ManyToMany):
+            intersect = INTERSECT_MODELS[relationship.intersect].objects.using(DB)
+            pair = {entity.primary_id: source_id, target_entity.primary_id: target_id}
+            if intersect.filter(**pair).exists():
+                raise DuplicateRecord("Cannot insert duplicate key.")
+            intersect.create(**{INTERSECT_MODELS[relationship.intersect]._meta.pk.name: uuid.uuid4()}, **pair)
+            return
+        nav = _navigation_for(target_entity, relationship.attribute, entity.logical_name)
+        _update_existing(target_entity, target, {f"{nav}@odata.bind": f"/{entity.set_name}({source_id})"}, caller)
+
+
+def record_disassociate(
+    *,
+    entity: metadata.Entity,
+    key: RecordKey,
+    navigation: str,
+    caller: Caller,
+    target_entity: metadata.Entity | None = None,
+    target_key: RecordKey | None = None,
+) -> None:
+    """``DELETE set(id)/nav/$ref`` or ``DELETE set(id)/nav(id)/$ref``."""
+    with transaction.atomic(using=DB):
+        source = record_retrieve(entity=entity, key=key)
+        if navigation in entity.navigation_map:
+            _update_existing(entity, source, {navigation: None}, caller)
+            return
+        relationship = entity.collection_map.get(navigation)
+        if relationship is None:
+            raise odata.property_not_found(entity, navigation)
+        if target_entity is None or target_key is None:
+            raise BadRequest("Disassociating a collection-valued navigation property needs the related record's id.")
+        target = record_retrieve(entity=target_entity, key=target_key)
+        target_id = target[target_entity.primary_id]
+        if isinstance(relationship, metadata.ManyToMany):
+            INTERSECT_MODELS[relationship.intersect].objects.using(DB).filter(
+                **{entity.primary_id: source[entity.primary_id], target_entity.primary_id: target_id}
+            ).delete()
+            return
+        if target.get(relationship.attribute) == source[entity.primary_id]:
+            nav = _navigation_for(target_entity, relationship.attribute, entity.logical_name)
+            _update_existing(target_entity, target, {nav: None}, caller)
+
+
+def _navigation_for(entity: metadata.Entity, attribute_name: str, target: str) -> str:
+    attribute = entity.attribute_map[attribute_name]
+    return next(nav for nav, logical in attribute.navigations.items() if logical == target)
+
+
+def _check_target(navigation: str, expected: str, actual: metadata.Entity) -> None:
+    if actual.logical_name != expected:
+        raise BadRequest(
+            f"The navigation property '{navigation}' expects a(n) '{expected}' record, not '{actual.logical_name}'."
+        )
+
+
+# --- Validation and conversion ----------------------------------------------------------------------------
+
+
+def convert_body(entity: metadata.Entity, data: dict, *, creating: bool) -> dict:
+    """Turns a JSON body into column values, rejecting what Dataverse rejects."""
+    if not isinstance(data, dict):
+        raise PayloadError("The request body must be a JSON object.")
+    values: dict[str, Any] = {}
+    for name, raw in data.items():
+        if name.endswith("@odata.bind"):
+            _convert_bind(entity, name[: -len("@odata.bind")], raw, values)
+        elif name.startswith("@") or "@" in name:
+            continue  # @odata.type and instance annotations carry no data.
+        elif name in entity.navigation_map and name not in entity.attribute_map:
+            if raw is not None:
+                raise PayloadError(f"Deep insert through '{name}' is not supported; bind the record instead.")
+            attribute, _target = entity.navigation_map[name]
+            _set_lookup(attribute, None, None, values)
+        elif name in entity.attribute_map:
+            attribute = entity.attribute_map[name]
+            if attribute.is_lookup:
+                if raw is not None:
+                    raise InvalidProperty(f"Invalid property '{name}' was found in entity '{entity.type_name}'.")
+                _set_lookup(attribute, None, None, values)
+                continue
+            if not (attribute.valid_for_create if creating else attribute.valid_for_update):
+                continue  # Dataverse ignores attributes that cannot be set on this operation.
+            values[attribute.name] = convert_value(entity, attribute, raw)
+        elif name in entity.collection_map:
+            raise PayloadError(f"Deep insert through '{name}' is not supported by the sandbox.")
+        else:
+            raise InvalidProperty(f"Invalid property '{name}' was found in entity '{entity.type_name}'.")
+    return values
+
+
+def _convert_bind(entity: metadata.Entity, navigation: str, raw: Any, values: dict) -> None:
+    if navigation not in entity.navigation_map:
+        raise PayloadError(
+            f"Error identified in Payload provided by the user for Entity :'{entity.set_name}', For more "
+            "information on this error please follow this help link https://go.microsoft.com/fwlink/?linkid=2195293"
+            "  ---->  InnerException : Microsoft.OData.ODataException: An undeclared property "
+            f"'{navigation}' which only has property annotations in the payload but no property value was found "
+            "in the payload. In OData, only declared navigation properties and declared named streams can be "
+            "represented as properties without values."
+        )
+    attribute, expected = entity.navigation_map[navigation]
+    if raw is None:
+        _set_lookup(attribute, None, None, values)
+        return
+    target, key = parse_reference(raw)
+    _check_target(navigation, expected, target)
+    row = record_find(entity=target, key=key)
+    if row is None:
+        raise not_found(target, key)
+    _set_lookup(attribute, row[target.primary_id], target.logical_name, values)
+
+
+def _set_lookup(attribute: metadata.Attribute, value, target: str | None, values: dict) -> None:
+    values[attribute.name] = value
+    if attribute.is_polymorphic:
+        values[attribute.type_column] = target
+
+
+def convert_value(entity: metadata.Entity, attribute: metadata.Attribute, raw: Any) -> Any:
+    if raw is None:
+        return None
+    kind = attribute.type
+    try:
+        if kind in metadata.STRING_TYPES:
+            if not isinstance(raw, str):
+                raise ValueError
+            if attribute.max_length and len(raw) > attribute.max_length:
+                raise MaxLengthExceeded(
+                    f"A validation error occurred. The length of the '{attribute.name}' attribute of the "
+                    f"'{entity.logical_name}' entity exceeded the maximum allowed length of '{attribute.max_length}'."
+                )
+            return raw
+        if kind in {"Integer", "BigInt", "Picklist", "State", "Status"}:
+            if isinstance(raw, bool) or not isinstance(raw, int):
+                raise ValueError
+            if attribute.options and raw not in attribute.options:
+                raise _out_of_range(entity, attribute, raw, ",".join(str(v) for v in attribute.options))
+            _check_range(entity, attribute, raw)
+            return raw
+        if kind in {"Decimal", "Money", "Double"}:
+            if isinstance(raw, bool) or not isinstance(raw, int | float | str):
+                raise ValueError
+            value = Decimal(str(raw))
+            if not value.is_finite():
+                raise ValueError
+            _check_range(entity, attribute, value)
+            return (
+                float(value) if kind == "Double" else value.quantize(Decimal(1).scaleb(-min(attribute.precision, 10)))
+            )
+        if kind == "Boolean":
+            if not isinstance(raw, bool):
+                raise ValueError
+            return raw
+        if kind == "DateTime":
+            if not isinstance(raw, str):
+                raise ValueError
+            return odata.parse_datetime(raw)
+        if kind == "Uniqueidentifier":
+            return uuid.UUID(str(raw))
+    except (ValueError, TypeError, InvalidOperation):
+        raise PayloadError(
+            f"Cannot convert the literal '{raw}' to the expected type '{odata.EDM_TYPES[kind]}'."
+        ) from None
+    raise PayloadError(f"The attribute '{attribute.name}' cannot be written.")
+
+
+def _out_of_range(entity, attribute, raw, accepted: str) -> MaxLengthExceeded:
+    return MaxLengthExceeded(
+        f"A validation error occurred. The value {raw} of '{attribute.name}' on record of type "
+        f"'{entity.logical_name}' is outside the valid range. Accepted Values: {accepted}"
+    )
+
+
+def _check_range(entity, attribute, value) -> None:
+    low, high = attribute.min_value, attribute.max_value
+    if (low is not None and value < Decimal(str(low))) or (high is not None and value > Decimal(str(high))):
+        raise _out_of_range(entity, attribute, value, f"{low} to {high}")
+
+
+def _check_required(entity: metadata.Entity, row: dict, only: Iterable[str] | None = None) -> None:
+    names = set(only) if only is not None else None
+    for attribute in entity.attributes:
+        if attribute.required != metadata.SYSTEM_REQUIRED or attribute.name == entity.primary_id:
+            continue
+        if names is not None and attribute.name not in names:
+            continue
+        if row.get(attribute.name) in (None, ""):
+            raise RequiredAttributeMissing(
+                f"The '{attribute.name}' attribute of the '{entity.logical_name}' entity is required and must "
+                "have a value."
+            )
+
+
+def _check_alternate_keys(entity: metadata.Entity, rows: list[dict]) -> None:
+    for key_name, columns in entity.alternate_keys.items():
+        seen = set()
+        for row in rows:
+            values = tuple(row.get(column) for column in columns)
+            if any(value is None for value in values):
+                continue
+            folded = tuple(v.casefold() if isinstance(v, str) else v for v in values)
+            condition = Q()
+            for column, value in zip(columns, values, strict=True):
+                condition &= Q(**{f"{column}__iexact" if isinstance(value, str) else column: value})
+            clash = _manager(entity).filter(condition).exclude(**{entity.primary_id: row[entity.primary_id]})
+            if folded in seen or clash.exists():
+                shown = ",".join(str(v) for v in values)
+                raise DuplicateKey(
+                    f"A record that has the attribute values {shown} already exists. The entity key {key_name} "
+                    "requires that this set of attributes contains unique values."
+                )
+            seen.add(folded)
+
+
+def _apply_create_defaults(entity: metadata.Entity, values: dict, caller: Caller) -> None:
+    attributes = entity.attribute_map
+    values["createdby"] = caller.systemuserid
+    values["modifiedby"] = caller.systemuserid
+    if values.get("overriddencreatedon"):
+        values["createdon"] = values["overriddencreatedon"]
+    if "ownerid" in attributes:
+        values.setdefault("ownerid", None)
+        if values["ownerid"] is None:
+            values["ownerid"] = caller.systemuserid
+        values["owninguser"] = values["ownerid"]
+        values["owningbusinessunit"] = caller.businessunitid
+    if "transactioncurrencyid" in attributes and values.get("transactioncurrencyid") is None:
+        if any(a.type == "Money" for a in entity.attributes):
+            values["transactioncurrencyid"] = base_currency_id()
+
+
+def base_currency_id() -> uuid.UUID | None:
+    organization = metadata.ORGANIZATION
+    return _manager(organization).values_list("basecurrencyid", flat=True).first()
+
+
+def _apply_state(entity: metadata.Entity, values: dict, existing: dict | None) -> None:
+    """Keeps statecode and statuscode consistent, as the platform does."""
+    if not entity.states:
+        return
+    state, status = values.get("statecode"), values.get("statuscode")
+    if existing is None and state is None:
+        state = entity.states[0].value if status is None else entity.status_to_state.get(status)
+    if state is None and status is not None:
+        state = entity.status_to_state.get(status)
+    if state is None:
+        return
+    definition = entity.state_map[state]
+    if status is None:
+        status = definition.default_status
+    elif status not in definition.statuses:
+        raise BadRequest(
+            f"{status} is not a valid status code for state code {entity.title.replace(' ', '')}State."
+            f"{definition.label.replace(' ', '')} on {entity.logical_name}",
+            code="0x8004431a",
+        )
+    values["statecode"], values["statuscode"] = state, status
+
+
+# --- Per-entity rules ---------------------------------------------------------------------------------------
+
+
+def _full_name(entity, values, existing, caller) -> None:
+    if existing is not None and "firstname" not in values and "lastname" not in values:
+        return
+    merged = {**(existing or {}), **values}
+    values["fullname"] = " ".join(part for part in (merged.get("firstname"), merged.get("lastname")) if part) or None
+
+
+def _salesorder_before(entity, values, existing, caller) -> None:
+    if existing is None and not values.get("ordernumber"):
+        values["ordernumber"] = f"ORD-{secrets.randbelow(100000):05d}-{secrets.token_hex(3).upper()}"
+
+
+def _salesorderdetail_before(entity, values, existing, caller) -> None:
+    merged = {**(existing or {}), **values}
+    quantity = Decimal(merged.get("quantity") or 0)
+    price = Decimal(merged.get("priceperunit") or 0)
+    if merged.get("productid") and not merged.get("ispriceoverridden") and merged.get("priceperunit") is None:
+        price = _list_price(merged) or Decimal(0)
+        values["priceperunit"] = price
+    base = quantity * price
+    values["baseamount"] = base
+    values["extendedamount"] = base - Decimal(merged.get("manualdiscountamount") or 0) + Decimal(merged.get("tax") or 0)
+    name = merged.get("productdescription")
+    if merged.get("productid"):
+        product = _manager(metadata.PRODUCT).filter(productid=merged["productid"]).values_list("name", flat=True)
+        name = product.first() or name
+    values["salesorderdetailname"] = name
+    if existing is None and values.get("salesorderid") and not values.get("lineitemnumber"):
+        details = _manager(metadata.SALESORDERDETAIL).filter(salesorderid=values["salesorderid"])
+        values["lineitemnumber"] = details.count() + 1
+
+
+def _list_price(row: dict) -> Decimal | None:
+    order = _manager(metadata.SALESORDER).filter(salesorderid=row.get("salesorderid")).values("pricelevelid").first()
+    if not order or not order["pricelevelid"]:
+        return None
+    item = _manager(metadata.PRODUCTPRICELEVEL).filter(pricelevelid=order["pricelevelid"], productid=row["productid"])
+    if row.get("uomid"):
+        item = item.filter(uomid=row["uomid"])
+    return item.values_list("amount", flat=True).first()
+
+
+def _salesorderdetail_after(entity, row, existing, caller) -> None:
+    for order_id in {(row or {}).get("salesorderid"), (existing or {}).get("salesorderid")} - {None}:
+        lines = _manager(metadata.SALESORDERDETAIL).filter(salesorderid=order_id).aggregate(total=Sum("extendedamount"))
+        order = _manager(metadata.SALESORDER).filter(salesorderid=order_id).values().first()
+        if order is None:
+            continue
+        total = lines["total"] or Decimal(0)
+        grand = total - Decimal(order["discountamount"] or 0) + Decimal(order["freightamount"] or 0)
+        _manager(metadata.SALESORDER).filter(salesorderid=order_id).update(
+            totallineitemamount=total,
+            totalamount=grand,
+            versionnumber=next_versions(metadata.SALESORDER, [order_id])[0],
+            modifiedon=now(),
+        )
+
+
+def _salesorder_after(entity, row, existing, caller) -> None:
+    if row and existing is not None and {"discountamount", "freightamount"} & set(row):
+        _salesorderdetail_after(entity, {"salesorderid": row["salesorderid"]}, None, caller)
+
+
+def _productpricelevel_before(entity, values, existing, caller) -> None:
+    if values.get("productid"):
+        product = _manager(metadata.PRODUCT).filter(productid=values["productid"]).values("name").first()
+        values["productidname"] = product["name"] if product else None
+    if existing is None:
+        values.setdefault("pricingmethodcode", 1)
+        values.setdefault("quantitysellingcode", 1)
+        if values.get("pricelevelid") and not values.get("transactioncurrencyid"):
+            price_list = _manager(metadata.PRICELEVEL).filter(pricelevelid=values["pricelevelid"])
+            values["transactioncurrencyid"] = price_list.values_list("transactioncurrencyid", flat=True).first()
+        if values.get("uomid") and not values.get("uomscheduleid"):
+            unit = _manager(metadata.UOM).filter(uomid=values["uomid"])
+            values["uomscheduleid"] = unit.values_list("uomscheduleid", flat=True).first()
+
+
+def _uom_before(entity, values, existing, caller) -> None:
+    if existing is None:
+        values.setdefault("isschedulebaseuom", False)
+        if not values.get("baseuom") and values.get("uomscheduleid"):
+            base = _manager(metadata.UOM).filter(uomscheduleid=values["uomscheduleid"], isschedulebaseuom=True)
+            values["baseuom"] = base.values_list("uomid", flat=True).first()
+
+
+def _uomschedule_after(entity, row, existing, caller) -> None:
+    if existing is None and row:
+        unit_id = uuid.uuid4()
+        unit = {
+            "uomid": unit_id,
+            "name": row["baseuomname"],
+            "quantity": Decimal(1),
+            "uomscheduleid": row["uomscheduleid"],
+            "baseuom": unit_id,
+            "isschedulebaseuom": True,
+        }
+        _apply_create_defaults(metadata.UOM, unit, caller)
+        insert_prepared(entity=metadata.UOM, rows=[unit], caller=caller)
+
+
+def _annotation_before(entity, values, existing, caller) -> None:
+    if "documentbody" in values:
+        body = values["documentbody"]
+        values["isdocument"] = bool(body)
+        values["filesize"] = len(body) * 3 // 4 if body else None
+
+
+BEFORE_WRITE.update(
+    {
+        "contact": _full_name,
+        "systemuser": _full_name,
+        "salesorder": _salesorder_before,
+        "salesorderdetail": _salesorderdetail_before,
+        "productpricelevel": _productpricelevel_before,
+        "uom": _uom_before,
+        "annotation": _annotation_before,
+    }
+)
+AFTER_WRITE.update(
+    {
+        "salesorderdetail": _salesorderdetail_after,
+        "salesorder": _salesorder_after,
+        "uomschedule": _uomschedule_after,
+    }
+)

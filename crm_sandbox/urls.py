@@ -1,0 +1,14 @@
+"""URLconf of the sandbox server (its own; the ERP's URLs and middleware do not apply)."""
+
+from django.urls import path, re_path
+
+from crm_sandbox import identity_views, pages, webapi
+
+urlpatterns = [
+    path("", pages.home, name="crm_sandbox_home"),
+    path("sets/<str:set_name>/", pages.entity_rows, name="crm_sandbox_entity_rows"),
+    re_path(r"^api/data/v9\.2/(?P<path>.*)$", webapi.web_api, name="web_api"),
+    path("common/userrealm/<str:username>", identity_views.user_realm, name="user_realm"),
+    path("<str:tenant>/v2.0/.well-known/openid-configuration", identity_views.openid_configuration, name="openid"),
+    path("<str:tenant>/oauth2/v2.0/token", identity_views.token, name="token"),
+]
