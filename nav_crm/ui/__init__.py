@@ -9,6 +9,9 @@ pages without touching the app that owns them, from their ``AppConfig.ready()``:
     register_bulk_action(Customer, BulkAction(name="couple", label="Couple selected", ...))
     register_column(Customer, "coupled", tables.BooleanColumn(), annotate=lambda qs: qs.annotate(...))
     register_filter(Customer, "coupled", django_filters.BooleanFilter(...))
+
+Banners above every page (e.g. the "Connect to Dynamics 365" assisted setup) are registered
+with ``nav_crm.ui.banners.register_banner``.
 """
 
 from nav_crm.ui.bulk import BulkAction, BulkResult, per_record
