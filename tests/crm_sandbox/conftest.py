@@ -1,0 +1,14 @@
+import uuid
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def admin_api(crm_sandbox):
+    """A session on the shared sandbox as the administrator (System Administrator role)."""
+    return crm_sandbox.session(crm_sandbox.admin_token())
+
+
+@pytest.fixture
+def unique():
+    return uuid.uuid4().hex[:10]
