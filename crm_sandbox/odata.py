@@ -184,9 +184,19 @@ _FLIPPED = {"eq": "eq", "ne": "ne", "lt": "gt", "le": "ge", "gt": "lt", "ge": "l
 _STRING_FUNCTIONS = {"contains": "icontains", "startswith": "istartswith", "endswith": "iendswith"}
 
 
+def _brackets_to_parentheses(text: str) -> str:
+    """Dataverse query functions take JSON-style lists (``PropertyValues=['a','b']``); OData lists use ()."""
+    out, quoted = [], False
+    for char in text:
+        if char == "'":
+            quoted = not quoted
+        out.append({"[": "(", "]": ")"}.get(char, char) if not quoted else char)
+    return "".join(out)
+
+
 def parse_filter(entity: metadata.Entity, text: str) -> Q:
     try:
-        tree = ODataParser().parse(ODataLexer().tokenize(text))
+        tree = ODataParser().parse(ODataLexer().tokenize(_brackets_to_parentheses(text)))
     except odata_exceptions.ODataException as error:
         raise QueryError(f"Syntax error in $filter '{text}': {error}") from None
     except Exception:  # noqa: BLE001 — the parser raises bare errors on some malformed input

@@ -18,7 +18,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from urllib.parse import parse_qsl, quote, urlencode
+from urllib.parse import parse_qsl, quote
 
 from django.http import HttpResponse
 from django.views.decorators.csrf import csrf_exempt
@@ -43,6 +43,8 @@ API_PREFIX = "/api/data/v9.2/"
 ADMIN_ROLE = "System Administrator"
 CUSTOMIZER_ROLE = "System Customizer"
 JSON_TYPE = "application/json; odata.metadata=minimal"
+# Characters left readable in next links, as Dataverse writes them ($select=a,b&$filter=f(x,'y')).
+QUERY_SAFE = "$(),'=/:@"
 
 ROOT_HANDLERS: dict[str, Callable] = {}
 BOUND_ACTIONS: dict[str, Callable] = {}
@@ -315,7 +317,8 @@ def collection_get(request: Request, ctx: Context, entity: metadata.Entity) -> H
     if page.next_cookie:
         next_params = {k: v for k, v in params.items() if k != "$skiptoken"}
         next_params["$skiptoken"] = page.next_cookie
-        body["@odata.nextLink"] = f"{ctx.api_url}{entity.set_name}?{urlencode(next_params, quote_via=quote)}"
+        query = "&".join(f"{name}={quote(value, safe=QUERY_SAFE)}" for name, value in next_params.items())
+        body["@odata.nextLink"] = f"{ctx.api_url}{entity.set_name}?{query}"
     return json_response(body, headers=_applied(ctx, page_size))
 
 
