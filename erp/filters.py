@@ -21,6 +21,10 @@ DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 NOT_BLOCKED = "none"
 
 
+def yes_no_any() -> forms.Select:
+    return forms.Select(choices=[("", "Any"), ("true", "Yes"), ("false", "No")])
+
+
 def lcy_filter(label: str = "Currency") -> django_filters.ModelChoiceFilter:
     return django_filters.ModelChoiceFilter(
         queryset=Currency.objects.all(), null_label="LCY (local currency)", label=label
@@ -66,7 +70,7 @@ class ContactFilterSet(django_filters.FilterSet):
 
 class ItemFilterSet(django_filters.FilterSet):
     type = django_filters.ChoiceFilter(choices=Item.Type.choices)
-    blocked = django_filters.BooleanFilter(widget=forms.NullBooleanSelect)
+    blocked = django_filters.BooleanFilter(widget=yes_no_any())
     base_unit_of_measure = django_filters.ModelChoiceFilter(queryset=UnitOfMeasure.objects.all(), label="Base unit")
     unit_price__gte = django_filters.NumberFilter(field_name="unit_price", lookup_expr="gte", label="Unit price from")
     unit_price__lte = django_filters.NumberFilter(field_name="unit_price", lookup_expr="lte", label="Unit price to")
@@ -80,9 +84,9 @@ class ItemAvailabilityFilterSet(django_filters.FilterSet):
     """Filters on the availability annotations (``items_with_availability``)."""
 
     type = django_filters.ChoiceFilter(choices=Item.Type.choices)
-    blocked = django_filters.BooleanFilter(widget=forms.NullBooleanSelect)
+    blocked = django_filters.BooleanFilter(widget=yes_no_any())
     shortage = django_filters.BooleanFilter(
-        method="filter_shortage", label="Short (available below zero)", widget=forms.NullBooleanSelect
+        method="filter_shortage", label="Short (available below zero)", widget=yes_no_any()
     )
 
     class Meta:
@@ -94,7 +98,7 @@ class ItemAvailabilityFilterSet(django_filters.FilterSet):
 
 
 class ResourceFilterSet(django_filters.FilterSet):
-    blocked = django_filters.BooleanFilter(widget=forms.NullBooleanSelect)
+    blocked = django_filters.BooleanFilter(widget=yes_no_any())
     base_unit_of_measure = django_filters.ModelChoiceFilter(queryset=UnitOfMeasure.objects.all(), label="Base unit")
 
     class Meta:

@@ -15,6 +15,7 @@ from erp.models import (
     SalesPrice,
     UnitOfMeasure,
 )
+from nav_crm.templatetags.nav_crm_ui import quantity
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
@@ -176,6 +177,8 @@ class SalesLineForm(forms.ModelForm):
         self.fields["unit_price"].help_text = "Empty or 0: the best sales price."
         self.fields["quantity"].required = False
         self.fields["line_discount_pct"].required = False
+        if self.instance.pk:
+            self.initial["quantity"] = quantity(self.instance.quantity)
 
     def clean(self):
         cleaned = super().clean()

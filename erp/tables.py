@@ -55,7 +55,6 @@ class CustomerTable(ObjectTable):
             "name",
             "city",
             "phone",
-            "email",
             "salesperson",
             "currency",
             "customer_price_group",
