@@ -22,6 +22,13 @@ class ServiceAdmin(admin.ModelAdmin):
             self.message_user(request, " ".join(error.messages), messages.ERROR)
             return HttpResponseRedirect(request.get_full_path())
 
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        if "no" in form.base_fields and self.model in services.NUMBER_SERIES_BY_MODEL:
+            form.base_fields["no"].required = False
+            form.base_fields["no"].help_text = "Leave empty to take the next number of the series."
+        return form
+
     def save_model(self, request, obj, form, change):
         services.record_save(instance=obj)
 
