@@ -7,6 +7,7 @@ so clients trust the sandbox by pointing at ``ca.pem`` (``REQUESTS_CA_BUNDLE`` o
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import ipaddress
 import json
 import logging
@@ -136,15 +137,12 @@ def wsgi_application():
     return WSGIHandler()
 
 
-class DroppedConnection(Exception):
-    """Raised mid-response to cut the connection after the request was processed."""
-
-
 class SimulatedConditions:
     """WSGI middleware for --latency-ms and --fault-rate.
 
-    A fault is either a 503 before processing or, after processing, a response cut off half
-    way (the write happened; only the answer is lost), so clients must retry idempotently.
+    A fault is either a 503 before processing or, after processing, a connection dropped
+    before the answer (the write happened; only the answer is lost), so clients must retry
+    idempotently.
     """
 
     def __init__(self, app, *, latency_ms: int = 0, fault_rate: float = 0.0, rng: random.Random | None = None):
@@ -157,7 +155,9 @@ class SimulatedConditions:
         if self.latency:
             time.sleep(self.latency)
         faulty = environ.get("PATH_INFO", "").startswith("/api/") and self.rng.random() < self.fault_rate
-        if faulty and self.rng.random() < 0.5:
+        if not faulty:
+            return self.app(environ, start_response)
+        if self.rng.random() < 0.5:
             body = json.dumps(
                 {
                     "error": {
@@ -171,30 +171,15 @@ class SimulatedConditions:
                 [("Content-Type", "application/json"), ("Content-Length", str(len(body))), ("Retry-After", "1")],
             )
             return [body]
-        if not faulty:
-            return self.app(environ, start_response)
-        chunks = []
-        captured = {}
-
-        def capture(status, headers, exc_info=None):
-            captured["status"], captured["headers"] = status, headers
-            return chunks.append
-
-        result = self.app(environ, capture)
+        result = self.app(environ, lambda status, headers, exc_info=None: lambda data: None)
         try:
-            chunks.extend(result)
+            for _chunk in result:
+                pass
         finally:
             if hasattr(result, "close"):
                 result.close()
-        body = b"".join(chunks)
-        headers = [(k, v) for k, v in captured["headers"] if k.lower() != "content-length"]
-        start_response(captured["status"], [*headers, ("Content-Length", str(len(body) + 64))])
-        return self._truncated(body)
-
-    @staticmethod
-    def _truncated(body: bytes):
-        yield body[: len(body) // 2]
-        raise DroppedConnection("simulated dropped connection")
+        # cheroot closes the connection without an answer on a connection-reset error.
+        raise ConnectionResetError(errno.ECONNRESET, "simulated dropped connection")
 
 
 def serve(*, host: str, port: int, options: runtime.ServerOptions, threads: int = 32, on_ready=None) -> None:
