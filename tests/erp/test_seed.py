@@ -56,7 +56,7 @@ def test_demo_load_creates_a_believable_company():
 
     assert Customer.objects.count() == 50
     for customer in Customer.objects.select_related("primary_contact__company"):
-        assert re.fullmatch(r"C\d{5}", customer.no)
+        assert re.fullmatch(r"C\d{7}", customer.no)
         assert customer.company_contacts.count() == 1
         assert customer.primary_contact.type == "person"
         assert customer.primary_contact.company.customer_id == customer.pk
@@ -100,15 +100,15 @@ def test_volume_load_adds_customers_items_and_orders_in_bulk():
     assert NoSeries.objects.get(code="CUST").last_number == 5500  # one number per customer, none skipped
     numbers = list(Customer.objects.values_list("no", flat=True))
     assert len(set(numbers)) == 550
-    assert all(re.fullmatch(r"C\d{5}", no) for no in numbers)
-    volume = Customer.objects.filter(no__gt="C00500").select_related("primary_contact__company")
+    assert all(re.fullmatch(r"C\d{7}", no) for no in numbers)
+    volume = Customer.objects.filter(no__gt="C0000500").select_related("primary_contact__company")
     assert volume.count() == 500
     for customer in volume:
         assert customer.primary_contact.company.customer_id == customer.pk
     assert not Customer.objects.filter(company_contacts__isnull=True).exists()
     contact_numbers = list(Contact.objects.values_list("no", flat=True))
     assert len(set(contact_numbers)) == len(contact_numbers) == NoSeries.objects.get(code="CONT").last_number // 10
-    sample = Customer.objects.get(no="C05500")
+    sample = Customer.objects.get(no="C0005500")
     sample.full_clean()
     sample.primary_contact.full_clean()
     assert sample.system_id and sample.modified_at
@@ -117,7 +117,7 @@ def test_volume_load_adds_customers_items_and_orders_in_bulk():
     assert all(item.inventory > 0 for item in selectors.items_with_availability().filter(type="inventory"))
     assert SalesHeader.objects.count() == 60
     assert not SalesHeader.objects.annotate(n=Count("lines")).filter(n=0).exists()
-    line = SalesLine.objects.filter(order__no__gt="SO000200").first()
+    line = SalesLine.objects.filter(order__no__gt="SO0000200").first()
     assert line.line_amount == line.quantity * line.unit_price
 
 

@@ -44,12 +44,12 @@ CENT = Decimal("0.01")
 D = Decimal
 
 NUMBER_SERIES = [
-    # code, description, prefix, width
-    ("CUST", "Customers", "C", 5),
-    ("CONT", "Contacts", "CT", 6),
-    ("ITEM", "Items", "I", 5),
+    # code, description, prefix, width: wide enough that volume loads still sort in number order
+    ("CUST", "Customers", "C", 7),
+    ("CONT", "Contacts", "CT", 8),
+    ("ITEM", "Items", "I", 6),
     ("RES", "Resources", "R", 4),
-    ("SO", "Sales orders", "SO", 6),
+    ("SO", "Sales orders", "SO", 7),
 ]
 UNITS = [
     ("PCS", "Piece"),
