@@ -84,6 +84,9 @@ class SystemUserRoles(models.Model):
         db_table = "crm_systemuserroles"
         constraints = [models.UniqueConstraint(fields=["systemuserid", "roleid"], name="crm_systemuserroles_pair")]
 
+    def __str__(self):
+        return f"{self.systemuserid} ↔ {self.roleid}"
+
 
 INTERSECT_MODELS: dict[str, type[models.Model]] = {"systemuserroles": SystemUserRoles}
 
@@ -104,6 +107,9 @@ class ChangeLog(models.Model):
         db_table = "crm_changelog"
         indexes = [models.Index(fields=["entity", "version"], name="crm_changelog_entity_version")]
 
+    def __str__(self):
+        return f"{self.version}: {self.operation} {self.entity}({self.record_id})"
+
 
 class AppRegistration(models.Model):
     """An Entra app registration (client id + secret) bound to an application user."""
@@ -116,6 +122,9 @@ class AppRegistration(models.Model):
     class Meta:
         db_table = "crm_appregistration"
 
+    def __str__(self):
+        return f"{self.name} ({self.client_id})"
+
 
 class UserCredential(models.Model):
     """The password of an interactive user, for the resource-owner password grant."""
@@ -126,6 +135,9 @@ class UserCredential(models.Model):
 
     class Meta:
         db_table = "crm_usercredential"
+
+    def __str__(self):
+        return self.username
 
 
 class AccessToken(models.Model):
@@ -138,3 +150,6 @@ class AccessToken(models.Model):
 
     class Meta:
         db_table = "crm_accesstoken"
+
+    def __str__(self):
+        return f"token of {self.systemuserid} until {self.expires_on:%Y-%m-%d %H:%M}"

@@ -68,7 +68,8 @@ def parse_top(text: str) -> int:
         raise QueryError(f"Invalid value '{text}' for $top query option found.") from None
     if top < 0:
         raise QueryError(
-            f"Invalid value '{text}' for $top query option found. The $top query option requires a non-negative integer value."
+            f"Invalid value '{text}' for $top query option found. "
+            "The $top query option requires a non-negative integer value."
         )
     return top
 
@@ -244,10 +245,9 @@ class FilterBuilder:
                 raise QueryError(f"The operator '{operator}' cannot compare with null.")
             return Q(**{f"{column}__isnull": operator == "eq"})
         value = literal_value(attribute, literal)
-        if attribute.type in metadata.STRING_TYPES:
-            if operator in {"eq", "ne"}:
-                condition = Q(**{f"{column}__iexact": value})
-                return condition if operator == "eq" else ~condition & Q(**{f"{column}__isnull": False})
+        if attribute.type in metadata.STRING_TYPES and operator in {"eq", "ne"}:
+            condition = Q(**{f"{column}__iexact": value})
+            return condition if operator == "eq" else ~condition & Q(**{f"{column}__isnull": False})
         lookup = {"eq": "exact", "lt": "lt", "le": "lte", "gt": "gt", "ge": "gte"}.get(operator)
         if lookup is None:
             return ~Q(**{column: value}) & Q(**{f"{column}__isnull": False})
@@ -257,7 +257,7 @@ class FilterBuilder:
         """``nav/attr op value``: a sub-query on the target table, joined through the lookup column."""
         owner = node.owner
         if not isinstance(owner, ast.Identifier) or owner.name not in self.entity.navigation_map:
-            raise QueryError(f"Navigation paths in $filter must start with a single-valued navigation property.")
+            raise QueryError("Navigation paths in $filter must start with a single-valued navigation property.")
         attribute, target_name = self.entity.navigation_map[owner.name]
         target = metadata.BY_LOGICAL_NAME[target_name]
         inner = build_inner(FilterBuilder(target), ast.Identifier(node.attr))

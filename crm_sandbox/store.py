@@ -716,9 +716,9 @@ def _apply_create_defaults(entity: metadata.Entity, values: dict, caller: Caller
             values["ownerid"] = caller.systemuserid
         values["owninguser"] = values["ownerid"]
         values["owningbusinessunit"] = caller.businessunitid
-    if "transactioncurrencyid" in attributes and values.get("transactioncurrencyid") is None:
-        if any(a.type == "Money" for a in entity.attributes):
-            values["transactioncurrencyid"] = base_currency_id()
+    priced = any(a.type == "Money" for a in entity.attributes)
+    if priced and "transactioncurrencyid" in attributes and values.get("transactioncurrencyid") is None:
+        values["transactioncurrencyid"] = base_currency_id()
 
 
 def base_currency_id() -> uuid.UUID | None:

@@ -97,7 +97,7 @@ def _environment(data_dir: Path) -> dict:
 
 
 def _manage(data_dir: Path, *args: str) -> str:
-    result = subprocess.run(
+    result = subprocess.run(  # noqa: S603 — our own manage.py with fixed arguments
         [sys.executable, str(MANAGE), "crm_sandbox", *args],
         env=_environment(data_dir),
         cwd=REPO_ROOT,
@@ -136,7 +136,9 @@ def start_sandbox(
         command += ["--token-lifetime", str(token_lifetime)]
     log_path = data_dir / "server.log"
     with log_path.open("w") as log:
-        process = subprocess.Popen(command, env=_environment(data_dir), cwd=REPO_ROOT, stdout=log, stderr=log)
+        process = subprocess.Popen(  # noqa: S603 — our own manage.py with fixed arguments
+            command, env=_environment(data_dir), cwd=REPO_ROOT, stdout=log, stderr=log
+        )
     details = json.loads(_manage(data_dir, "info", "--json", "--addr", addr)) if seed else {}
     ca_bundle = str(data_dir / "ca.pem")
     deadline = time.monotonic() + timeout

@@ -2,7 +2,10 @@
 
 from django.urls import path, re_path
 
-from crm_sandbox import identity_views, pages, webapi
+from crm_sandbox import entity_definitions, identity_views, pages, webapi
+
+# Web API features beyond the core register their handlers here (see crm_sandbox/webapi.py).
+webapi.ROOT_HANDLERS["EntityDefinitions"] = entity_definitions.entity_definitions
 
 urlpatterns = [
     path("", pages.home, name="crm_sandbox_home"),

@@ -359,9 +359,10 @@ def single_entity(request: Request, ctx: Context, entity: metadata.Entity, key: 
         options = odata.parse_options(entity, request.params)
         row = store.record_retrieve(entity=entity, key=key)
         if_none_match = request.header("if-none-match")
-        if if_none_match and not options.expand and not ctx.annotations.any:
-            if store.etag(row) in {tag.strip() for tag in if_none_match.split(",")}:
-                return empty_response(304, {"ETag": store.etag(row)})
+        # Dataverse never answers 304 when the response has expansions or annotations.
+        cacheable = if_none_match and not options.expand and not ctx.annotations.any
+        if cacheable and store.etag(row) in {tag.strip() for tag in if_none_match.split(",")}:
+            return empty_response(304, {"ETag": store.etag(row)})
         body = {"@odata.context": ctx.serializer.context(entity, options.select, single=True)}
         body.update(ctx.serializer.row(entity, row, options))
         return json_response(body, headers={"ETag": store.etag(row), **_applied(ctx)})

@@ -4,7 +4,6 @@ import pytest
 
 from crm_sandbox.testing import RunningSandbox, start_sandbox
 
-
 # --- CRM sandbox --------------------------------------------------------------------------------
 # The sandbox is a separate system: each fixture starts `manage.py crm_sandbox serve` as its own
 # process with a fresh data directory and SQLite file (never the pytest-django test database).
@@ -21,7 +20,10 @@ def crm_sandbox(tmp_path_factory) -> RunningSandbox:
 
 @pytest.fixture
 def crm_sandbox_factory(tmp_path_factory):
-    """Starts a private sandbox: crm_sandbox_factory(latency_ms=, throttle="N/SECONDS", fault_rate=, token_lifetime=)."""
+    """Starts a private sandbox.
+
+    crm_sandbox_factory(latency_ms=, throttle="N/SECONDS", fault_rate=, token_lifetime=) -> RunningSandbox
+    """
     started: list[RunningSandbox] = []
 
     def start(**options) -> RunningSandbox:

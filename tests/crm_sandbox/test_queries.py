@@ -140,7 +140,8 @@ def test_expand_single_and_collection_navigation(crm_sandbox, admin_api):
         crm_sandbox,
         admin_api,
         "salesorders?$select=name,totalamount&$filter=statecode eq 1"
-        "&$expand=customerid_account($select=accountnumber),order_details($select=quantity;$orderby=quantity desc;$top=1)",
+        "&$expand=customerid_account($select=accountnumber),"
+        "order_details($select=quantity;$orderby=quantity desc;$top=1)",
     )
     assert orders["value"]
     for order in orders["value"]:
