@@ -28,7 +28,19 @@ from nav_crm.api.permissions import permissions_required
 KEY_REGEX = r"[^/]+"
 
 
-class ServiceModelViewSet(viewsets.ModelViewSet):
+class UrlKeysMixin:
+    """A key in the URL that no record can have answers 404 before it reaches the database.
+
+    PostgreSQL refuses a NUL character in a query parameter outright (a 500 otherwise).
+    """
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        if any("\x00" in str(value) for value in self.kwargs.values()):
+            raise exceptions.NotFound()
+
+
+class ServiceModelViewSet(UrlKeysMixin, viewsets.ModelViewSet):
     """CRUD whose writes go through ``erp.services``; a refused delete answers 409 with the reason."""
 
     lookup_value_regex = KEY_REGEX
@@ -306,7 +318,7 @@ class SalesLineViewSet(NestedViewSet):
         services.sales_line_delete(line=instance)
 
 
-class ItemLedgerEntryViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+class ItemLedgerEntryViewSet(UrlKeysMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     """The item ledger: entries are posted, never changed or deleted."""
 
     queryset = models.ItemLedgerEntry.objects.select_related("item", "sales_line__order")
@@ -330,7 +342,7 @@ AS_OF_PARAMETER = OpenApiParameter(
 @extend_schema_view(
     list=extend_schema(parameters=[AS_OF_PARAMETER]), retrieve=extend_schema(parameters=[AS_OF_PARAMETER])
 )
-class ItemAvailabilityViewSet(viewsets.ReadOnlyModelViewSet):
+class ItemAvailabilityViewSet(UrlKeysMixin, viewsets.ReadOnlyModelViewSet):
     """Inventory, outstanding sales and what is left to promise, per item."""
 
     queryset = models.Item.objects.all()

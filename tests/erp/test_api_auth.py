@@ -199,3 +199,31 @@ def test_malformed_json_is_400():
     )
     assert response.status_code == 400
     assert "JSON parse error" in response.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"{API}/customers/a%00b/",
+        f"{API}/currencies/a%00/exchange-rates/",
+        f"{API}/item-availability/a%00/",
+        f"{API}/sales-orders/SO1/lines/99999999999999999999/",
+        f"{API}/item-ledger-entries/99999999999999999999999/",
+    ],
+)
+def test_keys_no_record_can_have_are_404_not_500(url):
+    # PostgreSQL refuses NUL characters in parameters; oversized numbers overflow its integer columns.
+    perms = ["customer", "currencyexchangerate", "item", "salesline", "itemledgerentry"]
+    client = token_client(*(f"erp.view_{model}" for model in perms))
+    client.raise_request_exception = False
+    response = client.get(url)
+    assert response.status_code == 404
+    assert "detail" in response.json()
+
+
+@pytest.mark.parametrize("query", [{"search": "a\x00b"}, {"city": "a\x00"}, {"modified_since": "yesterday"}])
+def test_query_parameters_no_record_can_match_are_400_not_500(query):
+    client = token_client("erp.view_customer")
+    client.raise_request_exception = False
+    response = client.get(f"{API}/customers/", query)
+    assert response.status_code == 400
