@@ -149,21 +149,16 @@ def _columns(entity: metadata.Entity) -> list[str]:
     return [f.attname for f in model._meta.concrete_fields]
 
 
-def _key_filter(entity: metadata.Entity, key: RecordKey, *, ignore_case: bool = False) -> Q:
+def _key_filter(entity: metadata.Entity, key: RecordKey) -> Q:
     if key.id is not None:
         return Q(**{entity.primary_id: key.id})
-    condition = Q()
-    for column, value in key.alternate:
-        lookup = "__iexact" if ignore_case and isinstance(value, str) else ""
-        condition &= Q(**{f"{column}{lookup}": value})
-    return condition
+    return Q(**dict(key.alternate))
 
 
 def record_find(*, entity: metadata.Entity, key: RecordKey) -> dict | None:
-    """The row at ``key``, or None. Alternate-key strings match case-insensitively, as in Dataverse."""
+    """The row at ``key``, or None."""
+    # Alternate keys match exactly (an indexed lookup); a case-insensitive match would scan the table.
     rows = list(_manager(entity).filter(_key_filter(entity, key)).values()[:1])
-    if not rows and key.alternate and any(isinstance(v, str) for _, v in key.alternate):
-        rows = list(_manager(entity).filter(_key_filter(entity, key, ignore_case=True)).values()[:1])
     return rows[0] if rows else None
 
 
@@ -690,18 +685,15 @@ def _check_alternate_keys(entity: metadata.Entity, rows: list[dict]) -> None:
             values = tuple(row.get(column) for column in columns)
             if any(value is None for value in values):
                 continue
-            folded = tuple(v.casefold() if isinstance(v, str) else v for v in values)
-            condition = Q()
-            for column, value in zip(columns, values, strict=True):
-                condition &= Q(**{f"{column}__iexact" if isinstance(value, str) else column: value})
-            clash = _manager(entity).filter(condition).exclude(**{entity.primary_id: row[entity.primary_id]})
-            if folded in seen or clash.exists():
+            clash = _manager(entity).filter(**dict(zip(columns, values, strict=True)))
+            clash = clash.exclude(**{entity.primary_id: row[entity.primary_id]})
+            if values in seen or clash.exists():
                 shown = ",".join(str(v) for v in values)
                 raise DuplicateKey(
                     f"A record that has the attribute values {shown} already exists. The entity key {key_name} "
                     "requires that this set of attributes contains unique values."
                 )
-            seen.add(folded)
+            seen.add(values)
 
 
 def _apply_create_defaults(entity: metadata.Entity, values: dict, caller: Caller) -> None:
