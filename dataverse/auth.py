@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
+import warnings
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
@@ -27,6 +28,23 @@ class TokenProvider(Protocol):
     def configure(self, *, resource: str, verify: bool | str, timeout: float) -> None: ...
 
     def token(self, *, force_refresh: bool = False) -> str: ...
+
+
+class _VerifyingSession(requests.Session):
+    """The HTTP client given to msal: always verifies with our CA bundle and always has a timeout.
+
+    (msal's own `verify=` sets Session.verify, which requests lets REQUESTS_CA_BUNDLE override.)
+    """
+
+    def __init__(self, verify: bool | str, timeout: float):
+        super().__init__()
+        self._forced_verify = verify
+        self._timeout = timeout
+
+    def request(self, method, url, **kwargs):
+        kwargs["verify"] = self._forced_verify
+        kwargs.setdefault("timeout", self._timeout)
+        return super().request(method, url, **kwargs)
 
 
 class _MsalAuth:
@@ -89,8 +107,7 @@ class _MsalAuth:
                 self._app = self._build_app(
                     authority=self.authority,
                     instance_discovery=self.instance_discovery,
-                    verify=self._verify,
-                    timeout=self._timeout,
+                    http_client=_VerifyingSession(self._verify, self._timeout),
                 )
             return self._acquire(self._app, force_refresh=force_refresh)
         except requests.exceptions.SSLError as exc:
@@ -151,7 +168,12 @@ class UsernamePasswordAuth(_MsalAuth):
         return f"{super().__repr__()[:-1]}, username={self.username!r})"
 
     def _build_app(self, **options: Any) -> Any:
-        return msal.PublicClientApplication(self.client_id, **options)
+        app = msal.PublicClientApplication(self.client_id, **options)
+        if not self.instance_discovery:
+            # User realm discovery (is this user federated?) exists only on Entra ID; msal would ask
+            # https://<host>/common/userrealm/… on port 443 of any other authority.
+            type(app.authority)._domains_without_user_realm_discovery.add(app.authority.instance)
+        return app
 
     def _acquire(self, app: Any, *, force_refresh: bool) -> dict:
         if not force_refresh:
@@ -159,4 +181,7 @@ class UsernamePasswordAuth(_MsalAuth):
                 result = app.acquire_token_silent(self.scopes, account=account)
                 if result and "access_token" in result:
                     return result
-        return app.acquire_token_by_username_password(self.username, self.__password, scopes=self.scopes)
+        with warnings.catch_warnings():
+            # msal deprecates this grant for public clients; the setup uses it once, on purpose.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            return app.acquire_token_by_username_password(self.username, self.__password, scopes=self.scopes)

@@ -763,7 +763,7 @@ class Client:
             except requests.exceptions.SSLError as exc:
                 self.stats.record_transport_error()
                 raise TransportError(f"TLS verification failed for {self.url}: {exc}") from exc
-            except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
+            except requests.exceptions.RequestException as exc:  # refused, dropped, cut short, timed out
                 self.stats.record_transport_error()
                 sent = not _never_sent(exc)
                 logger.warning("%s %s failed (%s)", method, _path(url), type(exc).__name__)

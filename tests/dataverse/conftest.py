@@ -4,10 +4,27 @@ import uuid
 
 import pytest
 
-from dataverse import Client, ClientSecretAuth
+from dataverse import Client, ClientSecretAuth, F, UsernamePasswordAuth
+
+_prepared: set[str] = set()
+
+
+def grant_integration_role(sandbox, role: str = "System Administrator") -> None:
+    """What an administrator does once for a new application user: give it a security role."""
+    if sandbox.url in _prepared:
+        return
+    auth = ClientSecretAuth(sandbox.authority, sandbox.client_id, sandbox.client_secret)
+    with Client(sandbox.url, auth=auth, ca_bundle=sandbox.ca_bundle) as integration:
+        user_id = integration.whoami().user_id
+    admin_auth = UsernamePasswordAuth(sandbox.authority, sandbox.client_id, sandbox.admin_user, sandbox.admin_password)
+    with Client(sandbox.url, auth=admin_auth, ca_bundle=sandbox.ca_bundle) as admin:
+        (role_row,) = admin.query("roles", select=["name"], filter=F.eq("name", role))
+        admin.associate("systemusers", user_id, "systemuserroles_association", "roles", role_row["roleid"])
+    _prepared.add(sandbox.url)
 
 
 def make_client(sandbox, **options) -> Client:
+    grant_integration_role(sandbox)
     auth = ClientSecretAuth(sandbox.authority, sandbox.client_id, sandbox.client_secret)
     options.setdefault("backoff_base", 0.01)
     options.setdefault("backoff_max", 0.2)

@@ -15,6 +15,8 @@ from dataverse import (
     UsernamePasswordAuth,
 )
 
+from .conftest import grant_integration_role
+
 
 class FixedToken:
     """A token provider handing out one fixed token, whatever the server says."""
@@ -52,6 +54,7 @@ def secret_auth(sandbox, secret=None):
 
 
 def test_client_credentials_whoami(crm_sandbox):
+    grant_integration_role(crm_sandbox)  # reading systemusers needs a role
     auth = secret_auth(crm_sandbox)
     with Client(crm_sandbox.url, auth=auth, ca_bundle=crm_sandbox.ca_bundle) as client:
         who = client.whoami()

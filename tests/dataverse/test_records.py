@@ -135,10 +135,10 @@ def test_lookups_bind_by_id_and_by_alternate_key(client, tag):
         },
     )
     for contact_id in (by_id, by_key):
-        row = client.retrieve("contacts", contact_id, select=["lastname", "parentcustomerid"])
+        row = client.retrieve("contacts", contact_id, select=["lastname", "_parentcustomerid_value"])
         assert row["_parentcustomerid_value"] == account_id
     client.update("contacts", by_id, {"parentcustomerid_account@odata.bind": None})
-    assert client.retrieve("contacts", by_id, select=["parentcustomerid"])["_parentcustomerid_value"] is None
+    assert client.retrieve("contacts", by_id, select=["_parentcustomerid_value"])["_parentcustomerid_value"] is None
 
 
 def test_associate_and_disassociate(client, tag):
@@ -146,14 +146,24 @@ def test_associate_and_disassociate(client, tag):
     contact_id = client.create("contacts", {"lastname": f"Assoc {tag}"})
 
     client.associate("accounts", account_id, "contact_customer_accounts", "contacts", contact_id)
-    assert client.retrieve("contacts", contact_id, select=["parentcustomerid"])["_parentcustomerid_value"] == account_id
+    assert (
+        client.retrieve("contacts", contact_id, select=["_parentcustomerid_value"])["_parentcustomerid_value"]
+        == account_id
+    )
     client.disassociate("accounts", account_id, "contact_customer_accounts", "contacts", contact_id)
-    assert client.retrieve("contacts", contact_id, select=["parentcustomerid"])["_parentcustomerid_value"] is None
+    assert (
+        client.retrieve("contacts", contact_id, select=["_parentcustomerid_value"])["_parentcustomerid_value"] is None
+    )
 
     client.set_lookup("accounts", account_id, "primarycontactid", "contacts", contact_id)
-    assert client.retrieve("accounts", account_id, select=["primarycontactid"])["_primarycontactid_value"] == contact_id
+    assert (
+        client.retrieve("accounts", account_id, select=["_primarycontactid_value"])["_primarycontactid_value"]
+        == contact_id
+    )
     client.disassociate("accounts", account_id, "primarycontactid")
-    assert client.retrieve("accounts", account_id, select=["primarycontactid"])["_primarycontactid_value"] is None
+    assert (
+        client.retrieve("accounts", account_id, select=["_primarycontactid_value"])["_primarycontactid_value"] is None
+    )
 
 
 def test_set_state(client, tag):

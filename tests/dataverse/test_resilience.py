@@ -6,7 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from dataverse import DataverseError, F, Throttled, TransportError
+from dataverse import Client, DataverseError, F, Throttled, TransportError
 
 from .conftest import make_client
 
@@ -83,7 +83,9 @@ def test_reads_are_retried_through_faults(crm_sandbox_factory):
 
 def test_every_request_has_a_timeout_and_a_timed_out_create_is_not_repeated(crm_sandbox_factory, tag):
     sandbox = crm_sandbox_factory(latency_ms=1500)
-    with make_client(sandbox, timeout=0.5, max_retries=1) as client:
+    patient = make_client(sandbox, timeout=10)
+    patient.whoami()  # the token is fetched (slowly) once and cached in the shared auth object
+    with Client(sandbox.url, auth=patient._auth, ca_bundle=sandbox.ca_bundle, timeout=0.5, max_retries=1) as client:
         with pytest.raises(TransportError):
             client.whoami()
         assert client.stats.retries == 1  # a read is retried
@@ -92,6 +94,8 @@ def test_every_request_has_a_timeout_and_a_timed_out_create_is_not_repeated(crm_
             client.create("accounts", {"name": f"Slow {tag}"})
         assert client.stats.retries == 0
         assert caught.value.after_possible_delivery
+    time.sleep(1.5)  # the server finished the create the client gave up on: exactly one record
+    assert len(list(patient.query("accounts", select=["name"], filter=F.eq("name", f"Slow {tag}")))) == 1
 
 
 def test_max_concurrency_caps_requests_in_flight(crm_sandbox_factory):
