@@ -210,7 +210,17 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "nav_crm API",
-    "DESCRIPTION": "REST API of the nav_crm ERP.",
+    "DESCRIPTION": (
+        "REST API of the nav_crm ERP.\n\n"
+        "**Authentication**: `Authorization: Token <key>` (get a key from `POST /api/v1/auth/token/` with "
+        "username and password) or the session of a logged-in user (writes then need the CSRF token). "
+        "Every resource needs its model permission: view for reads, add/change/delete for writes.\n\n"
+        "**Keys**: records are addressed and referenced by their business key: `code` (currencies, units of "
+        "measure, salespeople, code tables), `no` (customers, contacts, items, resources, sales orders); sales "
+        "prices by `system_id`, item ledger entries by entry no. Exchange rates, item units of measure and "
+        "sales lines live under their parent. `system_id` is the stable id used for CRM coupling.\n\n"
+        "**Errors** are JSON: 400 with field errors, 401, 403, 404, 405, 409 when a record is still in use."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     # Swagger UI and ReDoc assets come from drf-spectacular-sidecar: no CDN.

@@ -223,8 +223,22 @@ class SalesOrderViewSet(ServiceModelViewSet):
         return Response(result.data)
 
 
-def _parent_parameter(name: str, description: str) -> OpenApiParameter:
-    return OpenApiParameter(name, OpenApiTypes.STR, OpenApiParameter.PATH, description=description)
+def nested_schema(parent: OpenApiParameter, key: OpenApiParameter):
+    """Typed path parameters for a nested viewset (drf-spectacular cannot infer the parent's)."""
+    collection = extend_schema(parameters=[parent])
+    record = extend_schema(parameters=[parent, key])
+    return extend_schema_view(
+        list=collection,
+        create=collection,
+        retrieve=record,
+        update=record,
+        partial_update=record,
+        destroy=record,
+    )
+
+
+def path_parameter(name: str, type_: OpenApiTypes, description: str) -> OpenApiParameter:
+    return OpenApiParameter(name, type_, OpenApiParameter.PATH, description=description)
 
 
 class NestedViewSet(ServiceModelViewSet):
@@ -251,11 +265,9 @@ class NestedViewSet(ServiceModelViewSet):
         serializer.save(**{self.parent_field: self.parent})
 
 
-@extend_schema_view(
-    **{
-        name: extend_schema(parameters=[_parent_parameter("currency_code", "The currency's code, e.g. EUR.")])
-        for name in ("list", "retrieve", "create", "update", "partial_update", "destroy")
-    }
+@nested_schema(
+    path_parameter("currency_code", OpenApiTypes.STR, "The currency's code, e.g. EUR."),
+    path_parameter("starting_date", OpenApiTypes.DATE, "The date the rate applies from."),
 )
 class CurrencyExchangeRateViewSet(NestedViewSet):
     queryset = models.CurrencyExchangeRate.objects.select_related("currency")
@@ -277,11 +289,9 @@ class CurrencyExchangeRateViewSet(NestedViewSet):
         return super().get_object()
 
 
-@extend_schema_view(
-    **{
-        name: extend_schema(parameters=[_parent_parameter("item_no", "The item's no.")])
-        for name in ("list", "retrieve", "create", "update", "partial_update", "destroy")
-    }
+@nested_schema(
+    path_parameter("item_no", OpenApiTypes.STR, "The item's no."),
+    path_parameter("unit_of_measure", OpenApiTypes.STR, "The unit of measure's code, e.g. BOX."),
 )
 class ItemUnitOfMeasureViewSet(NestedViewSet):
     queryset = models.ItemUnitOfMeasure.objects.select_related("item", "unit_of_measure")
@@ -295,11 +305,9 @@ class ItemUnitOfMeasureViewSet(NestedViewSet):
     ordering_fields = ("unit_of_measure__code", "qty_per_unit")
 
 
-@extend_schema_view(
-    **{
-        name: extend_schema(parameters=[_parent_parameter("order_no", "The sales order's no.")])
-        for name in ("list", "retrieve", "create", "update", "partial_update", "destroy")
-    }
+@nested_schema(
+    path_parameter("order_no", OpenApiTypes.STR, "The sales order's no."),
+    path_parameter("line_no", OpenApiTypes.INT, "The line's no., e.g. 10000."),
 )
 class SalesLineViewSet(NestedViewSet):
     queryset = models.SalesLine.objects.select_related("order", "item", "resource", "unit_of_measure")
@@ -318,6 +326,9 @@ class SalesLineViewSet(NestedViewSet):
         services.sales_line_delete(line=instance)
 
 
+@extend_schema_view(
+    retrieve=extend_schema(parameters=[path_parameter("entry_no", OpenApiTypes.INT, "The entry's no.")])
+)
 class ItemLedgerEntryViewSet(UrlKeysMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     """The item ledger: entries are posted, never changed or deleted."""
 
