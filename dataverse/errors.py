@@ -126,7 +126,7 @@ def parse_error_body(body: Any) -> tuple[str | None, str]:
         try:
             body = json.loads(text)
         except ValueError:
-            return None, text.strip()[:500] or "(empty response body)"
+            return None, text.strip()[:500]
     if isinstance(body, Mapping):
         error = body.get("error")
         if isinstance(error, Mapping):
