@@ -172,6 +172,13 @@ def test_unknown_api_path_is_404_json():
     assert response.json() == {"detail": "No API endpoint at this address."}
 
 
+def test_post_to_an_unknown_api_path_is_404_json_not_a_csrf_page():
+    client = APIClient(enforce_csrf_checks=True)
+    response = client.post("/api/v1/no-such-thing/", {"a": 1}, format="json")
+    assert response.status_code == 404
+    assert response.json() == {"detail": "No API endpoint at this address."}
+
+
 def test_missing_trailing_slash_is_404_json_with_a_hint():
     response = APIClient().get("/api/v1/customers")
     assert response.status_code == 404
