@@ -113,3 +113,22 @@ def test_parse_response_accepts_quoted_boundaries_and_lf_line_endings():
     results = parse_response('multipart/mixed; boundary="batchresponse_f27e"', body.encode())
     assert [r.status for r in results] == [204, 400, 200]
     assert json.dumps(results[2].body) == '{"value": [{"subject": "Task 1"}]}'
+
+
+def test_request_body_is_valid_mime_for_a_strict_parser():
+    from email import message_from_bytes, policy
+
+    items = normalise(
+        [
+            ChangeSet([Op.create("accounts", {"name": "A"}), Op.create("contacts", {"lastname": "B"})]),
+            Op.get("accounts"),
+        ]
+    )
+    content_type, body = build_body(items, api_url=API)
+    message = message_from_bytes(b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + body, policy=policy.HTTP)
+    parts = list(message.iter_parts())
+    assert [part.get_content_type() for part in parts] == ["multipart/mixed", "application/http"]
+    inner = list(parts[0].iter_parts())
+    assert [part["Content-ID"] for part in inner] == ["1", "2"]
+    assert inner[1].get_payload().startswith(f"POST {API}contacts HTTP/1.1\r\n")
+    assert message.defects == [] and all(part.defects == [] for part in message.walk())
