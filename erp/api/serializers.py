@@ -17,12 +17,12 @@ from erp import models, services
 class BusinessKeyField(serializers.SlugRelatedField):
     """A reference to another record by its business key, with an error message that names it."""
 
-    def __init__(self, slug_field: str, queryset, **kwargs):
+    def __init__(self, slug_field: str, queryset, *, what: str = "", **kwargs):
         kwargs.setdefault("required", False)
         kwargs.setdefault("allow_null", True)
         super().__init__(slug_field=slug_field, queryset=queryset, **kwargs)
-        verbose_name = queryset.model._meta.verbose_name
-        self.error_messages["does_not_exist"] = f"There is no {verbose_name} with {slug_field} “{{value}}”."
+        what = what or queryset.model._meta.verbose_name
+        self.error_messages["does_not_exist"] = f"There is no {what} with {slug_field} “{{value}}”."
 
 
 def code_ref(model, **kwargs) -> BusinessKeyField:
@@ -165,6 +165,7 @@ class CustomerSerializer(ServiceModelSerializer):
 class ContactSerializer(ServiceModelSerializer):
     company = no_ref(
         models.Contact.objects.filter(type=models.Contact.Type.COMPANY),
+        what="company contact",
         help_text="For a person: the company contact they work for.",
     )
     customer = no_ref(models.Customer.objects.all(), help_text="For a company contact: the customer it is.")

@@ -257,7 +257,7 @@ def test_contact_company_must_be_a_company_contact():
         f"{API}/contacts/", {"no": "CT3", "type": "person", "last_name": "Lee", "company": person.no}, format="json"
     )
     assert response.status_code == 400
-    assert "company" in response.json()
+    assert response.json() == {"company": ["There is no company contact with no “CTP”."]}
     assert not models.Contact.objects.filter(no="CT3").exists()
 
 
