@@ -5,14 +5,19 @@ the API (number series, order status, ledger immutability). Sales lines and ledg
 are shown read-only: they change through sales order actions and postings.
 """
 
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.db import models as db_models
 from django.http import HttpResponseRedirect
 
 from erp import models, services
 
 
 class ServiceAdmin(admin.ModelAdmin):
+    # A web address typed without a scheme is taken as https:// (Django 6's default).
+    formfield_overrides = {db_models.URLField: {"form_class": forms.URLField, "assume_scheme": "https"}}
+
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         # A rule the model form cannot see (e.g. a released order) is refused by the service:
         # show its message instead of an error page; the admin's transaction rolls back.
