@@ -4,7 +4,8 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-INSTALLED := $(VENV)/.installed
+INSTALLED := $(VENV)/.installed-app
+INSTALLED_TEST := $(VENV)/.installed-test
 
 .PHONY: demo test install browser lint format bench clean
 
@@ -12,8 +13,12 @@ $(INSTALLED): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11 or newer is required (found $$($(PYTHON) --version))."; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet -e .
 	@touch $(INSTALLED)
+
+$(INSTALLED_TEST): $(INSTALLED)
+	$(PY) -m pip install --quiet -e '.[test]'
+	@touch $(INSTALLED_TEST)
 
 install: $(INSTALLED)
 
@@ -32,14 +37,14 @@ browser:
 		exit 1; \
 	fi
 
-test: install browser
+test: $(INSTALLED_TEST) browser
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-lint: install
+lint: $(INSTALLED_TEST)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-format: install
+format: $(INSTALLED_TEST)
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
