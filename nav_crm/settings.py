@@ -239,6 +239,9 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- CRM sandbox ---------------------------------------------------------------------------------
+# Where `make demo` binds the web app and the CRM sandbox.
+DEMO_WEB_ADDR = env.str("DEMO_WEB_ADDR", default="127.0.0.1:8000")
+CRM_SANDBOX_ADDR = env.str("CRM_SANDBOX_ADDR", default="127.0.0.1:8001")
 CRM_SANDBOX_DATA_DIR = Path(env.str("CRM_SANDBOX_DATA_DIR", default=str(DATA_DIR / "crm_sandbox")))
 
 # --- Logging ---------------------------------------------------------------------------------------
