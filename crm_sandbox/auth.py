@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
 import secrets
+import threading
+import time
 import uuid
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
 from django.utils import timezone
 
@@ -17,6 +21,10 @@ from crm_sandbox.models import AccessToken, AppRegistration, SystemUserRoles, Us
 # Microsoft's public client id used by Dataverse samples for the password grant.
 DATAVERSE_SAMPLE_CLIENT_ID = uuid.UUID("51f81489-12ee-4a9e-aaae-a2591f45987d")
 DEFAULT_TOKEN_LIFETIME = 3599
+# Validated tokens are remembered this long, so the hot path runs no authentication query.
+IDENTITY_CACHE_SECONDS = 30.0
+# Touched by ``crm_sandbox reset`` (another process): cached identities from before it are void.
+RESET_STAMP_FILE = "reset.stamp"
 
 
 @dataclass(frozen=True)
@@ -78,13 +86,69 @@ def token_issue(*, systemuserid: uuid.UUID, client_id: str, lifetime: int) -> st
     return token
 
 
+@dataclass(frozen=True)
+class _CachedIdentity:
+    identity: Identity
+    token_expires_on: dt.datetime
+    cached_until: float
+    reset_stamp: int
+
+
+_identity_cache: dict[str, _CachedIdentity] = {}
+_identity_cache_lock = threading.Lock()
+
+
 def identity_for_token(token: str) -> Identity | None:
-    """The user a bearer token belongs to, or None when it is unknown or expired."""
-    record = AccessToken.objects.using(store.DB).filter(token_hash=_digest(token), expires_on__gt=timezone.now())
-    record = record.values("systemuserid").first()
+    """The user a bearer token belongs to, or None when it is unknown or expired.
+
+    Answers from process memory for ``IDENTITY_CACHE_SECONDS`` after a token was validated; the
+    token's own expiry still applies to cached entries."""
+    digest = _digest(token)
+    with _identity_cache_lock:
+        cached = _identity_cache.get(digest)
+    stamp = _reset_stamp()
+    if (
+        cached is not None
+        and time.monotonic() < cached.cached_until
+        and timezone.now() < cached.token_expires_on
+        and cached.reset_stamp == stamp
+    ):
+        return cached.identity
+    record = AccessToken.objects.using(store.DB).filter(token_hash=digest, expires_on__gt=timezone.now())
+    record = record.values("systemuserid", "expires_on").first()
     if record is None:
         return None
-    return identity_for_user(record["systemuserid"])
+    identity = identity_for_user(record["systemuserid"])
+    if identity is not None:
+        entry = _CachedIdentity(identity, record["expires_on"], time.monotonic() + IDENTITY_CACHE_SECONDS, stamp)
+        with _identity_cache_lock:
+            _identity_cache[digest] = entry
+    return identity
+
+
+def _reset_stamp_path() -> str:
+    return os.path.join(settings.CRM_SANDBOX_DATA_DIR, RESET_STAMP_FILE)
+
+
+def _reset_stamp() -> int:
+    try:
+        return os.stat(_reset_stamp_path()).st_mtime_ns
+    except FileNotFoundError:
+        return 0
+
+
+def mark_reset() -> None:
+    """Tells running servers (other processes) that every token they validated is void."""
+    os.makedirs(settings.CRM_SANDBOX_DATA_DIR, exist_ok=True)
+    with open(_reset_stamp_path(), "w") as stamp:
+        stamp.write(str(time.time_ns()))
+    forget_cached_identities()
+
+
+def forget_cached_identities() -> None:
+    """Drops every cached identity (after a change to users or their roles)."""
+    with _identity_cache_lock:
+        _identity_cache.clear()
 
 
 def identity_for_user(systemuserid: uuid.UUID) -> Identity | None:
@@ -108,4 +172,5 @@ def identity_for_user(systemuserid: uuid.UUID) -> Identity | None:
 
 
 def tokens_purge_expired() -> int:
+    forget_cached_identities()
     return AccessToken.objects.using(store.DB).filter(expires_on__lte=timezone.now()).delete()[0]

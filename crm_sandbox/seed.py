@@ -100,6 +100,7 @@ def sandbox_reset() -> None:
     credentials = server.credentials_path()
     if credentials.exists():
         credentials.unlink()
+    auth.mark_reset()
 
 
 def _ensure(entity: metadata.Entity, record_id: uuid.UUID, data: dict, caller: store.Caller) -> dict:

@@ -321,7 +321,9 @@ def prepare_create(*, entity: metadata.Entity, data: dict, caller: Caller, key: 
 def insert_prepared(*, entity: metadata.Entity, rows: list[dict], caller: Caller) -> list[dict]:
     """Inserts validated rows (from ``prepare_create``) in one statement; call inside a transaction."""
     ids = [row[entity.primary_id] for row in rows]
-    if len(set(ids)) != len(ids) or _manager(entity).filter(**{f"{entity.primary_id}__in": ids}).exists():
+    if len(set(ids)) != len(ids) or any(
+        _manager(entity).filter(**{f"{entity.primary_id}__in": chunk}).exists() for chunk in _chunks(ids, 500)
+    ):
         raise DuplicateRecord()
     _check_alternate_keys(entity, rows)
     stamp = now()
@@ -389,25 +391,51 @@ def check_if_match(row: dict, if_match: str | None) -> None:
 
 
 def _update_existing(entity: metadata.Entity, existing: dict, data: dict, caller: Caller) -> dict:
+    changes, merged = prepare_update(entity=entity, existing=existing, data=data, caller=caller)
+    return update_prepared(entity=entity, updates=[(existing, changes, merged)], caller=caller)[0]
+
+
+def prepare_update(*, entity: metadata.Entity, existing: dict, data: dict, caller: Caller) -> tuple[dict, dict]:
+    """Validates an update body against the existing row: (changed columns, merged row); nothing is written."""
     changes = convert_body(entity, data, creating=False)
+    changes.pop(entity.primary_id, None)
     _apply_state(entity, changes, existing)
     hook = BEFORE_WRITE.get(entity.logical_name)
     if hook:
         hook(entity, changes, existing, caller)
     merged = {**existing, **changes}
     _check_required(entity, merged, only=changes.keys())
-    if any(column in changes for columns in entity.alternate_keys.values() for column in columns):
-        _check_alternate_keys(entity, [merged])
-    record_id = existing[entity.primary_id]
-    changes["versionnumber"] = next_versions(entity, [record_id])[0]
-    changes["modifiedon"] = now()
-    changes["modifiedby"] = caller.systemuserid
-    _manager(entity).filter(**{entity.primary_id: record_id}).update(**changes)
-    merged.update(changes)
+    return changes, merged
+
+
+def update_prepared(*, entity: metadata.Entity, updates: list[tuple[dict, dict, dict]], caller: Caller) -> list[dict]:
+    """Writes validated updates (existing, changes, merged from ``prepare_update``); call inside a transaction.
+
+    One change-log insert and one UPDATE per row (a single bulk UPDATE when there are many)."""
+    if not updates:
+        return []
+    key_columns = {column for columns in entity.alternate_keys.values() for column in columns}
+    rekeyed = [merged for _existing, changes, merged in updates if key_columns & changes.keys()]
+    if rekeyed:
+        _check_alternate_keys(entity, rekeyed)
+    ids = [merged[entity.primary_id] for _existing, _changes, merged in updates]
+    stamp = now()
+    for (_existing, changes, merged), version in zip(updates, next_versions(entity, ids), strict=True):
+        changes.update(versionnumber=version, modifiedon=stamp, modifiedby=caller.systemuserid)
+        merged.update(changes)
+    if len(updates) == 1:
+        _existing, changes, merged = updates[0]
+        _manager(entity).filter(**{entity.primary_id: merged[entity.primary_id]}).update(**changes)
+    else:
+        fields = sorted({column for _existing, changes, _merged in updates for column in changes})
+        model = model_for(entity)
+        objects = [model(**{column: merged.get(column) for column in _columns(entity)}) for *_, merged in updates]
+        _manager(entity).bulk_update(objects, fields, batch_size=500)
     hook = AFTER_WRITE.get(entity.logical_name)
     if hook:
-        hook(entity, merged, existing, caller)
-    return merged
+        for existing, _changes, merged in updates:
+            hook(entity, merged, existing, caller)
+    return [merged for *_, merged in updates]
 
 
 def record_delete(*, entity: metadata.Entity, key: RecordKey, caller: Caller, if_match: str | None = None) -> None:
@@ -679,21 +707,43 @@ def _check_required(entity: metadata.Entity, row: dict, only: Iterable[str] | No
 
 
 def _check_alternate_keys(entity: metadata.Entity, rows: list[dict]) -> None:
+    """412 when two rows share an alternate key value, or one takes a value another record holds.
+
+    One query per key (not per row), however many rows are written."""
+    ids = [row[entity.primary_id] for row in rows]
     for key_name, columns in entity.alternate_keys.items():
-        seen = set()
+        seen: dict[tuple, uuid.UUID] = {}
         for row in rows:
             values = tuple(row.get(column) for column in columns)
             if any(value is None for value in values):
                 continue
-            clash = _manager(entity).filter(**dict(zip(columns, values, strict=True)))
-            clash = clash.exclude(**{entity.primary_id: row[entity.primary_id]})
-            if values in seen or clash.exists():
-                shown = ",".join(str(v) for v in values)
-                raise DuplicateKey(
-                    f"A record that has the attribute values {shown} already exists. The entity key {key_name} "
-                    "requires that this set of attributes contains unique values."
-                )
-            seen.add(values)
+            if values in seen:
+                raise _duplicate_key(key_name, values)
+            seen[values] = row[entity.primary_id]
+        for chunk in _chunks(list(seen), 500):
+            if len(columns) == 1:
+                condition = Q(**{f"{columns[0]}__in": [values[0] for values in chunk]})
+            else:
+                condition = Q()
+                for values in chunk:
+                    condition |= Q(**dict(zip(columns, values, strict=True)))
+            clash = _manager(entity).filter(condition).exclude(**{f"{entity.primary_id}__in": ids})
+            found = clash.values_list(*columns).first()
+            if found is not None:
+                raise _duplicate_key(key_name, tuple(found))
+
+
+def _duplicate_key(key_name: str, values: tuple) -> DuplicateKey:
+    shown = ",".join(str(v) for v in values)
+    return DuplicateKey(
+        f"A record that has the attribute values {shown} already exists. The entity key {key_name} "
+        "requires that this set of attributes contains unique values."
+    )
+
+
+def _chunks(items: list, size: int) -> Iterable[list]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
 
 
 def _apply_create_defaults(entity: metadata.Entity, values: dict, caller: Caller) -> None:

@@ -2,10 +2,16 @@
 
 from django.urls import path, re_path
 
-from crm_sandbox import entity_definitions, identity_views, pages, webapi
+from crm_sandbox import batch, bulk, change_tracking, entity_definitions, identity_views, pages, webapi
 
 # Web API features beyond the core register their handlers here (see crm_sandbox/webapi.py).
 webapi.ROOT_HANDLERS["EntityDefinitions"] = entity_definitions.entity_definitions
+webapi.ROOT_HANDLERS["$batch"] = batch.batch
+webapi.BOUND_ACTIONS["CreateMultiple"] = bulk.create_multiple
+webapi.BOUND_ACTIONS["UpdateMultiple"] = bulk.update_multiple
+webapi.BOUND_ACTIONS["UpsertMultiple"] = bulk.upsert_multiple
+webapi.CHANGE_TRACKING = change_tracking.track_changes
+webapi.CHANGE_COUNT = change_tracking.count_changes
 
 urlpatterns = [
     path("", pages.home, name="crm_sandbox_home"),

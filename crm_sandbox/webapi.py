@@ -49,6 +49,8 @@ QUERY_SAFE = "$(),'=/:@"
 ROOT_HANDLERS: dict[str, Callable] = {}
 BOUND_ACTIONS: dict[str, Callable] = {}
 CHANGE_TRACKING: Callable | None = None
+# ``/<set>/$count?$deltatoken=...``: handler(request, ctx, entity, params) counting the changes.
+CHANGE_COUNT: Callable | None = None
 
 
 @dataclass
@@ -236,7 +238,24 @@ def split_key(segment: str) -> tuple[str, str | None]:
     return segment, None
 
 
+# Writes to these sets change who a caller is or which roles it holds: cached identities are dropped.
+IDENTITY_SETS = {"systemusers", "roles"}
+
+
 def dispatch(request: Request, ctx: Context) -> HttpResponse:
+    try:
+        return _dispatch(request, ctx)
+    finally:
+        if request.method != "GET" and _first_segment(request.path) in IDENTITY_SETS:
+            auth.forget_cached_identities()
+
+
+def _first_segment(path: str) -> str:
+    segments = split_segments(path)
+    return split_key(segments[0])[0] if segments else ""
+
+
+def _dispatch(request: Request, ctx: Context) -> HttpResponse:
     segments = split_segments(request.path)
     if not segments:
         return service_document(request, ctx)
@@ -346,6 +365,8 @@ def collection_count(request: Request, ctx: Context, entity: metadata.Entity) ->
     if request.method != "GET":
         raise _method_not_allowed(request)
     require_privilege(ctx, "Read", entity)
+    if "$deltatoken" in request.params and CHANGE_COUNT is not None:
+        return CHANGE_COUNT(request, ctx, entity, request.params)
     options = odata.parse_options(entity, {k: v for k, v in request.params.items() if k == "$filter"})
     count = min(store.record_queryset(entity=entity, options=options).count(), odata.MAX_PAGE_SIZE)
     response = HttpResponse(str(count), content_type="text/plain")
