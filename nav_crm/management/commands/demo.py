@@ -22,8 +22,8 @@ class Command(BaseCommand):
     help = "Prepare the databases and demo data, then run the web app, the worker and the CRM sandbox."
 
     def add_arguments(self, parser):
-        parser.add_argument("--web-addr", default=settings.env.str("DEMO_WEB_ADDR", default="127.0.0.1:8000"))
-        parser.add_argument("--crm-addr", default=settings.env.str("CRM_SANDBOX_ADDR", default="127.0.0.1:8001"))
+        parser.add_argument("--web-addr", default=settings.DEMO_WEB_ADDR)
+        parser.add_argument("--crm-addr", default=settings.CRM_SANDBOX_ADDR)
         parser.add_argument("--prepare-only", action="store_true", help="Prepare and print the login; start nothing.")
 
     def handle(self, *args, web_addr, crm_addr, prepare_only, **options):
