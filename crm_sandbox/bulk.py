@@ -65,14 +65,13 @@ def update_multiple(request: webapi.Request, ctx: webapi.Context, entity: metada
     with transaction.atomic(using=store.DB):
         keys = [_target_key(entity, target, required=True) for target in targets]
         existing = _existing_rows(entity, keys)
-        updates = []
+        updates = PendingUpdates(entity, caller)
         for key, target in zip(keys, targets, strict=True):
             row = existing.get(_lookup(key))
             if row is None:
                 raise store.not_found(entity, key)
-            changes, merged = store.prepare_update(entity=entity, existing=row, data=target, caller=caller)
-            updates.append((row, changes, merged))
-        store.update_prepared(entity=entity, updates=updates, caller=caller)
+            updates.add(row, target)
+        store.update_prepared(entity=entity, updates=updates.items(), caller=caller)
     return webapi.empty_response(204)
 
 
@@ -84,7 +83,8 @@ def upsert_multiple(request: webapi.Request, ctx: webapi.Context, entity: metada
     with transaction.atomic(using=store.DB):
         keys = [_target_key(entity, target, required=False) for target in targets]
         existing = _existing_rows(entity, [key for key in keys if key is not None])
-        creates, updates, ids = [], [], []
+        creates, ids = [], []
+        updates = PendingUpdates(entity, caller)
         for key, target in zip(keys, targets, strict=True):
             row = existing.get(_lookup(key)) if key is not None else None
             if row is None:
@@ -92,14 +92,30 @@ def upsert_multiple(request: webapi.Request, ctx: webapi.Context, entity: metada
                 creates.append(created)
                 ids.append(created[entity.primary_id])
             else:
-                changes, merged = store.prepare_update(entity=entity, existing=row, data=target, caller=caller)
-                updates.append((row, changes, merged))
+                updates.add(row, target)
                 ids.append(row[entity.primary_id])
         if creates:
             store.insert_prepared(entity=entity, rows=creates, caller=caller)
-        store.update_prepared(entity=entity, updates=updates, caller=caller)
+        store.update_prepared(entity=entity, updates=updates.items(), caller=caller)
     body = {"@odata.context": _context(ctx, "UpsertMultipleResponse"), "Ids": [str(i) for i in ids]}
     return webapi.json_response(body)
+
+
+class PendingUpdates:
+    """Validated updates by record; a record addressed by several targets gets their changes in order."""
+
+    def __init__(self, entity: metadata.Entity, caller: store.Caller):
+        self.entity, self.caller = entity, caller
+        self._by_id: dict[uuid.UUID, tuple[dict, dict, dict]] = {}
+
+    def add(self, row: dict, target: dict) -> None:
+        record_id = row[self.entity.primary_id]
+        original, changes, current = self._by_id.get(record_id, (row, {}, row))
+        more, merged = store.prepare_update(entity=self.entity, existing=current, data=target, caller=self.caller)
+        self._by_id[record_id] = (original, {**changes, **more}, merged)
+
+    def items(self) -> list[tuple[dict, dict, dict]]:
+        return list(self._by_id.values())
 
 
 def _target_key(entity: metadata.Entity, target: dict, *, required: bool) -> store.RecordKey | None:

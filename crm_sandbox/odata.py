@@ -58,7 +58,13 @@ def parse_select(entity: metadata.Entity, text: str) -> list[metadata.Attribute]
     names = [part.strip() for part in text.split(",") if part.strip()]
     if not names:
         raise QueryError("The $select query option must not be empty.")
-    return [resolve_property(entity, name) for name in names]
+    # Dataverse also accepts a lookup's attribute name (primarycontactid) and answers _primarycontactid_value.
+    return [
+        entity.attribute_map[name]
+        if name in entity.attribute_map and entity.attribute_map[name].is_lookup
+        else resolve_property(entity, name)
+        for name in names
+    ]
 
 
 def parse_top(text: str) -> int:
