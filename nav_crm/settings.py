@@ -36,6 +36,9 @@ def _secret_key() -> str:
 
 
 SECRET_KEY = _secret_key()
+# Fernet keys encrypting the secrets the application stores (the CRM client secret): comma-separated,
+# the first encrypts and all decrypt (rotation). Empty: a key generated once into DATA_DIR (syncjobs.crypto).
+NAV_CRM_ENCRYPTION_KEYS = env.list("NAV_CRM_ENCRYPTION_KEY", default=[])
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
@@ -62,6 +65,8 @@ INSTALLED_APPS = [
     "django_q",
     "nav_crm",
     "erp",
+    "syncjobs",
+    "setup_wizard",
     "crm_sandbox",
 ]
 
@@ -194,6 +199,9 @@ REST_FRAMEWORK = {
     # Token first: its WWW-Authenticate header turns an anonymous request into 401, not 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",
+        # A web service access key (setup_wizard): HTTP Basic user name + key, or "AccessKey user:key".
+        "setup_wizard.authentication.AccessKeyBasicAuthentication",
+        "setup_wizard.authentication.AccessKeyHeaderAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["nav_crm.api.permissions.StrictModelPermissions"],

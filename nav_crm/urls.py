@@ -10,5 +10,6 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("erp/", include("erp.urls")),
+    path("setup/", include("setup_wizard.urls")),
     path("api/", include("nav_crm.api.urls")),
 ]

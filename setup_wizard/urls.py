@@ -1,0 +1,13 @@
+from django.urls import path
+
+from setup_wizard import views
+
+app_name = "setup_wizard"
+
+urlpatterns = [
+    path("crm-connection/", views.crm_connection, name="crm_connection"),
+    path("crm-connection/test/", views.crm_connection_test, name="crm_connection_test"),
+    path("crm-connection/enable/", views.crm_connection_enable, name="crm_connection_enable"),
+    path("crm-connection/disable/", views.crm_connection_disable, name="crm_connection_disable"),
+    path("web-service-key/", views.access_key, name="access_key"),
+]

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class SyncjobsConfig(AppConfig):
+    name = "syncjobs"
+    verbose_name = "CRM synchronization"
