@@ -99,6 +99,7 @@ class Entity:
     change_tracking: bool = True
     display_name: str = ""
     object_type_code: int = 0
+    is_custom: bool = False
 
     @cached_property
     def attribute_map(self) -> dict[str, Attribute]:

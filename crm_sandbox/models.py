@@ -5,6 +5,7 @@ as indexed SQL. Column names are the attribute logical names; a lookup is a UUID
 after the lookup attribute (plus ``<name>type`` for lookups with several targets).
 """
 
+from django.apps.registry import Apps
 from django.db import models
 
 from crm_sandbox import metadata
@@ -45,7 +46,9 @@ def _model_name(entity: metadata.Entity) -> str:
     return "Crm" + entity.logical_name.capitalize()
 
 
-def _build_model(entity: metadata.Entity) -> type[models.Model]:
+def build_model(entity: metadata.Entity, registry: Apps | None = None) -> type[models.Model]:
+    """The table of an entity. Entities created at run time (solution imports) get their own
+    registry, so they never enter migrations and can be rebuilt when a solution adds columns."""
     body: dict = {"__module__": __name__}
     for attribute in entity.attributes:
         body[attribute.name] = _field_for(entity, attribute)
@@ -55,17 +58,16 @@ def _build_model(entity: metadata.Entity) -> type[models.Model]:
         models.UniqueConstraint(fields=list(columns), name=f"crm_{entity.logical_name}_{key}_key")
         for key, columns in entity.alternate_keys.items()
     ]
-    body["Meta"] = type(
-        "Meta",
-        (),
-        {"db_table": f"crm_{entity.logical_name}", "constraints": constraints, "verbose_name": entity.title},
-    )
+    meta = {"db_table": f"crm_{entity.logical_name}", "constraints": constraints, "verbose_name": entity.title}
+    if registry is not None:
+        meta.update(apps=registry, app_label="crm_sandbox")
+    body["Meta"] = type("Meta", (), meta)
     return type(_model_name(entity), (models.Model,), body)
 
 
 ENTITY_MODELS: dict[str, type[models.Model]] = {}
 for _entity in metadata.ENTITIES:
-    ENTITY_MODELS[_entity.logical_name] = _build_model(_entity)
+    ENTITY_MODELS[_entity.logical_name] = build_model(_entity)
     globals()[_model_name(_entity)] = ENTITY_MODELS[_entity.logical_name]
 
 
@@ -153,3 +155,32 @@ class AccessToken(models.Model):
 
     def __str__(self):
         return f"token of {self.systemuserid} until {self.expires_on:%Y-%m-%d %H:%M}"
+
+
+class CustomEntity(models.Model):
+    """An entity a solution import created; its declaration, so it is rebuilt after a restart."""
+
+    logical_name = models.CharField(max_length=64, primary_key=True)
+    solution_uniquename = models.CharField(max_length=65)
+    definition = models.JSONField()
+
+    class Meta:
+        db_table = "crm_customentity"
+
+    def __str__(self):
+        return self.logical_name
+
+
+class RolePrivilege(models.Model):
+    """A privilege (prvCreateaccount...) a security role holds, at a depth (Basic, Local, Deep, Global)."""
+
+    roleid = models.UUIDField(db_index=True)
+    name = models.CharField(max_length=128)
+    level = models.CharField(max_length=16)
+
+    class Meta:
+        db_table = "crm_roleprivilege"
+        constraints = [models.UniqueConstraint(fields=["roleid", "name"], name="crm_roleprivilege_role_name")]
+
+    def __str__(self):
+        return f"{self.name} ({self.level})"

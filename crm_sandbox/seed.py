@@ -14,12 +14,13 @@ from decimal import Decimal
 from django.core.management import call_command
 from django.db import transaction
 
-from crm_sandbox import auth, metadata, server, store
+from crm_sandbox import auth, customizations, metadata, server, store
 from crm_sandbox.models import (
     INTERSECT_MODELS,
     AccessToken,
     AppRegistration,
     ChangeLog,
+    RolePrivilege,
     UserCredential,
     model_for,
 )
@@ -92,10 +93,18 @@ def migrate() -> None:
 
 def sandbox_reset() -> None:
     """Deletes every row of the sandbox (the data directory's certificates stay)."""
+    customizations.load_installed()
     with transaction.atomic(using=store.DB):
         for entity in reversed(metadata.ENTITIES):
             model_for(entity).objects.using(store.DB).all().delete()
-        for model in (*INTERSECT_MODELS.values(), ChangeLog, AppRegistration, UserCredential, AccessToken):
+        for model in (
+            *INTERSECT_MODELS.values(),
+            ChangeLog,
+            AppRegistration,
+            UserCredential,
+            AccessToken,
+            RolePrivilege,
+        ):
             model.objects.using(store.DB).all().delete()
     credentials = server.credentials_path()
     if credentials.exists():

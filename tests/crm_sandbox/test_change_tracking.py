@@ -114,7 +114,5 @@ def test_bad_and_expired_tokens(crm_sandbox, admin_api):
 def test_entity_without_change_tracking_is_refused(crm_sandbox, admin_api):
     response = admin_api.get(f"{crm_sandbox.api_url}solutions?$select=uniquename", headers=TRACK)
     assert response.status_code == 400
-    assert (
-        "not enabled for change tracking" in response.json()["error"]["message"]
-        or "Change tracking is not enabled" in response.json()["error"]["message"]
-    )
+    message = response.json()["error"]["message"]
+    assert message.startswith("Change tracking is not enabled for the entity 'solution'")
