@@ -2,7 +2,7 @@
 
 from django.urls import path, re_path
 
-from crm_sandbox import batch, bulk, change_tracking, entity_definitions, identity_views, pages, solutions, webapi
+from crm_sandbox import batch, bulk, change_tracking, csdl, entity_definitions, identity_views, pages, solutions, webapi
 
 # Web API features beyond the core register their handlers here (see crm_sandbox/webapi.py).
 webapi.ROOT_HANDLERS["EntityDefinitions"] = entity_definitions.entity_definitions
@@ -13,6 +13,7 @@ webapi.BOUND_ACTIONS["UpsertMultiple"] = bulk.upsert_multiple
 webapi.CHANGE_TRACKING = change_tracking.track_changes
 webapi.CHANGE_COUNT = change_tracking.count_changes
 webapi.ROOT_HANDLERS["ImportSolution"] = solutions.import_solution
+webapi.ROOT_HANDLERS["$metadata"] = csdl.service_metadata
 
 urlpatterns = [
     path("", pages.home, name="crm_sandbox_home"),
