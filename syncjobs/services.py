@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 import requests
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import transaction
@@ -89,6 +90,12 @@ def _private_key_pem(pem: str, certificate: x509.Certificate) -> str:
                 "(-----BEGIN PRIVATE KEY-----)."
             }
         ) from None
+    if not isinstance(key, rsa.RSAPrivateKey):
+        raise ValidationError(
+            {
+                "certificate_private_key_pem": "Microsoft Entra ID signs in apps with RSA certificates; this key is not RSA."
+            }
+        )
     public = serialization.PublicFormat.SubjectPublicKeyInfo
     encoding = serialization.Encoding.DER
     if key.public_key().public_bytes(encoding, public) != certificate.public_key().public_bytes(encoding, public):
@@ -515,9 +522,11 @@ def _token_refusal(exc: dataverse.AuthenticationFailed, connection: CrmConnectio
             "Check that the server URL and the authority URL belong to the same tenant.",
         )
     if code == "authority_error":
+        # msal could not read the authority's OpenID configuration; its own text suggests other products' URLs.
         return (
-            f"{connection.authority_url} is not an identity provider's authority URL ({detail}).",
-            "Use https://login.microsoftonline.com/<tenant id> for Microsoft Entra ID.",
+            f"The authority {connection.authority_url} did not answer with its configuration: the tenant is unknown "
+            "or the URL is not an identity provider's.",
+            "Use https://login.microsoftonline.com/<tenant id> with your directory (tenant) id for Microsoft Entra ID.",
         )
     return f"The authority refused to issue a token ({detail}).", "Check the authority URL, client id and secret."
 
