@@ -93,7 +93,8 @@ def _private_key_pem(pem: str, certificate: x509.Certificate) -> str:
     if not isinstance(key, rsa.RSAPrivateKey):
         raise ValidationError(
             {
-                "certificate_private_key_pem": "Microsoft Entra ID signs in apps with RSA certificates; this key is not RSA."
+                "certificate_private_key_pem": "Microsoft Entra ID signs in apps with RSA certificates; "
+                "this key is not RSA."
             }
         )
     public = serialization.PublicFormat.SubjectPublicKeyInfo
@@ -191,7 +192,7 @@ def connection_save(
         connection.certificate_thumbprint = thumbprint
         if new_key:
             connection.certificate_key_encrypted = crypto.secret_encrypt(new_key)
-    if identity_changed or new_secret or new_key:
+    if identity_changed:  # another app or organization: another application user
         connection.integration_user_id = None
         connection.integration_user_name = ""
     connection.last_tested_at = None

@@ -10,7 +10,6 @@ from syncjobs.models import CrmConnection
 from tests.syncjobs.crm_support import (
     assign_roles,
     local_currency,
-    prepare_integration,
     record_solution,
     remove_role,
     save_connection,
@@ -88,7 +87,7 @@ def test_an_unknown_host_name_is_reported_as_a_dns_failure(crm_sandbox):
 
 
 def test_an_http_url_is_refused_in_plain_words(crm_sandbox):
-    # connection_save refuses http; a row changed behind its back (e.g. in the admin or the database) is still explained.
+    # connection_save refuses http; a row changed behind its back (e.g. in the database) is still explained.
     connection = save_connection(crm_sandbox)
     CrmConnection.objects.filter(pk=connection.pk).update(server_url=crm_sandbox.url.replace("https://", "http://"))
     connection.refresh_from_db()
