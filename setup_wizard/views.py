@@ -52,7 +52,7 @@ def crm_connection(request):
 @require_POST
 def crm_connection_test(request):
     connection = syncjobs_selectors.crm_connection_get()
-    if connection._state.adding:
+    if not connection.is_saved:
         messages.error(request, "Save the connection before testing it.")
         return redirect("setup_wizard:crm_connection")
     results = syncjobs_services.connection_test(connection=connection)

@@ -54,6 +54,10 @@ class CrmConnection(models.Model):
         return self.server_url or "CRM connection (not set up)"
 
     @property
+    def is_saved(self) -> bool:
+        return not self._state.adding
+
+    @property
     def has_client_secret(self) -> bool:
         return bool(self.client_secret_encrypted)
 

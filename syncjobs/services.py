@@ -578,7 +578,7 @@ def connection_test(*, connection: CrmConnection) -> list[CheckResult]:
     connection.last_tested_at = timezone.now()
     connection.last_test_passed = all(result.passed for result in results)
     connection.last_test_results = [result.as_dict() for result in results]
-    if not connection._state.adding:
+    if connection.is_saved:
         connection.save(
             update_fields=[
                 "integration_user_id",
@@ -599,7 +599,7 @@ def connection_test(*, connection: CrmConnection) -> list[CheckResult]:
 
 def connection_enable(*, connection: CrmConnection) -> list[CheckResult]:
     """Enable the connection after every check passed; otherwise ValidationError naming the failed checks."""
-    if connection._state.adding:
+    if not connection.is_saved:
         raise ValidationError("Set up and save the connection first.")
     results = connection_test(connection=connection)
     failed = [result.title for result in results if result.status == CheckStatus.FAILED]

@@ -162,5 +162,5 @@ def test_saving_forgets_the_last_test_and_a_new_identity_forgets_the_integration
 
 def test_the_blank_connection_before_setup_is_not_configured():
     connection = selectors.crm_connection_get()
-    assert connection._state.adding and not connection.is_configured
+    assert not connection.is_saved and not connection.is_configured
     assert not selectors.crm_connection_is_enabled()

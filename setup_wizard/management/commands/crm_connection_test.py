@@ -18,7 +18,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         connection = selectors.crm_connection_get()
-        if connection._state.adding:
+        if not connection.is_saved:
             self.stderr.write("No CRM connection is set up yet: use the setup page or `manage.py crm_connect`.")
             sys.exit(1)
         results = services.connection_test(connection=connection)
