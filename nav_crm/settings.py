@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "django_q",
     "nav_crm",
     "erp",
+    "coupling",
     "syncjobs",
     "setup_wizard",
     "crm_sandbox",

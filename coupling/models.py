@@ -1,0 +1,62 @@
+"""Links between ERP records and CRM rows (NAV/BC's "CRM Integration Record").
+
+A coupling ties one ERP record (by its model and ``system_id``) to one CRM row (by entity
+logical name and GUID), unique on both sides, and keeps what the synchronization engine needs
+to decide what changed: the mapped values as last synchronized (the three-way merge base),
+both sides' timestamps as last seen, the last result and the failure streak that marks a
+record skipped.
+"""
+
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+
+
+class Coupling(models.Model):
+    class State(models.TextChoices):
+        COUPLED = "coupled", "Coupled"
+        # The CRM id was chosen and recorded before the create was sent: a retry after a crash
+        # upserts this same id instead of creating a second row.
+        CREATING = "creating", "Create in Dynamics 365 pending"
+
+    class Result(models.TextChoices):
+        NONE = "", "Not synchronized yet"
+        SUCCESS = "success", "Success"
+        FAILURE = "failure", "Failure"
+
+    erp_model = models.ForeignKey(ContentType, on_delete=models.PROTECT, related_name="+")
+    erp_system_id = models.UUIDField("ERP record system id")
+    crm_entity = models.CharField("CRM entity", max_length=64, help_text="Logical name, e.g. account.")
+    crm_id = models.UUIDField("CRM row id")
+    state = models.CharField(max_length=10, choices=State.choices, default=State.COUPLED)
+
+    snapshot = models.JSONField(
+        default=dict, blank=True, help_text="Mapped values as last synchronized, by field mapping name."
+    )
+    erp_modified_at = models.DateTimeField("ERP record modified at (last sync)", null=True, blank=True)
+    crm_modified_on = models.DateTimeField("CRM row modified on (last sync)", null=True, blank=True)
+    crm_version = models.BigIntegerField("CRM row version (last sync)", null=True, blank=True)
+    last_synced_at = models.DateTimeField(null=True, blank=True)
+    last_result = models.CharField(max_length=10, choices=Result.choices, default=Result.NONE, blank=True)
+    # The synchronization job (syncjobs) that touched it last; no foreign key, since syncjobs
+    # builds on this app, not the other way round.
+    last_job_id = models.BigIntegerField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    last_error_fingerprint = models.CharField(max_length=64, blank=True)
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    skipped = models.BooleanField(default=False, help_text="Failed the same way twice; normal runs pass over it.")
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    modified_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["erp_model", "erp_system_id"], name="coupling_unique_erp_record"),
+            models.UniqueConstraint(fields=["crm_entity", "crm_id"], name="coupling_unique_crm_row"),
+        ]
+        indexes = [
+            models.Index(fields=["erp_model", "skipped"]),
+            models.Index(fields=["erp_model", "last_result"]),
+        ]
+
+    def __str__(self):
+        return f"{self.erp_model.model} {self.erp_system_id} ↔ {self.crm_entity} {self.crm_id}"

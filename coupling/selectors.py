@@ -1,0 +1,34 @@
+import uuid
+from collections.abc import Iterable
+
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+from django.db.models import Exists, OuterRef, QuerySet, Subquery
+
+from coupling.models import Coupling
+
+
+def couplings_for_model(*, model: type[models.Model]) -> QuerySet[Coupling]:
+    return Coupling.objects.filter(erp_model=ContentType.objects.get_for_model(model))
+
+
+def coupling_for_record(*, record: models.Model) -> Coupling | None:
+    return couplings_for_model(model=type(record)).filter(erp_system_id=record.system_id).first()
+
+
+def coupling_for_crm_row(*, crm_entity: str, crm_id: uuid.UUID | str) -> Coupling | None:
+    return Coupling.objects.filter(crm_entity=crm_entity, crm_id=crm_id).first()
+
+
+def crm_ids_for(*, model: type[models.Model], system_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, uuid.UUID]:
+    """ERP system id → coupled CRM id, in one query, for the records that are coupled."""
+    rows = couplings_for_model(model=model).filter(erp_system_id__in=list(system_ids), state=Coupling.State.COUPLED)
+    return dict(rows.values_list("erp_system_id", "crm_id"))
+
+
+def with_coupling(queryset: QuerySet) -> QuerySet:
+    """Annotate ``crm_id`` (the coupled CRM row, or None) and ``is_coupled`` for list pages and APIs."""
+    couplings = couplings_for_model(model=queryset.model).filter(
+        erp_system_id=OuterRef("system_id"), state=Coupling.State.COUPLED
+    )
+    return queryset.annotate(crm_id=Subquery(couplings.values("crm_id")[:1]), is_coupled=Exists(couplings))

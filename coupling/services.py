@@ -1,0 +1,73 @@
+"""Coupling and decoupling. The synchronization engine (syncjobs) builds on these."""
+
+import uuid
+
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, models, transaction
+
+from coupling import selectors
+from coupling.models import Coupling
+
+
+def _describe(record: models.Model) -> str:
+    return f"{record._meta.verbose_name} {record}"
+
+
+@transaction.atomic
+def coupling_create(
+    *,
+    record: models.Model,
+    crm_entity: str,
+    crm_id: uuid.UUID | str,
+    state: str = Coupling.State.COUPLED,
+) -> Coupling:
+    """Couple ``record`` to the CRM row; refuses a record or row that is coupled already.
+
+    A coupling whose ERP record no longer exists is stale: it is replaced, as BC does.
+    """
+    crm_id = uuid.UUID(str(crm_id))
+    existing = selectors.coupling_for_record(record=record)
+    if existing is not None:
+        if existing.crm_entity == crm_entity and existing.crm_id == crm_id:
+            return existing
+        raise ValidationError(
+            f"{_describe(record).capitalize()} is already coupled to {existing.crm_entity} {existing.crm_id}. "
+            "Decouple it first."
+        )
+    taken = selectors.coupling_for_crm_row(crm_entity=crm_entity, crm_id=crm_id)
+    if taken is not None:
+        owner = taken.erp_model.model_class()
+        if owner is not None and owner.objects.filter(system_id=taken.erp_system_id).exists():
+            other = owner.objects.get(system_id=taken.erp_system_id)
+            raise ValidationError(
+                f"The {crm_entity} {crm_id} is already coupled to {_describe(other)}. Decouple that record first."
+            )
+        taken.delete()
+    try:
+        with transaction.atomic():
+            return Coupling.objects.create(
+                erp_model=ContentType.objects.get_for_model(type(record)),
+                erp_system_id=record.system_id,
+                crm_entity=crm_entity,
+                crm_id=crm_id,
+                state=state,
+            )
+    except IntegrityError:
+        # Someone coupled one of the two sides between our checks and the insert.
+        raise ValidationError(
+            f"{_describe(record).capitalize()} or the {crm_entity} row was coupled meanwhile."
+        ) from None
+
+
+def coupling_confirm_created(*, coupling: Coupling) -> Coupling:
+    """The CRM create that was pending has been acknowledged: the coupling is a normal one now."""
+    Coupling.objects.filter(pk=coupling.pk).update(state=Coupling.State.COUPLED)
+    coupling.refresh_from_db()
+    return coupling
+
+
+def coupling_delete(*, record: models.Model) -> bool:
+    """Decouple ``record``; True when there was a coupling to remove."""
+    deleted, _ = selectors.couplings_for_model(model=type(record)).filter(erp_system_id=record.system_id).delete()
+    return bool(deleted)
