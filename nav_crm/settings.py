@@ -221,7 +221,9 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": (
         "REST API of the nav_crm ERP.\n\n"
         "**Authentication**: `Authorization: Token <key>` (get a key from `POST /api/v1/auth/token/` with "
-        "username and password) or the session of a logged-in user (writes then need the CSRF token). "
+        "username and password), a web service access key (HTTP Basic with user name and key, or "
+        "`Authorization: AccessKey <user name>:<key>`; each user makes one on the Web service access key page) "
+        "or the session of a logged-in user (writes then need the CSRF token). "
         "Every resource needs its model permission: view for reads, add/change/delete for writes.\n\n"
         "**Keys**: records are addressed and referenced by their business key: `code` (currencies, units of "
         "measure, salespeople, code tables), `no` (customers, contacts, items, resources, sales orders); sales "

@@ -203,6 +203,23 @@ def connection_save(
     return connection
 
 
+@transaction.atomic
+def connection_secrets_reencrypt() -> bool:
+    """Re-encrypt the stored secrets with the first configured key, after a new key was put in front.
+
+    Returns whether there was anything to re-encrypt; afterwards the old key can be removed.
+    """
+    connection = CrmConnection.objects.select_for_update().filter(pk=CrmConnection.SINGLETON_PK).first()
+    if connection is None or not (connection.client_secret_encrypted or connection.certificate_key_encrypted):
+        return False
+    if connection.client_secret_encrypted:
+        connection.client_secret_encrypted = crypto.secret_reencrypt(connection.client_secret_encrypted)
+    if connection.certificate_key_encrypted:
+        connection.certificate_key_encrypted = crypto.secret_reencrypt(connection.certificate_key_encrypted)
+    connection.save(update_fields=["client_secret_encrypted", "certificate_key_encrypted", "modified_at"])
+    return True
+
+
 # --- Testing -------------------------------------------------------------------------------------
 
 

@@ -63,7 +63,12 @@ def test_schema_describes_business_keys_and_authentication(schema):
     assert customer["currency"]["type"] == "string"  # "EUR", not an id
     assert customer["system_id"] == {"type": "string", "format": "uuid", "readOnly": True}
     assert "id" not in customer
-    assert set(schema["components"]["securitySchemes"]) == {"tokenAuth", "cookieAuth"}
+    assert set(schema["components"]["securitySchemes"]) == {
+        "tokenAuth",
+        "accessKeyBasic",
+        "accessKeyHeader",
+        "cookieAuth",
+    }
     parameters = schema["paths"]["/api/v1/item-availability/"]["get"]["parameters"]
     assert {"in": "query", "name": "as_of"}.items() <= next(p for p in parameters if p["name"] == "as_of").items()
 
