@@ -1,1 +1,5 @@
-from tests.syncjobs.conftest import certificate_pair, ready_sandbox  # noqa: F401 — shared CRM fixtures
+from tests.syncjobs.conftest import (  # noqa: F401 — shared CRM fixtures
+    certificate_pair,
+    private_data_directory,
+    ready_sandbox,
+)

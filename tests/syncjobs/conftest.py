@@ -61,3 +61,9 @@ def other_certificate_pair() -> tuple[str, str]:
 @pytest.fixture
 def ec_certificate_pair() -> tuple[str, str]:
     return _self_signed("elliptic", rsa_key=False)
+
+
+@pytest.fixture(autouse=True)
+def private_data_directory(settings, tmp_path):
+    """Generated encryption keys and CA bundle files go to the test's own directory, not var/."""
+    settings.DATA_DIR = tmp_path
