@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "coupling",
     "syncjobs",
     "setup_wizard",
+    "webservices",
     "crm_sandbox",
 ]
 
@@ -166,7 +167,7 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 # Machine endpoints answer 401 themselves instead of redirecting to the login page.
-LOGIN_EXEMPT_PATH_PREFIXES = ["/api/"]
+LOGIN_EXEMPT_PATH_PREFIXES = ["/api/", "/odata/"]
 
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False

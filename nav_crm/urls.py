@@ -12,4 +12,5 @@ urlpatterns = [
     path("erp/", include("erp.urls")),
     path("setup/", include("setup_wizard.urls")),
     path("api/", include("nav_crm.api.urls")),
+    path("odata/", include("webservices.urls")),
 ]
