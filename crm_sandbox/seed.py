@@ -36,50 +36,55 @@ CURRENCIES = [
     ("GBP", "Pound Sterling", "£", Decimal("0.79")),
 ]
 ROLES = ["System Administrator", "System Customizer", "Salesperson", "Sales Manager", "Basic User"]
-SALESPEOPLE = [("Anna", "Lindqvist"), ("Marcus", "Brandt"), ("Sofia", "Reyes")]
+# The organization mirrors part of the ERP demo company (erp_seed), so that coupling by match has
+# work to do: the same salespeople (by name and e-mail), the first ten customers (by number and
+# name) with one contact each, and the first ten items as products; plus rows only the CRM has.
+SALESPEOPLE = [
+    ("Benjamin", "Chiu", "benjamin@cronus-demosite.com"),
+    ("Helen", "Ray", "helen@cronus-demosite.com"),
+    ("John", "Roberts", "john@cronus-demosite.com"),
+    ("Otis", "Falls", "otis@cronus-demosite.com"),
+    ("Peter", "Saddow", "peter@cronus-demosite.com"),
+]
 ACCOUNTS = [
-    ("C00010", "The Cannon Group PLC", "Birmingham", "GB", "+44 121 555 0100"),
-    ("C00020", "Selangorian Ltd.", "Kuala Lumpur", "MY", "+60 3 555 0200"),
-    ("C00030", "Blanemark Hifi Shop", "London", "GB", "+44 20 555 0300"),
-    ("C00040", "Deerfield Graphics Company", "Chicago", "US", "+1 312 555 0400"),
-    ("C00050", "Guildford Water Department", "Guildford", "GB", "+44 1483 555 0500"),
-    ("C00060", "Autohaus Mielberg KG", "Hamburg", "DE", "+49 40 555 0600"),
-    ("C00070", "Klubben", "Oslo", "NO", "+47 22 55 07 00"),
-    ("C00080", "Designstudio Gmunden", "Gmunden", "AT", "+43 7612 555 0800"),
-    ("C00090", "Beef House", "Cologne", "DE", "+49 221 555 0900"),
-    ("C00100", "Zuni Home Crafts Ltd.", "Manchester", "GB", "+44 161 555 1000"),
-    ("C00110", "John Haddock Insurance Co.", "Miami", "US", "+1 305 555 1100"),
-    ("C00120", "Progressive Home Furnishings", "Denver", "US", "+1 303 555 1200"),
+    ("C0000010", "Litware Trading", "San Francisco", "US", "+1 415 561 8830"),
+    ("C0000020", "Price Hotels Partners", "Portland", "US", "+1 503 705 9881"),
+    ("C0000030", "Maple Retail", "Dallas", "US", "+1 214 948 7001"),
+    ("C0000040", "Lakeside Hospitality", "San Francisco", "US", "+1 415 682 3763"),
+    ("C0000050", "Consolidated Prairie Inc.", "Nashville", "US", "+1 615 786 6217"),
+    ("C0000060", "Rivera Education Ltd.", "Tampa", "US", "+1 813 947 1518"),
+    ("C0000070", "Margie Design", "Seattle", "US", "+1 206 993 7803"),
+    ("C0000080", "Ross Education LLC", "New York", "US", "+1 212 341 5850"),
+    ("C0000090", "Humongous Prairie Inc.", "Minneapolis", "US", "+1 612 638 3357"),
+    ("C0000100", "Jimenez Furniture Inc.", "Dallas", "US", "+1 214 584 7813"),
     ("CRM-0001", "Northwind Traders (CRM only)", "Seattle", "US", "+1 206 555 0001"),
     ("CRM-0002", "Fabrikam Inc. (CRM only)", "Redmond", "US", "+1 425 555 0002"),
 ]
 CONTACTS = [
-    ("Mark", "McArthur", "C00010"),
-    ("Jenny", "Ong", "C00020"),
-    ("Kevin", "Wright", "C00030"),
-    ("Amy", "Alberts", "C00040"),
-    ("Peter", "Saddow", "C00060"),
-    ("Lina", "Townsend", "CRM-0001"),
+    ("Nancy", "Chavez", "C0000010", "nancy.chavez@litware.example.com"),
+    ("Sarah", "Nelson", "C0000020", "sarah.nelson@price.example.com"),
+    ("Nicholas", "Cook", "C0000030", "nicholas.cook@maple.example.com"),
+    ("Edward", "Ross", "C0000040", "edward.ross@lakeside.example.com"),
+    ("Jennifer", "Thompson", "C0000060", "jennifer.thompson@rivera.example.com"),
+    ("Lina", "Townsend", "CRM-0001", "lina.townsend@northwind.example.com"),
 ]
 PRODUCTS = [
-    ("1000", "Bicycle", Decimal("4000.00")),
-    ("1100", "Front Wheel", Decimal("120.00")),
-    ("1150", "Front Hub", Decimal("38.00")),
-    ("1200", "Back Wheel", Decimal("120.00")),
-    ("1250", "Back Hub", Decimal("40.00")),
-    ("1300", "Chain Assy", Decimal("65.00")),
-    ("1400", "Mudguard front", Decimal("28.00")),
-    ("1450", "Mudguard back", Decimal("28.00")),
-    ("1500", "Lamp", Decimal("45.00")),
-    ("1600", "Bell", Decimal("12.00")),
-    ("1700", "Brake", Decimal("55.00")),
-    ("1800", "Handlebars", Decimal("60.00")),
+    ("I000010", "ATHENS Desk, green", Decimal("430.88")),
+    ("I000020", "ATHENS Guest Chair, white", Decimal("261.60")),
+    ("I000030", "ATHENS Swivel Chair, grey", Decimal("359.56")),
+    ("I000040", "ATHENS Conference Table, blue", Decimal("1332.53")),
+    ("I000050", "ATHENS Filing Cabinet, red", Decimal("248.09")),
+    ("I000060", "ATHENS Bookcase, yellow", Decimal("121.73")),
+    ("I000070", "ATHENS Storage Unit, grey", Decimal("271.44")),
+    ("I000080", "ATHENS Whiteboard, blue", Decimal("174.70")),
+    ("I000090", "ATHENS Desk Lamp, birch", Decimal("49.87")),
+    ("I000100", "ATHENS Monitor Arm, blue", Decimal("120.51")),
     ("CRM-P-01", "Extended Warranty (CRM only)", Decimal("99.00")),
 ]
 ORDERS = [
-    ("C00010", [("1000", 2), ("1500", 4)]),
-    ("C00030", [("1100", 10), ("1200", 10)]),
-    ("C00060", [("1600", 25)]),
+    ("C0000010", [("I000010", 2), ("I000090", 4)]),
+    ("C0000030", [("I000020", 10), ("I000030", 10)]),
+    ("C0000060", [("I000100", 25)]),
 ]
 
 
@@ -225,7 +230,7 @@ def _seed_rows(credentials: dict) -> None:
         secret=credentials["client_secret"],
     )
     salespeople = []
-    for first, last in SALESPEOPLE:
+    for first, last, email in SALESPEOPLE:
         user_id = _id("user", first, last)
         salespeople.append(user_id)
         _ensure(
@@ -234,8 +239,8 @@ def _seed_rows(credentials: dict) -> None:
             {
                 "firstname": first,
                 "lastname": last,
-                "domainname": f"{first.lower()}.{last.lower()}@sandbox.local",
-                "internalemailaddress": f"{first.lower()}.{last.lower()}@sandbox.local",
+                "domainname": email,
+                "internalemailaddress": email,
                 "businessunitid@odata.bind": _bind(metadata.BUSINESSUNIT, root_bu),
             },
             caller,
@@ -302,14 +307,14 @@ def _seed_rows(credentials: dict) -> None:
             },
             caller,
         )
-    for first, last, account_number in CONTACTS:
+    for first, last, account_number, email in CONTACTS:
         _ensure(
             metadata.CONTACT,
             _id("contact", first, last),
             {
                 "firstname": first,
                 "lastname": last,
-                "emailaddress1": f"{first.lower()}.{last.lower()}@example.com",
+                "emailaddress1": email,
                 "parentcustomerid_account@odata.bind": _bind(metadata.ACCOUNT, account_ids[account_number]),
             },
             caller,

@@ -48,13 +48,13 @@ def test_filter_numbers_logic_and_functions(crm_sandbox, admin_api, tagged_accou
 
 
 def test_filter_on_lookup_value_and_navigation_path(crm_sandbox, admin_api):
-    account = query(crm_sandbox, admin_api, "accounts(accountnumber='C00010')?$select=name")
+    account = query(crm_sandbox, admin_api, "accounts(accountnumber='C0000010')?$select=name")
     contacts = query(
         crm_sandbox, admin_api, f"contacts?$select=lastname&$filter=_parentcustomerid_value eq {account['accountid']}"
     )
-    assert "McArthur" in [row["lastname"] for row in contacts["value"]]
+    assert "Chavez" in [row["lastname"] for row in contacts["value"]]
     via_path = query(
-        crm_sandbox, admin_api, "contacts?$select=lastname&$filter=parentcustomerid_account/accountnumber eq 'C00010'"
+        crm_sandbox, admin_api, "contacts?$select=lastname&$filter=parentcustomerid_account/accountnumber eq 'C0000010'"
     )
     assert via_path["value"] == contacts["value"]
 
@@ -150,16 +150,16 @@ def test_expand_single_and_collection_navigation(crm_sandbox, admin_api):
 
 
 def test_formatted_values_on_request(crm_sandbox, admin_api):
-    plain = query(crm_sandbox, admin_api, "accounts(accountnumber='C00010')?$select=statecode,_ownerid_value")
+    plain = query(crm_sandbox, admin_api, "accounts(accountnumber='C0000010')?$select=statecode,_ownerid_value")
     assert not any("@OData.Community" in name for name in plain)
     annotated = query(
         crm_sandbox,
         admin_api,
-        "accounts(accountnumber='C00010')?$select=statecode,_ownerid_value",
+        "accounts(accountnumber='C0000010')?$select=statecode,_ownerid_value",
         Prefer='odata.include-annotations="OData.Community.Display.V1.FormattedValue"',
     )
     assert annotated["statecode@OData.Community.Display.V1.FormattedValue"] == "Active"
-    assert annotated["_ownerid_value@OData.Community.Display.V1.FormattedValue"] == "Anna Lindqvist"
+    assert annotated["_ownerid_value@OData.Community.Display.V1.FormattedValue"] == "Benjamin Chiu"
     assert "_ownerid_value@Microsoft.Dynamics.CRM.lookuplogicalname" not in annotated
 
 

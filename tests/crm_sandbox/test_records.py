@@ -221,7 +221,7 @@ def test_state_and_status_follow_each_other(crm_sandbox, admin_api, unique):
 def test_order_lines_compute_amounts(crm_sandbox, admin_api, unique):
     order = admin_api.post(
         f"{crm_sandbox.api_url}salesorders",
-        json={"name": unique, "customerid_account@odata.bind": "/accounts(accountnumber='C00010')"},
+        json={"name": unique, "customerid_account@odata.bind": "/accounts(accountnumber='C0000010')"},
         headers={"Prefer": "return=representation"},
     ).json()
     assert order["ordernumber"].startswith("ORD-")

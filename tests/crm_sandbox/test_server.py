@@ -54,7 +54,7 @@ def test_root_page_lists_entity_sets_and_rows(crm_sandbox):
     home = session.get(crm_sandbox.url)
     assert home.status_code == 200 and "accounts" in home.text and "salesorders" in home.text
     rows = session.get(f"{crm_sandbox.url}sets/accounts/")
-    assert rows.status_code == 200 and "The Cannon Group PLC" in rows.text
+    assert rows.status_code == 200 and "Litware Trading" in rows.text
     assert session.get(f"{crm_sandbox.url}sets/nothing/").status_code == 404
 
 
