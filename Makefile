@@ -50,3 +50,7 @@ format: $(INSTALLED_TEST)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache
+
+# Benchmarks print their figures as a table (add ARGS=--json for one JSON object on the last line).
+bench: $(INSTALLED_TEST)
+	$(PY) bench/sandbox_ingest.py $(ARGS)
