@@ -7,7 +7,8 @@ from webservices import views
 app_name = "webservices"
 
 urlpatterns = [
-    re_path(r"^v4/?$", views.service_document, name="service_root"),
+    path("v4/", views.service_document, name="service_root"),
+    path("v4", views.service_document),
     path("v4/$metadata", views.metadata, name="metadata"),
     path("v4/ProductItemAvailability", views.entity_set, name="product_item_availability"),
     path("v4/ProductItemAvailability/$count", views.entity_count, name="product_item_availability_count"),

@@ -119,9 +119,12 @@ def _encode_skiptoken(item_no: str) -> str:
 
 def _decode_skiptoken(token: str) -> str:
     try:
-        return base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
+        item_no = base64.b64decode(token + "=" * (-len(token) % 4), altchars=b"-_", validate=True).decode()
     except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise bad_request("The $skiptoken is not one this service issued.") from None
+        item_no = ""
+    if not item_no:
+        raise bad_request("The $skiptoken is not one this service issued.")
+    return item_no
 
 
 def _page_size(request) -> tuple[int, str | None]:
