@@ -1,9 +1,10 @@
-"""The home-page banner inviting a sync administrator to connect to Dynamics 365 Sales."""
+"""The home-page banner offering a sync administrator the assisted setup until the CRM connection is enabled."""
 
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.safestring import SafeString
 
+from setup_wizard import selectors
 from syncjobs import selectors as syncjobs_selectors
 
 MANAGE_CONNECTION = "syncjobs.manage_connection"
@@ -16,6 +17,10 @@ def crm_setup_banner(request) -> SafeString | None:
         return None
     return render_to_string(
         "setup_wizard/_crm_setup_banner.html",
-        {"setup_url": reverse("setup_wizard:crm_connection")},
+        {
+            "setup_url": reverse("setup_wizard:crm_connection"),
+            "wizard_url": reverse("setup_wizard:wizard"),
+            "resume": bool(selectors.wizard_progress_get().completed_steps),
+        },
         request=request,
     )

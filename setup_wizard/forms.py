@@ -1,6 +1,8 @@
 from django import forms
+from django.contrib.auth import get_user_model
 from django.utils import timezone
 
+from setup_wizard.services import ITEM_AVAILABILITY_USERNAME, MAX_SYNCHRONIZATION_INTERVAL_MINUTES
 from syncjobs.models import CrmConnection
 
 SECRET_SET_PLACEHOLDER = "set — replace"
@@ -96,3 +98,76 @@ class AccessKeyForm(forms.Form):
         if value is not None and value < timezone.localdate():
             raise forms.ValidationError("Choose today or a later date.")
         return value
+
+
+class SolutionImportForm(forms.Form):
+    """A CRM administrator's sign-in, used for one import and never stored (the password is never rendered)."""
+
+    admin_username = forms.CharField(
+        label="CRM administrator user name",
+        max_length=250,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+        help_text="A user holding both System Administrator and System Customizer.",
+    )
+    admin_password = forms.CharField(
+        label="Password",
+        strip=False,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+        help_text="Used for this import only: it is not saved anywhere.",
+    )
+
+
+def _active_users():
+    return get_user_model().objects.filter(is_active=True).order_by("username")
+
+
+class UserChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        full_name = obj.get_full_name()
+        return f"{obj.get_username()} ({full_name})" if full_name else obj.get_username()
+
+
+class FeaturesForm(forms.Form):
+    item_availability_enabled = forms.BooleanField(label="The CRM shows the ERP's item availability", required=False)
+    item_availability_user = UserChoiceField(
+        label="ERP user the CRM signs in as",
+        queryset=_active_users(),
+        required=False,
+        empty_label=f"A dedicated user '{ITEM_AVAILABILITY_USERNAME}' (created now; may only view items)",
+        help_text="The CRM reads item availability with this user's web service access key. A NEW key is generated "
+        "for this user and written into the CRM: the user's current key stops working.",
+    )
+    odata_url = forms.CharField(
+        label="The ERP's OData address, as the CRM reaches it",
+        max_length=400,
+        required=False,
+        help_text="The root of the ERP's OData service (…/odata/v4/); the CRM reads ProductItemAvailability there.",
+    )
+    sales_order_integration_enabled = forms.BooleanField(
+        label="Orders submitted in the CRM become ERP sales orders", required=False
+    )
+    sales_order_processing_user = UserChoiceField(
+        label="ERP user who processes the orders", queryset=_active_users(), required=False
+    )
+    synchronization_interval_minutes = forms.IntegerField(
+        label="Synchronize every (minutes)", min_value=1, max_value=MAX_SYNCHRONIZATION_INTERVAL_MINUTES
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("item_availability_enabled") and not (cleaned.get("odata_url") or "").strip():
+            self.add_error("odata_url", "Enter the address the CRM reaches the ERP's OData service at.")
+        if cleaned.get("sales_order_integration_enabled") and cleaned.get("sales_order_processing_user") is None:
+            self.add_error("sales_order_processing_user", "Choose the ERP user who processes the orders.")
+        return cleaned
+
+
+class SynchronizationForm(forms.Form):
+    mappings = forms.MultipleChoiceField(label="Synchronize", required=False, widget=forms.CheckboxSelectMultiple)
+    full_synchronization = forms.BooleanField(
+        label="Run a full synchronization when the setup is finished", required=False
+    )
+
+    def __init__(self, *args, mappings, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["mappings"].choices = [(mapping.name, mapping.title) for mapping in mappings]

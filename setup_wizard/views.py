@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
 from nav_crm.ui.views import apply_validation_error
@@ -41,6 +42,12 @@ def crm_connection(request):
         "connection": connection,
         "form": form,
         "checks": _check_results(connection),
+        "import_form": forms.SolutionImportForm(),
+        "integration_roles": constants.INTEGRATION_ROLES,
+        "solution_installed": any(
+            check["key"] == "solution" and check["status"] == syncjobs_services.CheckStatus.PASSED
+            for check in connection.last_test_results
+        ),
         "solution_name": constants.INTEGRATION_SOLUTION_NAME,
         "solution_version": constants.INTEGRATION_SOLUTION_VERSION,
         "title": "Dynamics 365 Sales connection",
@@ -61,6 +68,34 @@ def crm_connection_test(request):
         messages.error(request, f"The connection test failed: {failed[0].message}")
     else:
         messages.success(request, "Every check passed.")
+    return redirect("setup_wizard:crm_connection")
+
+
+@manage_connection_required
+@sensitive_post_parameters("admin_password")
+@require_POST
+def crm_connection_import_solution(request):
+    """Import solution: a CRM administrator's sign-in, used for this import only and never kept."""
+    connection = syncjobs_selectors.crm_connection_get()
+    form = forms.SolutionImportForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Enter a CRM administrator's user name and password to import the solution.")
+        return redirect("setup_wizard:crm_connection")
+    try:
+        result = services.solution_import(
+            connection=connection,
+            admin_username=form.cleaned_data["admin_username"],
+            admin_password=form.cleaned_data["admin_password"],
+        )
+    except ValidationError as error:
+        messages.error(request, f"The solution was not imported: {' '.join(error.messages)}")
+    else:
+        syncjobs_services.connection_test(connection=connection)
+        messages.success(
+            request,
+            f"The solution {constants.INTEGRATION_SOLUTION_NAME} {constants.INTEGRATION_SOLUTION_VERSION} is imported "
+            f"and {result.integration_user_name} holds the roles {', '.join(constants.INTEGRATION_ROLES)}.",
+        )
     return redirect("setup_wizard:crm_connection")
 
 

@@ -10,3 +10,12 @@ def crm_connection_get() -> CrmConnection:
 
 def crm_connection_is_enabled() -> bool:
     return CrmConnection.objects.filter(pk=CrmConnection.SINGLETON_PK, is_enabled=True).exists()
+
+
+def integration_mappings() -> list:
+    """The integration table mappings the setup lets an administrator enable, in dependency order.
+
+    Each has `name` (its code, e.g. "CUSTOMER") and `title` ("Customers ↔ Accounts"). There are none
+    until the synchronization engine defines them.
+    """
+    return []
