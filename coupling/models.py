@@ -60,3 +60,37 @@ class Coupling(models.Model):
 
     def __str__(self):
         return f"{self.erp_model.model} {self.erp_system_id} ↔ {self.crm_entity} {self.crm_id}"
+
+
+class OptionCoupling(models.Model):
+    """An ERP code-table record ↔ one value of a CRM option set (BC's "CRM Option Mapping").
+
+    Option mappings (payment terms, shipment methods, shipping agents) have no CRM rows to couple
+    to: the counterpart of a record is a value of the option set ``crm_attribute`` on ``crm_entity``.
+    """
+
+    erp_model = models.ForeignKey(ContentType, on_delete=models.PROTECT, related_name="+")
+    erp_system_id = models.UUIDField("ERP record system id")
+    crm_entity = models.CharField("CRM entity", max_length=64, help_text="Logical name, e.g. account.")
+    crm_attribute = models.CharField("CRM option set attribute", max_length=64, help_text="e.g. paymenttermscode.")
+    option_value = models.IntegerField()
+    option_label = models.CharField(max_length=250, blank=True, help_text="The option's label as last synchronized.")
+    last_synced_at = models.DateTimeField(null=True, blank=True)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    modified_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["erp_model", "erp_system_id", "crm_entity", "crm_attribute"],
+                name="option_coupling_unique_erp_record",
+            ),
+            models.UniqueConstraint(
+                fields=["crm_entity", "crm_attribute", "option_value"], name="option_coupling_unique_option"
+            ),
+        ]
+
+    def __str__(self):
+        option = f"{self.crm_entity}.{self.crm_attribute} = {self.option_value}"
+        return f"{self.erp_model.model} {self.erp_system_id} ↔ {option}"

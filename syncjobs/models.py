@@ -1,5 +1,11 @@
 from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
 from django.db import models
+from django.urls import reverse
+
+from syncjobs.mappings import rules
 
 
 class CrmConnection(models.Model):
@@ -74,3 +80,193 @@ class CrmConnection(models.Model):
     @property
     def is_configured(self) -> bool:
         return bool(self.server_url and self.authority_url and self.client_id and self.has_credentials)
+
+
+class Direction(models.TextChoices):
+    TO_CRM = "to_crm", "To Dynamics 365"
+    FROM_CRM = "from_crm", "From Dynamics 365"
+    BIDIRECTIONAL = "bidirectional", "Bidirectional"
+
+
+class IntegrationTableMapping(models.Model):
+    """Which ERP table synchronizes with which CRM entity, how, and after which other mappings.
+
+    An option mapping (PAYMENT TERMS, SHIPMENT METHOD, SHIPPING AGENT) ties a small ERP code table
+    to the values of an option set (``crm_option_attribute``) on ``crm_entity``; its couplings are
+    ``coupling.OptionCoupling`` rows. The watermarks, delta link and running flag belong to the
+    synchronization engine and are left alone by the setup pages.
+    """
+
+    class UpdateConflictPolicy(models.TextChoices):
+        REPORT = "report", "Leave both and report (BC: None)"
+        ERP_WINS = "erp_wins", "ERP wins (BC: Send update to integration)"
+        CRM_WINS = "crm_wins", "Dynamics 365 wins (BC: Get update from integration)"
+
+    class DeletionPolicy(models.TextChoices):
+        REPORT = "report", "Report only (BC: None)"
+        PROPAGATE = "propagate", "Delete the counterpart too"
+        DEACTIVATE = "deactivate", "Deactivate the CRM row (statecode)"
+        DECOUPLE = "decouple", "Remove the coupling (BC: Delete coupling)"
+        RESTORE = "restore", "Restore the deleted record (BC: Restore records)"
+
+    name = models.CharField(max_length=30, unique=True, help_text='Its code, e.g. "CUSTOMER".')
+    title = models.CharField(max_length=100, help_text='What it synchronizes, e.g. "Customers ↔ Accounts".')
+    erp_model = models.ForeignKey(ContentType, on_delete=models.PROTECT, related_name="+", verbose_name="ERP table")
+    crm_entity = models.CharField("CRM entity", max_length=64, help_text="Logical name, e.g. account.")
+    crm_entity_set = models.CharField("CRM entity set", max_length=64, help_text="Web API set name, e.g. accounts.")
+    crm_primary_key = models.CharField(
+        "CRM primary key", max_length=64, blank=True, help_text="e.g. accountid; empty for option mappings."
+    )
+    direction = models.CharField(max_length=15, choices=Direction.choices, default=Direction.BIDIRECTIONAL)
+    erp_filter = models.JSONField(
+        "ERP filter",
+        default=dict,
+        blank=True,
+        help_text='Field lookups every synchronized ERP record matches, e.g. {"blocked": ""}.',
+    )
+    crm_filter = models.TextField(
+        "CRM filter", blank=True, help_text="An OData $filter every synchronized CRM row matches, e.g. statecode eq 0."
+    )
+    sync_only_coupled = models.BooleanField("synchronize only coupled records", default=True)
+    depends_on = models.ManyToManyField(
+        "self", symmetrical=False, blank=True, related_name="dependants", verbose_name="depends on"
+    )
+    update_conflict_policy = models.CharField(
+        max_length=10, choices=UpdateConflictPolicy.choices, default=UpdateConflictPolicy.REPORT
+    )
+    deletion_policy = models.CharField(max_length=10, choices=DeletionPolicy.choices, default=DeletionPolicy.REPORT)
+    create_new_if_no_match = models.BooleanField("create new in case of no match", default=False)
+    sync_after_bulk_coupling = models.BooleanField("synchronize after bulk coupling", default=True)
+    is_enabled = models.BooleanField("enabled", default=True)
+    is_option_mapping = models.BooleanField("option mapping", default=False)
+    crm_option_attribute = models.CharField(
+        "CRM option set attribute", max_length=64, blank=True, help_text="e.g. paymenttermscode."
+    )
+    sync_interval_minutes = models.PositiveIntegerField(
+        "synchronize every (minutes)", default=30, validators=[MinValueValidator(1)]
+    )
+    inactivity_timeout_minutes = models.PositiveIntegerField(
+        "idle after (minutes without changes)", default=720, validators=[MinValueValidator(1)]
+    )
+    # Ties in the dependency order (BC's prioritized list): lower runs first.
+    priority = models.PositiveSmallIntegerField(default=100)
+
+    # Kept by the synchronization engine.
+    erp_watermark = models.DateTimeField("ERP changes synchronized up to", null=True, blank=True, editable=False)
+    crm_watermark = models.DateTimeField("CRM changes synchronized up to", null=True, blank=True, editable=False)
+    crm_delta_link = models.TextField("CRM change-tracking delta link", blank=True, editable=False)
+    full_sync_running = models.BooleanField("full synchronization running", default=False, editable=False)
+
+    modified_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "integration table mapping"
+        ordering = ["priority", "name"]
+        permissions = [("manage_mappings", "Can view and change the integration table mappings")]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(is_option_mapping=True, direction="bidirectional"),
+                name="syncjobs_option_mapping_not_bidirectional",
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("syncjobs:mapping_detail", args=[self.pk])
+
+    def clean(self):
+        errors = {}
+        if self.is_option_mapping:
+            if self.direction == Direction.BIDIRECTIONAL:
+                errors["direction"] = "An option mapping cannot be bidirectional: choose to or from Dynamics 365."
+            if not self.crm_option_attribute:
+                errors["crm_option_attribute"] = "Name the option set attribute, e.g. paymenttermscode."
+        elif self.crm_option_attribute:
+            errors["crm_option_attribute"] = "Only an option mapping has an option set attribute."
+        model = self.erp_model.model_class() if self.erp_model_id else None
+        if model is not None:
+            filter_error = rules.erp_filter_error(model, self.erp_filter)
+            if filter_error:
+                errors["erp_filter"] = filter_error
+        crm_filter_error = rules.crm_filter_error(self.crm_filter)
+        if crm_filter_error:
+            errors["crm_filter"] = crm_filter_error
+        if errors:
+            raise ValidationError(errors)
+
+
+class IntegrationFieldMapping(models.Model):
+    """One field of a table mapping: an ERP field (or path) ↔ a CRM attribute, or a constant.
+
+    ``name`` is the field mapping's stable key within its table mapping: couplings keep their
+    last synchronized values under it (``Coupling.snapshot``), so resetting to defaults keeps it.
+    For a lookup, ``crm_attribute`` is the lookup's logical name, ``crm_navigation_property`` the
+    single-valued navigation property to bind (e.g. parentcustomerid_account) and
+    ``lookup_mapping`` the mapping whose couplings translate the ERP record into a CRM id.
+    In an option mapping, ``crm_attribute`` names a property of the option: ``label`` or ``value``.
+    """
+
+    class Transform(models.TextChoices):
+        NONE = "", "None"
+        TRIM = "trim", "Trim to the target's maximum length (with a warning)"
+        LOOKUP = "lookup", "Look up by coupled id"
+        SCHEDULE_BASE_UNIT = "schedule_base_unit", "Base unit of the coupled unit group"
+        OPTION = "option", "Option value of the coupled ERP record"
+
+    table_mapping = models.ForeignKey(IntegrationTableMapping, on_delete=models.CASCADE, related_name="field_mappings")
+    name = models.CharField(max_length=64)
+    position = models.PositiveSmallIntegerField(default=0)
+    erp_field = models.CharField(
+        "ERP field",
+        max_length=100,
+        blank=True,
+        help_text="A field or path on the ERP table, e.g. name, company__customer.",
+    )
+    crm_attribute = models.CharField("CRM attribute", max_length=100, blank=True, help_text="Logical name.")
+    crm_navigation_property = models.CharField(
+        "CRM navigation property", max_length=100, blank=True, help_text="For lookups, e.g. transactioncurrencyid."
+    )
+    lookup_mapping = models.ForeignKey(
+        IntegrationTableMapping,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="For lookups: the mapping whose couplings give the CRM id.",
+    )
+    lookup_erp_key = models.CharField(
+        "lookup ERP key",
+        max_length=64,
+        blank=True,
+        help_text="When the ERP field holds a code, not a reference: the looked-up table's field it names.",
+    )
+    direction = models.CharField(max_length=15, choices=Direction.choices, default=Direction.BIDIRECTIONAL)
+    constant_value = models.CharField(
+        max_length=250, blank=True, help_text="Written instead of a field value; empty means no constant."
+    )
+    transform = models.CharField(max_length=20, choices=Transform.choices, default=Transform.NONE, blank=True)
+    validate_field = models.BooleanField(default=True, help_text="Run the target's validation when writing it.")
+    clear_value_on_failed_sync = models.BooleanField(default=False)
+    not_null = models.BooleanField("not null", default=False, help_text="Never write an empty value.")
+    use_for_match_based_coupling = models.BooleanField(default=False)
+    match_priority = models.PositiveSmallIntegerField(default=0)
+    case_sensitive_matching = models.BooleanField(default=False)
+    is_enabled = models.BooleanField("enabled", default=True)
+
+    class Meta:
+        verbose_name = "integration field mapping"
+        ordering = ["table_mapping", "position", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["table_mapping", "name"], name="syncjobs_field_mapping_unique_name"),
+        ]
+
+    def __str__(self):
+        left = self.erp_field or f"“{self.constant_value}”"
+        right = self.crm_attribute or f"“{self.constant_value}”"
+        arrow = {Direction.TO_CRM: "→", Direction.FROM_CRM: "←"}.get(self.direction, "↔")
+        return f"{left} {arrow} {right}"
+
+    def get_absolute_url(self):
+        return reverse("syncjobs:mapping_detail", args=[self.table_mapping_id])
