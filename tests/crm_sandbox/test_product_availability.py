@@ -17,8 +17,10 @@ from crm_sandbox.testing import free_port
 from setup_wizard.services import access_key_generate
 from tests import factories
 from tests.crm_sandbox.test_solutions import ATTRIBUTE, import_solution, package
+from tests.webservices.conftest import erp_live_server  # noqa: F401
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# erp_live_server: the live ERP closes its database connections after each request (see its docstring).
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("erp_live_server")]
 
 # Business Central's names for the connection's OData URL, user name and access key.
 CONNECTION_ATTRIBUTES = "".join(

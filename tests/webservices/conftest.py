@@ -1,6 +1,7 @@
 import base64
 
 import pytest
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.test import Client
 
 from setup_wizard.services import access_key_generate
@@ -43,3 +44,17 @@ def erp_user_with_key():
 def odata(erp_user_with_key) -> ODataClient:
     user, key = erp_user_with_key
     return ODataClient(basic(user.username, key))
+
+
+@pytest.fixture
+def erp_live_server(live_server):
+    """live_server whose request threads close their database connections after each request.
+
+    With the project's persistent connections (CONN_MAX_AGE) those threads would keep PostgreSQL
+    sessions open and the test database could not be dropped at the end of the run.
+    """
+    database = connections.settings[DEFAULT_DB_ALIAS]
+    kept = database["CONN_MAX_AGE"]
+    database["CONN_MAX_AGE"] = 0
+    yield live_server
+    database["CONN_MAX_AGE"] = kept

@@ -16,8 +16,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def service_url(live_server) -> str:
-    return f"{live_server.url}/odata/v4/"
+def service_url(erp_live_server) -> str:
+    return f"{erp_live_server.url}/odata/v4/"
 
 
 @pytest.fixture
