@@ -14,6 +14,7 @@ from syncjobs.mappings.install import ENGINE_STATE_CLEARED, SCOPE_FIELDS, write_
 from syncjobs.models import Direction, IntegrationFieldMapping, IntegrationTableMapping
 
 OPTION_PROPERTIES = ("label", "value")
+ONE_WAY = {Direction.TO_CRM: "to", Direction.FROM_CRM: "from"}
 
 
 @transaction.atomic
@@ -97,7 +98,7 @@ def _field_mapping_errors(field_mapping: IntegrationFieldMapping, crm_attributes
     errors: dict[str, str] = {}
     if table.direction != Direction.BIDIRECTIONAL and field_mapping.direction != table.direction:
         errors["direction"] = (
-            f"{table.name} synchronizes {table.get_direction_display().lower()} only, "
+            f"{table.name} synchronizes only {ONE_WAY[table.direction]} Dynamics 365, "
             "so its fields cannot go the other way."
         )
     constant = bool(field_mapping.constant_value)
