@@ -251,6 +251,7 @@ SYSTEMUSER = Entity(
         _string("lastname", 256, SYSTEM_REQUIRED),
         _string("domainname", 1024, SYSTEM_REQUIRED),
         _string("internalemailaddress", 100),
+        _string("mobilephone", 64),
         _lookup("businessunitid", {"businessunitid": "businessunit"}, SYSTEM_REQUIRED),
         Attribute("isdisabled", "Boolean", valid_for_create=False, valid_for_update=False),
         Attribute("applicationid", "Uniqueidentifier"),
@@ -471,6 +472,11 @@ ACCOUNT = Entity(
         _lookup("transactioncurrencyid", CURRENCY),
         _lookup("defaultpricelevelid", {"defaultpricelevelid": "pricelevel"}),
         _picklist("paymenttermscode", PAYMENT_TERMS),
+        _picklist("address1_freighttermscode", {1: "FOB", 2: "No Charge"}),
+        _picklist(
+            "address1_shippingmethodcode",
+            {1: "Airborne", 2: "DHL", 3: "FedEx", 4: "UPS", 5: "Postal Mail", 6: "Full Load", 7: "Will Call"},
+        ),
         _picklist("accountcategorycode", {1: "Preferred Customer", 2: "Standard"}),
         _picklist(
             "customertypecode",

@@ -36,12 +36,6 @@ DEPENDENCIES = {
     "CUSTPRCGRP-PRICE": {"CURRENCY", "ITEM-PRODUCT"},
     "SALESPRC-PRODPRICE": {"CUSTPRCGRP-PRICE", "ITEM-PRODUCT"},
 }
-# Real Dataverse attributes the sandbox does not declare yet (reported to its owner).
-NOT_IN_SANDBOX_YET = {
-    ("systemuser", "mobilephone"),
-    ("account", "address1_freighttermscode"),
-    ("account", "address1_shippingmethodcode"),
-}
 
 
 def mapping(name: str) -> IntegrationTableMapping:
@@ -121,22 +115,22 @@ def test_every_default_passes_the_validation_the_pages_apply():
 
 
 def test_default_crm_names_are_dataverse_names_the_sandbox_declares():
-    missing = set()
+    missing = []
     for default in defaults.DEFAULTS:
         entity = metadata.entity_by_logical_name(default.crm_entity)
         assert entity.set_name == default.crm_entity_set
         if default.is_option_mapping:
             attribute = (default.crm_entity, default.crm_option_attribute)
             if default.crm_option_attribute not in entity.attribute_map:
-                missing.add(attribute)
+                missing.append(attribute)
             continue
         assert entity.primary_id == default.crm_primary_key
         for field in default.fields:
             if field.crm_attribute and field.crm_attribute not in entity.attribute_map:
-                missing.add((default.crm_entity, field.crm_attribute))
+                missing.append((default.crm_entity, field.crm_attribute))
             if field.crm_navigation_property:
                 assert field.crm_navigation_property in entity.navigation_map, field
-    assert missing <= NOT_IN_SANDBOX_YET
+    assert missing == []
 
 
 def test_dependency_order_puts_dependencies_first_and_breaks_ties_by_priority():
