@@ -31,7 +31,7 @@ def test_microsoft_client_creates_reads_updates_queries_and_deletes(crm_sandbox_
     name = f"MS client {uuid.uuid4().hex[:8]}"
     with DataverseClient(crm_sandbox.url.rstrip("/"), credential) as client:
         record_id = client.records.create("account", {"name": name, "telephone1": "555-0100"})
-        assert client.records.get("account", record_id, select=["name"])["name"] == name
+        assert client.records.retrieve("account", record_id, select=["name"])["name"] == name
         client.records.update("account", record_id, {"telephone1": "555-0199"})
         rows = list(
             client.records.list("account", select=["name", "telephone1"], filter=f"name eq '{name}'", page_size=2)
