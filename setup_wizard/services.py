@@ -15,7 +15,6 @@ from urllib.parse import urlsplit
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, Permission
 from django.core.exceptions import ValidationError
-from django.core.validators import URLValidator
 from django.db import transaction
 from django.utils import timezone
 
@@ -24,7 +23,8 @@ from setup_wizard import solution
 from setup_wizard.models import SetupWizardProgress, WebServiceAccessKey
 from setup_wizard.solution import definition
 from syncjobs import clients, constants
-from syncjobs.models import CrmConnection
+from syncjobs.mappings import services as mapping_services
+from syncjobs.models import CrmConnection, IntegrationTableMapping
 
 logger = logging.getLogger(__name__)
 
@@ -224,16 +224,17 @@ def item_availability_user_create() -> AbstractBaseUser:
 
 
 def _odata_url(value: str) -> str:
+    # Any host name is accepted (an intranet name such as http://erp/ has no dot, which URLValidator refuses).
     value = (value or "").strip()
-    try:
-        URLValidator(schemes=["http", "https"])(value)
-    except ValidationError:
+    parts = urlsplit(value)
+    if parts.scheme not in {"http", "https"} or not parts.hostname or any(char.isspace() for char in value):
         raise ValidationError(
             {
-                "odata_url": "Enter the URL the CRM reaches the ERP's OData service at, e.g. https://erp.example.com/odata/v4/."
+                "odata_url": "Enter the URL the CRM reaches the ERP's OData service at, "
+                "e.g. https://erp.example.com/odata/v4/."
             }
-        ) from None
-    if not urlsplit(value).path.endswith("/"):
+        )
+    if not parts.path.endswith("/"):
         value += "/"
     return value
 
@@ -396,10 +397,17 @@ def wizard_steps_reopen(*, after: int) -> SetupWizardProgress:
 
 
 @transaction.atomic
-def wizard_synchronization_save(*, enabled_mappings: list[str], full_synchronization: bool) -> SetupWizardProgress:
+def wizard_synchronization_save(
+    *, mappings: Iterable[IntegrationTableMapping], enabled_names: Iterable[str], full_synchronization: bool
+) -> SetupWizardProgress:
+    """Enable the chosen integration table mappings (and disable the others); remember the full synchronization."""
+    enabled_names = set(enabled_names)
+    for mapping in mappings:
+        if mapping.is_enabled != (mapping.name in enabled_names):
+            mapping_services.mapping_set_enabled(mapping=mapping, enabled=mapping.name in enabled_names)
     progress = _progress_for_update()
-    progress.enabled_mappings = sorted(set(enabled_mappings))
-    progress.full_synchronization_requested = full_synchronization and bool(enabled_mappings)
+    progress.enabled_mappings = sorted(enabled_names)
+    progress.full_synchronization_requested = full_synchronization and bool(enabled_names)
     progress.save(update_fields=["enabled_mappings", "full_synchronization_requested", "modified_at"])
     return progress
 

@@ -266,15 +266,14 @@ def _features_step(request, action, progress, connection):
 def _synchronization_step(request, action, progress, connection):
     mappings = syncjobs_selectors.integration_mappings()
     initial = {
-        "mappings": progress.enabled_mappings
-        if progress.is_completed(Step.SYNCHRONIZATION)
-        else [m.name for m in mappings],
+        "mappings": [mapping.name for mapping in mappings if mapping.is_enabled],
         "full_synchronization": progress.full_synchronization_requested,
     }
     form = forms.SynchronizationForm(request.POST if action == "next" else None, mappings=mappings, initial=initial)
     if action == "next" and form.is_valid():
         services.wizard_synchronization_save(
-            enabled_mappings=form.cleaned_data["mappings"],
+            mappings=mappings,
+            enabled_names=form.cleaned_data["mappings"],
             full_synchronization=form.cleaned_data["full_synchronization"],
         )
         services.wizard_step_complete(step=Step.SYNCHRONIZATION)

@@ -52,11 +52,11 @@ def test_the_dedicated_user_has_no_password_and_may_only_view_items():
     assert services.item_availability_user_create() == user
 
 
-def test_a_url_without_a_trailing_slash_gets_one(imported_sandbox):
+def test_an_intranet_url_without_a_trailing_slash_is_accepted_and_gets_one(imported_sandbox):
     connection = save_connection(imported_sandbox)
     user = services.item_availability_user_create()
-    services.item_availability_enable(connection=connection, user=user, odata_url="https://erp.example.com/odata/v4")
-    assert crm_row(imported_sandbox)["nav_dynamicsnavodataurl"] == "https://erp.example.com/odata/v4/"
+    services.item_availability_enable(connection=connection, user=user, odata_url="http://erp:8000/odata/v4")
+    assert crm_row(imported_sandbox)["nav_dynamicsnavodataurl"] == "http://erp:8000/odata/v4/"
 
 
 @pytest.mark.parametrize("url", ["", "erp.example.com/odata", "ftp://erp.example.com/odata/v4/"])
