@@ -270,3 +270,109 @@ class IntegrationFieldMapping(models.Model):
 
     def get_absolute_url(self):
         return reverse("syncjobs:mapping_detail", args=[self.table_mapping_id])
+
+
+class SyncJob(models.Model):
+    """One run of the engine (or of a coupling/uncoupling batch) for one mapping.
+
+    The project owns its job records; django-q2 only carries the primary key to a worker, which
+    claims the job with a conditional update (a task delivered twice runs once). Counters and
+    the heartbeat are written while the job runs, not only at the end.
+    """
+
+    class Kind(models.TextChoices):
+        SYNCHRONIZATION = "synchronization", "Synchronization"
+        COUPLING = "coupling", "Match-based coupling"
+        UNCOUPLING = "uncoupling", "Uncoupling"
+
+    class JobDirection(models.TextChoices):
+        TO_CRM = "to_crm", "To Dynamics 365"
+        FROM_CRM = "from_crm", "From Dynamics 365"
+        BOTH = "both", "Both directions"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        RUNNING = "running", "Running"
+        SUCCESS = "success", "Success"
+        ERROR = "error", "Finished with errors"  # some records failed; the rest went through
+        FAILED = "failed", "Failed"  # the job itself could not run or was abandoned
+        CANCELLED = "cancelled", "Cancelled"
+
+    FINISHED = (Status.SUCCESS, Status.ERROR, Status.FAILED, Status.CANCELLED)
+    COUNTERS = ("inserted", "modified", "deleted", "unchanged", "skipped", "failed", "coupled", "uncoupled")
+
+    mapping = models.ForeignKey(
+        IntegrationTableMapping, null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs"
+    )
+    mapping_name = models.CharField(max_length=50, help_text="Kept when the mapping is deleted.")
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.SYNCHRONIZATION)
+    direction = models.CharField(max_length=10, choices=JobDirection.choices)
+    full = models.BooleanField("full synchronization", default=False)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True)
+    # What to work on when not the whole mapping, e.g. {"erp_system_ids": [...]} for "Synchronize now".
+    parameters = models.JSONField(default=dict, blank=True)
+    # The last committed position, so that a job resumed after a crash does not start over.
+    checkpoint = models.JSONField(default=dict, blank=True)
+
+    inserted = models.PositiveIntegerField(default=0)
+    modified = models.PositiveIntegerField(default=0)
+    deleted = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    coupled = models.PositiveIntegerField(default=0)
+    uncoupled = models.PositiveIntegerField(default=0)
+    http_requests = models.PositiveIntegerField("HTTP requests", default=0)
+    progress_done = models.PositiveIntegerField(default=0)
+    progress_total = models.PositiveIntegerField(null=True, blank=True)
+    message = models.TextField(blank=True)
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    worker = models.CharField(max_length=100, blank=True, help_text="host:pid of the worker that claimed it.")
+    attempts = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["status", "heartbeat_at"]), models.Index(fields=["mapping", "-created_at"])]
+
+    def __str__(self):
+        return f"{self.mapping_name} {self.get_direction_display()} #{self.pk}"
+
+    def get_absolute_url(self):
+        return reverse("syncjobs:job_detail", args=[self.pk])
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in self.FINISHED
+
+
+class SyncJobError(models.Model):
+    """One failed record of a job: what failed, where (links to both sides), and why."""
+
+    job = models.ForeignKey(SyncJob, on_delete=models.CASCADE, related_name="errors")
+    mapping = models.ForeignKey(
+        IntegrationTableMapping, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    erp_model = models.ForeignKey(ContentType, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    erp_system_id = models.UUIDField("ERP record system id", null=True, blank=True)
+    erp_label = models.CharField("ERP record", max_length=200, blank=True)
+    crm_entity = models.CharField("CRM entity", max_length=64, blank=True)
+    crm_id = models.UUIDField("CRM row id", null=True, blank=True)
+    message = models.TextField()
+    details = models.TextField(blank=True, help_text="Technical details: the CRM's error code and body, the trace.")
+    # Equal fingerprints in two consecutive jobs mark the coupling skipped (BC: same failure twice).
+    fingerprint = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["erp_model", "erp_system_id"]), models.Index(fields=["crm_entity", "crm_id"])]
+
+    def __str__(self):
+        return f"{self.job}: {self.message[:80]}"
