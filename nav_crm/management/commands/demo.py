@@ -4,6 +4,8 @@ Starts the web app, the django-q2 worker and the CRM sandbox together; one Ctrl-
 three (honcho multiplexes their output and forwards the signal).
 """
 
+import io
+import json
 import secrets
 import shlex
 import sys
@@ -16,6 +18,9 @@ from django.core.management.base import BaseCommand
 from honcho.manager import Manager
 
 ADMIN_USERNAME = "admin"
+# Read by the assisted setup (setup_wizard.selectors.demo_crm_info) to pre-fill the sandbox's details.
+DEMO_CRM_FILE_NAME = "demo-crm.json"
+DEMO_CRM_KEYS = ("url", "authority", "ca_bundle", "client_id", "client_secret", "admin_user", "admin_password")
 
 
 class Command(BaseCommand):
@@ -29,6 +34,8 @@ class Command(BaseCommand):
     def handle(self, *args, web_addr, crm_addr, prepare_only, **options):
         has_sandbox = "crm_sandbox" in get_commands()
         self._prepare(has_sandbox)
+        if has_sandbox:
+            self._write_crm_info(crm_addr)
         username, password = self._ensure_admin()
 
         self.stdout.write("")
@@ -63,6 +70,16 @@ class Command(BaseCommand):
         call_command("erp_seed")
         if has_sandbox:
             call_command("crm_sandbox", "seed")
+
+    def _write_crm_info(self, crm_addr: str) -> None:
+        """The sandbox's address and demo credentials, for the assisted setup to pre-fill (0600, demo only)."""
+        output = io.StringIO()
+        call_command("crm_sandbox", "info", "--json", "--addr", crm_addr, stdout=output)
+        details = json.loads(output.getvalue())
+        path = Path(settings.DATA_DIR) / DEMO_CRM_FILE_NAME
+        path.touch(mode=0o600)
+        path.chmod(0o600)
+        path.write_text(json.dumps({key: details[key] for key in DEMO_CRM_KEYS}, indent=2))
 
     def _ensure_admin(self) -> tuple[str, str]:
         """Create the demo administrator once; its password is kept (0600) in the data directory.
