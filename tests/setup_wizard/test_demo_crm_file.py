@@ -1,4 +1,4 @@
-"""`make demo` leaves the CRM sandbox's details for the assisted setup, which reads the file (never the sandbox's code)."""
+"""`make demo` leaves the CRM sandbox's details for the assisted setup, which reads only that file."""
 
 import json
 import os
