@@ -51,8 +51,12 @@ def erp_live_server(live_server):
     """live_server whose request threads close their database connections after each request.
 
     With the project's persistent connections (CONN_MAX_AGE) those threads would keep PostgreSQL
-    sessions open and the test database could not be dropped at the end of the run.
+    sessions open and the test database could not be dropped at the end of the run. (SQLite's
+    in-memory test database is one connection shared with the server, which must stay open.)
     """
+    if connections[DEFAULT_DB_ALIAS].vendor == "sqlite":
+        yield live_server
+        return
     database = connections.settings[DEFAULT_DB_ALIAS]
     kept = database["CONN_MAX_AGE"]
     database["CONN_MAX_AGE"] = 0

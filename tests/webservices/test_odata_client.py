@@ -38,16 +38,27 @@ def stock():
     return product_id
 
 
-def reflect(service_url, credentials, **options) -> ODataService:
-    session = requests.Session()
-    session.trust_env = False
-    return ODataService(
-        service_url, reflect_entities=True, auth=credentials, session=session, quiet_progress=True, **options
-    )
+@pytest.fixture
+def reflect(service_url):
+    """ODataService(...) reading the live server's $metadata; its connections are closed after the test
+    (a kept-alive connection would hold a live server thread past the end of the run)."""
+    sessions = []
+
+    def connect(credentials, **options) -> ODataService:
+        session = requests.Session()
+        session.trust_env = False
+        sessions.append(session)
+        return ODataService(
+            service_url, reflect_entities=True, auth=credentials, session=session, quiet_progress=True, **options
+        )
+
+    yield connect
+    for session in sessions:
+        session.close()
 
 
-def test_the_client_reflects_the_metadata_and_filters_by_product_id(service_url, credentials, stock):
-    service = reflect(service_url, credentials)
+def test_the_client_reflects_the_metadata_and_filters_by_product_id(reflect, credentials, stock):
+    service = reflect(credentials)
     availability = service.entities["ProductItemAvailability"]
     query = service.query(availability).filter(availability.ProductId == stock)
     rows = query.all()
@@ -57,8 +68,8 @@ def test_the_client_reflects_the_metadata_and_filters_by_product_id(service_url,
     assert str(rows[0].ProductId) == str(stock)
 
 
-def test_the_client_combines_filters_selects_and_gets_by_key(service_url, credentials, stock):
-    service = reflect(service_url, credentials)
+def test_the_client_combines_filters_selects_and_gets_by_key(reflect, credentials, stock):
+    service = reflect(credentials)
     availability = service.entities["ProductItemAvailability"]
     either = service.query(availability).filter((availability.ItemNo == "C1") | (availability.ProductId == stock))
     assert sorted(row.ItemNo for row in either) == ["C1", "C2"]
@@ -67,14 +78,14 @@ def test_the_client_combines_filters_selects_and_gets_by_key(service_url, creden
     assert service.query(availability).get("C3").Inventory == Decimal("1")
 
 
-def test_the_client_follows_next_links_across_pages(service_url, credentials, stock):
-    service = reflect(service_url, credentials, extra_headers={"Prefer": "odata.maxpagesize=1"})
+def test_the_client_follows_next_links_across_pages(reflect, credentials, stock):
+    service = reflect(credentials, extra_headers={"Prefer": "odata.maxpagesize=1"})
     availability = service.entities["ProductItemAvailability"]
     assert [row.ItemNo for row in service.query(availability)] == ["C1", "C2", "C3"]
 
 
-def test_the_client_sees_odata_errors(service_url, credentials, stock):
-    service = reflect(service_url, credentials)
+def test_the_client_sees_odata_errors(reflect, credentials, stock):
+    service = reflect(credentials)
     availability = service.entities["ProductItemAvailability"]
     with pytest.raises(ODataError) as refused:
         service.query(availability).filter(availability.ItemNo.startswith("C")).all()
