@@ -133,9 +133,8 @@ class FeaturesForm(forms.Form):
         label="ERP user the CRM signs in as",
         queryset=_active_users(),
         required=False,
-        empty_label=f"A dedicated user '{ITEM_AVAILABILITY_USERNAME}' (created now; may only view items)",
-        help_text="The CRM reads item availability with this user's web service access key. A NEW key is generated "
-        "for this user and written into the CRM: the user's current key stops working.",
+        empty_label=f"A dedicated user, {ITEM_AVAILABILITY_USERNAME} (may only view items)",
+        help_text="The CRM reads item availability with this user's web service access key.",
     )
     odata_url = forms.CharField(
         label="The ERP's OData address, as the CRM reaches it",

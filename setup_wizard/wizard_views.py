@@ -120,19 +120,18 @@ def wizard_step(request, slug: str):
 
 
 def _connection_step(request, action, progress, connection):
-    form_initial = None
+    # In the demo, a connection not saved yet starts from the sandbox's details.
     demo = selectors.demo_crm_info()
+    prefill = {}
     if not connection.is_saved and demo:
-        form_initial = {
+        prefill["initial"] = {
             "server_url": demo["url"],
             "authority_url": demo["authority"],
             "auth_type": CrmConnection.AuthType.CLIENT_SECRET,
             "client_id": demo["client_id"],
             "ca_bundle_pem": demo["ca_bundle_pem"],
         }
-    form = forms.CrmConnectionForm(
-        request.POST if action == "test" else None, connection=connection, initial=form_initial
-    )
+    form = forms.CrmConnectionForm(request.POST if action == "test" else None, connection=connection, **prefill)
     if action == "test":
         if connection.is_enabled:
             syncjobs_services.connection_test(connection=connection)
@@ -297,18 +296,24 @@ def _summary_step(request, action, progress, connection):
             services.wizard_finish()
             messages.success(request, "The connection is enabled. The setup is finished.")
         return redirect(step_url(Step.SUMMARY))
-    titles = {mapping.name: mapping.title for mapping in syncjobs_selectors.integration_mappings()}
-    sandbox_url = None
+    sandbox_links = []
     if selectors.crm_is_demo_sandbox(server_url=connection.server_url):
-        sandbox_url = f"{connection.server_url.rstrip('/')}/sets/{definition.CONNECTION_ENTITY_SET}/"
+        root = connection.server_url.rstrip("/")
+        sandbox_links = [
+            (
+                f"{root}/sets/products/",
+                "The CRM sandbox's products: each product's page shows its availability from the ERP",
+            ),
+            (f"{root}/sets/{definition.CONNECTION_ENTITY_SET}/", "The CRM sandbox's ERP connection record"),
+        ]
     return _render(
         request,
         Step.SUMMARY,
         progress,
         connection,
         checks=_checks(connection),
-        enabled_mappings=[titles.get(name, name) for name in progress.enabled_mappings],
-        sandbox_url=sandbox_url,
+        enabled_mappings=[m.title for m in syncjobs_selectors.integration_mappings() if m.is_enabled],
+        sandbox_links=sandbox_links,
         solution_name=constants.INTEGRATION_SOLUTION_NAME,
         solution_version=constants.INTEGRATION_SOLUTION_VERSION,
     )

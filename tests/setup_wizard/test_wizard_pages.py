@@ -2,6 +2,7 @@
 
 import html
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -100,6 +101,7 @@ def test_a_fresh_setup_starts_at_step_1_and_later_steps_wait_for_it():
     assert 'data-step="1" data-state="current"' in html
     assert 'data-step="3" data-state="upcoming"' in html
     assert "Step 1 of 5 · Connection" in html
+    assert re.search(r'value="client_secret"[^>]*checked', html)
 
 
 # --- Step 1 ---------------------------------------------------------------------------------------------------
@@ -207,7 +209,7 @@ def test_step_3_writes_item_availability_into_the_crm_and_saves_the_features(imp
     client = sync_admin_client()
     html = page(client.get(FEATURES))
     assert "http://testserver/odata/v4/" in html
-    assert "A dedicated user 'crm-availability'" in html
+    assert "A dedicated user, crm-availability (may only view items)" in html
     assert "the user's current key stops working" in html
 
     response = client.post(
@@ -273,7 +275,9 @@ def test_step_4_enables_the_chosen_mappings_and_remembers_the_full_synchronizati
     progress = selectors.wizard_progress_get()
     assert progress.enabled_mappings == ["CURRENCY", "CUSTOMER"] and progress.full_synchronization_requested
     summary = page(client.get(SUMMARY))
-    assert "Currencies → Currencies" in summary and "a full synchronization was requested" in summary
+    assert "Currencies → Currencies, Customers ↔ Accounts" in summary  # in dependency order
+    assert "Items ↔ Products" not in summary
+    assert "a full synchronization was requested" in summary
     # Coming back, the page shows what is enabled now.
     assert page(client.get(SYNCHRONIZATION)).count("checked") == 3
 
@@ -301,6 +305,7 @@ def test_the_summary_enables_only_when_every_check_passes(ready_sandbox):
     assert 'data-testid="summary"' in html
     assert f'href="{reverse("setup_wizard:crm_connection")}"' in html
     assert f'href="{reverse("setup_wizard:access_key")}"' in html
+    assert 'data-testid="sandbox-link"' not in html  # only when the CRM is the demo's sandbox
 
     refused = page(client.post(SUMMARY, {"action": "enable"}, follow=True))  # no local currency in the ERP
     assert "only when every check passes" in refused
@@ -346,6 +351,10 @@ def test_in_the_demo_step_1_is_prefilled_and_the_credentials_are_shown_as_a_hint
     assert f'value="{crm_sandbox.admin_user}"' in html
     assert crm_sandbox.admin_password in html  # as the demo hint, never as the field's value
     assert f'value="{crm_sandbox.admin_password}"' not in html
+    steps_done(1, 2, 3, 4)
+    html = page(client.get(SUMMARY))
+    assert f'href="{crm_sandbox.url}sets/products/"' in html
+    assert f'href="{crm_sandbox.url}sets/nav_connections/"' in html
 
 
 def test_without_the_demo_file_there_is_no_hint_and_nothing_is_prefilled(crm_sandbox):
