@@ -157,7 +157,7 @@ class _Page:
     has_more: bool
 
 
-def _read_page(request, *, condition, as_of, selected, top, skip, after, page_size) -> _Page:
+def _read_page(*, condition, as_of, selected, top, skip, after, page_size) -> _Page:
     queryset = selectors.product_item_availability(condition=condition, as_of=as_of, selected=selected)
     if after is not None:
         queryset = queryset.filter(no__gt=after)
@@ -205,7 +205,6 @@ def entity_set(request):
     if count == "true":
         payload["@odata.count"] = selectors.product_item_availability_count(condition=condition)
     page = _read_page(
-        request,
         condition=condition,
         as_of=as_of,
         selected=selected,
