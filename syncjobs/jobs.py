@@ -1,0 +1,362 @@
+"""Synchronization jobs: create, claim, run, report progress and errors, finish.
+
+The project owns its job records; django-q2 only carries a job's primary key to a worker
+(syncjobs.tasks.run_sync_job). A worker claims the job with a conditional update, so a task
+delivered twice runs once. Handlers (the engine for SYNCHRONIZATION and COUPLING, this module
+for UNCOUPLING) report through ``job_progress``, ``job_checkpoint`` and ``job_record_error``;
+each of those is a single UPDATE committed at once (when not inside the caller's transaction),
+so the job's page and the reaper see a running job's counters and heartbeat.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Callable
+
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
+from django.db.models import F
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from coupling.models import Coupling
+from syncjobs.models import IntegrationTableMapping, SyncJob, SyncJobError
+
+logger = logging.getLogger(__name__)
+
+JobHandler = Callable[..., None]
+
+
+class JobCannotRun(Exception):
+    """The job has nothing to run with (no handler, no mapping): its message is for the user as is."""
+
+
+# Kind → callable(*, job). The engine registers its kinds here (or is found lazily below).
+JOB_HANDLERS: dict[str, JobHandler] = {}
+
+# Where a mapping's direction allows a job direction.
+_ALLOWED_DIRECTIONS = {
+    "bidirectional": {SyncJob.JobDirection.TO_CRM, SyncJob.JobDirection.FROM_CRM, SyncJob.JobDirection.BOTH},
+    "to_crm": {SyncJob.JobDirection.TO_CRM},
+    "from_crm": {SyncJob.JobDirection.FROM_CRM},
+}
+
+
+def _worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"[:100]
+
+
+def job_enqueue(*, job: SyncJob) -> None:
+    """Hand the job's primary key to django-q2 once the surrounding transaction has committed."""
+    from django_q.tasks import async_task
+
+    job_id = job.pk
+    transaction.on_commit(
+        lambda: async_task("syncjobs.tasks.run_sync_job", job_id, task_name=f"sync-job-{job_id}", group="sync-jobs")
+    )
+
+
+def job_create(
+    *,
+    mapping: IntegrationTableMapping,
+    direction: str,
+    full: bool = False,
+    kind: str = SyncJob.Kind.SYNCHRONIZATION,
+    parameters: dict | None = None,
+    user=None,
+    enqueue: bool = True,
+) -> SyncJob:
+    """A pending job for ``mapping``; queued for a worker after commit unless ``enqueue`` is False."""
+    if direction not in SyncJob.JobDirection.values:
+        raise ValidationError({"direction": f"Unknown direction “{direction}”: use to_crm, from_crm or both."})
+    if kind not in SyncJob.Kind.values:
+        raise ValidationError({"kind": f"Unknown job kind “{kind}”."})
+    if direction not in _ALLOWED_DIRECTIONS.get(mapping.direction, set()):
+        raise ValidationError(
+            {
+                "direction": f"The mapping {mapping.name} synchronizes {mapping.get_direction_display().lower()}: "
+                f"a job {SyncJob.JobDirection(direction).label.lower()} is not possible."
+            }
+        )
+    job = SyncJob.objects.create(
+        mapping=mapping,
+        mapping_name=mapping.name,
+        kind=kind,
+        direction=direction,
+        full=full,
+        parameters=parameters or {},
+        created_by=user if user is not None and user.is_authenticated else None,
+    )
+    if enqueue:
+        job_enqueue(job=job)
+    return job
+
+
+def job_claim(*, job_id: int) -> SyncJob | None:
+    """PENDING → RUNNING for this worker; None when the job is not pending (someone else has it)."""
+    now = timezone.now()
+    claimed = SyncJob.objects.filter(pk=job_id, status=SyncJob.Status.PENDING).update(
+        status=SyncJob.Status.RUNNING,
+        started_at=Coalesce(F("started_at"), now),
+        heartbeat_at=now,
+        worker=_worker_name(),
+    )
+    if not claimed:
+        return None
+    return SyncJob.objects.select_related("mapping", "mapping__erp_model").get(pk=job_id)
+
+
+def _handler_for(kind: str) -> JobHandler:
+    if kind in JOB_HANDLERS:
+        return JOB_HANDLERS[kind]
+    if kind in (SyncJob.Kind.SYNCHRONIZATION, SyncJob.Kind.COUPLING):
+        # Imported here: the engine builds on this module, not the other way round.
+        try:
+            from syncjobs import engine
+        except ModuleNotFoundError:
+            raise JobCannotRun("The synchronization engine is not installed.") from None
+        entry_point = "run_synchronization" if kind == SyncJob.Kind.SYNCHRONIZATION else "run_coupling"
+        handler = getattr(engine, entry_point, None)
+        if handler is not None:
+            return handler
+    raise JobCannotRun(f"No handler for {SyncJob.Kind(kind).label.lower()} jobs.")
+
+
+def job_run(*, job_id: int) -> SyncJob:
+    """Claim the job, run its handler and finish it; a second delivery returns the job untouched.
+
+    An exception from the handler marks the job FAILED with a plain message (and the trace in the
+    log); what the handler committed before stays.
+    """
+    job = job_claim(job_id=job_id)
+    if job is None:
+        return SyncJob.objects.get(pk=job_id)
+    try:
+        if job.mapping_id is None:
+            raise JobCannotRun(f"The mapping {job.mapping_name} no longer exists.")
+        _handler_for(job.kind)(job=job)
+    except Exception as error:  # noqa: BLE001 — whatever went wrong, the job must not stay RUNNING
+        logger.exception("Sync job %s failed", job_id)
+        return job_fail(job=job, message=_plain_message(error))
+    return job_finish(job=job)
+
+
+def _plain_message(error: Exception) -> str:
+    if isinstance(error, ValidationError):
+        return "; ".join(error.messages)
+    if isinstance(error, JobCannotRun):
+        return str(error)
+    return f"The job stopped: {type(error).__name__}: {str(error).strip() or 'no details'}"
+
+
+def job_progress(
+    *, job: SyncJob, done: int | None = None, total: int | None = None, http_requests: int | None = None, **counters
+) -> None:
+    """Add to the job's counters and beat its heart, in one UPDATE.
+
+    ``http_requests`` and the counters (inserted=, modified=, …, uncoupled=) are increments, so
+    concurrent callers never lose each other's counts; ``done`` (records worked through so far)
+    and ``total`` replace the stored values.
+    """
+    unknown = set(counters) - set(SyncJob.COUNTERS)
+    if unknown:
+        raise TypeError(f"Unknown job counters: {', '.join(sorted(unknown))}")
+    changes: dict[str, object] = {"heartbeat_at": timezone.now()}
+    for name, increment in counters.items():
+        if increment:
+            changes[name] = F(name) + increment
+    if done is not None:
+        changes["progress_done"] = done
+    if http_requests:
+        changes["http_requests"] = F("http_requests") + http_requests
+    if total is not None:
+        changes["progress_total"] = total
+    SyncJob.objects.filter(pk=job.pk).update(**changes)
+
+
+def job_heartbeat(*, job: SyncJob) -> None:
+    SyncJob.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now())
+
+
+def job_checkpoint(*, job: SyncJob, checkpoint: dict) -> None:
+    """Keep the last committed position, so that a job resumed after a crash carries on from it."""
+    SyncJob.objects.filter(pk=job.pk).update(checkpoint=checkpoint, heartbeat_at=timezone.now())
+    job.checkpoint = checkpoint
+
+
+def error_fingerprint(*, mapping_name: str, message: str) -> str:
+    """Equal for the same failure of a record in two jobs (what BC compares to mark it skipped)."""
+    return hashlib.sha256(f"{mapping_name}\n{' '.join(message.split())}".encode()).hexdigest()
+
+
+def _failed_coupling(
+    *, erp_model: ContentType | None, erp_system_id, crm_entity: str, crm_id
+) -> models.QuerySet[Coupling]:
+    if erp_model is not None and erp_system_id is not None:
+        return Coupling.objects.filter(erp_model=erp_model, erp_system_id=erp_system_id)
+    if crm_entity and crm_id is not None:
+        return Coupling.objects.filter(crm_entity=crm_entity, crm_id=crm_id)
+    return Coupling.objects.none()
+
+
+def job_record_error(
+    *,
+    job: SyncJob,
+    mapping: IntegrationTableMapping | None,
+    message: str,
+    details: str = "",
+    record: models.Model | None = None,
+    erp_model: ContentType | None = None,
+    erp_system_id: uuid.UUID | str | None = None,
+    erp_label: str = "",
+    crm_entity: str = "",
+    crm_id: uuid.UUID | str | None = None,
+) -> SyncJobError:
+    """One error row for a failed record; counts it as failed and updates the record's failure streak.
+
+    The coupling (when the record is coupled) remembers the failure: failing with the same
+    fingerprint as in its previous synchronization marks it skipped, so that normal runs pass
+    over it until someone retries it from the errors page.
+    """
+    if record is not None:
+        erp_model = ContentType.objects.get_for_model(type(record))
+        erp_system_id = record.system_id
+        erp_label = erp_label or f"{record._meta.verbose_name} {record}"
+    mapping_name = mapping.name if mapping is not None else job.mapping_name
+    fingerprint = error_fingerprint(mapping_name=mapping_name, message=message)
+    with transaction.atomic():
+        error = SyncJobError.objects.create(
+            job=job,
+            mapping=mapping,
+            erp_model=erp_model,
+            erp_system_id=erp_system_id,
+            erp_label=erp_label[:200],
+            crm_entity=crm_entity or (mapping.crm_entity if mapping is not None and crm_id else ""),
+            crm_id=crm_id,
+            message=message,
+            details=details,
+            fingerprint=fingerprint,
+        )
+        SyncJob.objects.filter(pk=job.pk).update(failed=F("failed") + 1, heartbeat_at=timezone.now())
+        coupling = (
+            _failed_coupling(
+                erp_model=erp_model, erp_system_id=erp_system_id, crm_entity=error.crm_entity, crm_id=crm_id
+            )
+            .select_for_update()
+            .first()
+        )
+        if coupling is not None:
+            failed_before = coupling.last_result == Coupling.Result.FAILURE and coupling.last_job_id != job.pk
+            same_failure = failed_before and coupling.last_error_fingerprint == fingerprint
+            coupling.consecutive_failures = coupling.consecutive_failures + 1 if failed_before else 1
+            coupling.skipped = coupling.skipped or same_failure
+            coupling.last_result = Coupling.Result.FAILURE
+            coupling.last_error = message
+            coupling.last_error_fingerprint = fingerprint
+            coupling.last_job_id = job.pk
+            coupling.save(
+                update_fields=[
+                    "consecutive_failures",
+                    "skipped",
+                    "last_result",
+                    "last_error",
+                    "last_error_fingerprint",
+                    "last_job_id",
+                    "modified_at",
+                ]
+            )
+    return error
+
+
+def job_finish(*, job: SyncJob, message: str = "") -> SyncJob:
+    """RUNNING → SUCCESS, or ERROR when records failed; returns the job as stored."""
+    failed = SyncJob.objects.filter(pk=job.pk).values_list("failed", flat=True).first() or 0
+    status = SyncJob.Status.ERROR if failed else SyncJob.Status.SUCCESS
+    now = timezone.now()
+    SyncJob.objects.filter(pk=job.pk, status=SyncJob.Status.RUNNING).update(
+        status=status, message=message, finished_at=now, heartbeat_at=now
+    )
+    job.refresh_from_db()
+    return job
+
+
+def job_fail(*, job: SyncJob, message: str) -> SyncJob:
+    """The job itself could not go on: FAILED with a plain message; its counters stay as they were."""
+    now = timezone.now()
+    SyncJob.objects.filter(pk=job.pk).exclude(status__in=SyncJob.FINISHED).update(
+        status=SyncJob.Status.FAILED, message=message, finished_at=now, heartbeat_at=now
+    )
+    job.refresh_from_db()
+    return job
+
+
+# --- Uncoupling (BC's "Int. Uncouple Job Runner") -------------------------------------------------------
+
+
+def run_uncoupling(*, job: SyncJob) -> None:
+    """Decouple ``parameters["erp_system_ids"]`` (or ``["crm_ids"]``), or every coupling of the mapping."""
+    mapping = job.mapping
+    couplings = Coupling.objects.filter(erp_model_id=mapping.erp_model_id)
+    if "erp_system_ids" in job.parameters:
+        couplings = couplings.filter(erp_system_id__in=job.parameters["erp_system_ids"])
+    elif "crm_ids" in job.parameters:
+        couplings = couplings.filter(crm_entity=mapping.crm_entity, crm_id__in=job.parameters["crm_ids"])
+    pks = list(couplings.values_list("pk", flat=True))
+    job_progress(job=job, total=len(pks))
+    batch_size = 500
+    for start in range(0, len(pks), batch_size):
+        batch = pks[start : start + batch_size]
+        with transaction.atomic():
+            removed, _ = Coupling.objects.filter(pk__in=batch).delete()
+        job_progress(job=job, done=start + len(batch), uncoupled=removed)
+
+
+JOB_HANDLERS[SyncJob.Kind.UNCOUPLING] = run_uncoupling
+
+
+# --- Reaper --------------------------------------------------------------------------------------------
+
+# A running job beats its heart at least once per page of records; this long without a beat
+# means its worker died (killed, out of memory, machine restarted).
+STALE_AFTER = datetime.timedelta(minutes=10)
+# Times a job is handed to a new worker after its worker died, before it is given up.
+MAX_ATTEMPTS = 3
+
+
+def job_reap_stale(*, now: datetime.datetime | None = None) -> tuple[list[int], list[int]]:
+    """Re-queue the running jobs whose heartbeat stopped (they resume from their checkpoint).
+
+    A job whose workers died MAX_ATTEMPTS times is marked FAILED instead. Returns the ids
+    re-queued and the ids failed.
+    """
+    now = now or timezone.now()
+    requeued: list[int] = []
+    failed: list[int] = []
+    stale = SyncJob.objects.filter(status=SyncJob.Status.RUNNING, heartbeat_at__lt=now - STALE_AFTER)
+    for job in stale.only("pk", "attempts", "heartbeat_at"):
+        # Conditional on the heartbeat we saw: a job that came back to life meanwhile is left alone.
+        still_stale = SyncJob.objects.filter(pk=job.pk, status=SyncJob.Status.RUNNING, heartbeat_at=job.heartbeat_at)
+        if job.attempts + 1 >= MAX_ATTEMPTS:
+            message = (
+                f"The worker running this job stopped responding {job.attempts + 1} times "
+                f"(last sign of life {timezone.localtime(job.heartbeat_at):%Y-%m-%d %H:%M}); the job was given up. "
+                "Start the synchronization again."
+            )
+            if still_stale.update(
+                status=SyncJob.Status.FAILED, message=message, finished_at=now, attempts=F("attempts") + 1
+            ):
+                failed.append(job.pk)
+            continue
+        with transaction.atomic():
+            if still_stale.update(status=SyncJob.Status.PENDING, worker="", attempts=F("attempts") + 1):
+                job_enqueue(job=job)
+                requeued.append(job.pk)
+    if requeued or failed:
+        logger.warning("Stale sync jobs: re-queued %s, failed %s", requeued, failed)
+    return requeued, failed
