@@ -5,9 +5,10 @@ A product's row page also shows its availability, read live from the ERP like th
 """
 
 import datetime
+import uuid
 
 from django.http import Http404
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 
 from crm_sandbox import erp_availability, metadata, store
@@ -62,6 +63,23 @@ def entity_rows(request, set_name: str):
             "organization_name": _organization_name(),
         },
     )
+
+
+@require_GET
+def web_client_record(request):
+    """The Dynamics 365 web client's record address (main.aspx?etn=…&id=…&pagetype=entityrecord).
+
+    The ERP links "Open in Dynamics 365" this way, as it would for a real organization; the
+    sandbox answers with its own row page.
+    """
+    entity = metadata.BY_LOGICAL_NAME.get(request.GET.get("etn", ""))
+    try:
+        row_id = uuid.UUID(request.GET.get("id", "").strip("{}"))
+    except ValueError:
+        row_id = None
+    if entity is None or row_id is None:
+        raise Http404("main.aspx needs etn=<entity logical name> and id=<row id>.")
+    return redirect("crm_sandbox_entity_row", set_name=entity.set_name, row_id=row_id)
 
 
 def _entity_or_404(set_name: str) -> metadata.Entity:

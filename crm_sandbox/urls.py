@@ -19,6 +19,7 @@ urlpatterns = [
     path("", pages.home, name="crm_sandbox_home"),
     path("sets/<str:set_name>/", pages.entity_rows, name="crm_sandbox_entity_rows"),
     path("sets/<str:set_name>/<uuid:row_id>/", pages.entity_row, name="crm_sandbox_entity_row"),
+    path("main.aspx", pages.web_client_record, name="crm_sandbox_web_client_record"),
     re_path(r"^api/data/v9\.2/(?P<path>.*)$", webapi.web_api, name="web_api"),
     path("common/userrealm/<str:username>", identity_views.user_realm, name="user_realm"),
     path("<str:tenant>/v2.0/.well-known/openid-configuration", identity_views.openid_configuration, name="openid"),

@@ -58,6 +58,24 @@ def test_root_page_lists_entity_sets_and_rows(crm_sandbox):
     assert session.get(f"{crm_sandbox.url}sets/nothing/").status_code == 404
 
 
+def test_web_client_record_address_opens_the_row_page(crm_sandbox):
+    session = crm_sandbox.session()
+    api = crm_sandbox.session(crm_sandbox.admin_token())
+    account = api.get(f"{crm_sandbox.api_url}accounts(accountnumber='C0000010')?$select=name").json()
+
+    page = session.get(
+        f"{crm_sandbox.url}main.aspx",
+        params={"etn": "account", "id": "{" + account["accountid"] + "}", "pagetype": "entityrecord"},
+    )
+    assert page.status_code == 200
+    assert page.url.endswith(f"sets/accounts/{account['accountid']}/") and "Litware Trading" in page.text
+    assert (
+        session.get(f"{crm_sandbox.url}main.aspx", params={"etn": "nothing", "id": account["accountid"]}).status_code
+        == 404
+    )
+    assert session.get(f"{crm_sandbox.url}main.aspx", params={"etn": "account", "id": "x"}).status_code == 404
+
+
 def test_seed_is_idempotent_and_reset_empties(crm_sandbox_factory):
     sandbox = crm_sandbox_factory()
     session = sandbox.session(sandbox.admin_token())
