@@ -138,7 +138,8 @@ from syncjobs.models import IntegrationTableMapping
 customers = ContentType.objects.get_for_model(Customer)
 for _ in range(3):
     Coupling.objects.create(erp_model=customers, erp_system_id=uuid.uuid4(), crm_entity="account", crm_id=uuid.uuid4())
-job = jobs.job_create(mapping=IntegrationTableMapping.objects.get(name="CUSTOMER"), direction="to_crm", kind="uncoupling")
+mapping = IntegrationTableMapping.objects.get(name="CUSTOMER")
+job = jobs.job_create(mapping=mapping, direction="to_crm", kind="uncoupling")
 jobs.job_enqueue(job=job)  # a second delivery of the same job
 print(job.pk)
 """
