@@ -1,0 +1,141 @@
+"""What one synchronization run knows: the job, its mapping and fields, the CRM client and metadata, counters.
+
+Counters are gathered per page and handed to the jobs API (``job_progress``) after each page, so
+that the job's row shows progress while it runs and a crash loses at most one page of counts.
+"""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+
+import dataverse
+from syncjobs import jobs
+from syncjobs.models import Direction, IntegrationFieldMapping, IntegrationTableMapping, SyncJob
+
+# How far back an incremental run looks before the watermark: covers clocks and commits that
+# straddle the previous job's start. Records seen twice are unchanged the second time (snapshot).
+WATERMARK_OVERLAP = datetime.timedelta(seconds=2)
+# Records per write page (UpsertMultiple / UpdateMultiple; a replay $batch stays under 1000 operations).
+WRITE_PAGE_SIZE = 500
+# Ids per read by id (Microsoft.Dynamics.CRM.In keeps the URL far below Dataverse's 32 KB limit).
+READ_IDS_PER_QUERY = 200
+READ_PAGE_SIZE = 500
+
+CRM_ENTITY_NOUNS = {
+    "systemuser": "user",
+    "transactioncurrency": "currency",
+    "uomschedule": "unit group",
+    "uom": "unit",
+    "account": "account",
+    "contact": "contact",
+    "product": "product",
+    "pricelevel": "price list",
+    "productpricelevel": "price list item",
+    "opportunity": "opportunity",
+    "salesorder": "order",
+}
+
+
+def crm_noun(logical_name: str) -> str:
+    return f"Dynamics 365 {CRM_ENTITY_NOUNS.get(logical_name, logical_name)}"
+
+
+@dataclass(frozen=True)
+class CrmAttribute:
+    name: str
+    type: str
+    max_length: int | None = None
+
+
+@dataclass
+class RunContext:
+    job: SyncJob
+    mapping: IntegrationTableMapping
+    client: dataverse.Client
+    started_at: datetime.datetime
+    attributes: dict[str, CrmAttribute]
+    change_tracking: bool
+    counters: Counter = field(default_factory=Counter)
+    warnings: list[str] = field(default_factory=list)
+    done: int = 0
+    requests_reported: int = 0
+    # Records that failed before they were coupled: the watermarks must not move past them.
+    erp_retry_from: datetime.datetime | None = None
+    crm_uncoupled_failures: int = 0
+    # Records written (or found unchanged) in this job: a second pass over them is an echo.
+    synchronized: set[uuid.UUID] = field(default_factory=set)
+
+    @cached_property
+    def erp_model(self) -> type[models.Model]:
+        return self.mapping.erp_model.model_class()
+
+    @cached_property
+    def erp_content_type(self) -> ContentType:
+        return ContentType.objects.get_for_model(self.erp_model)
+
+    @cached_property
+    def fields(self) -> list[IntegrationFieldMapping]:
+        return list(self.mapping.field_mappings.filter(is_enabled=True).select_related("lookup_mapping__erp_model"))
+
+    @cached_property
+    def to_crm_fields(self) -> list[IntegrationFieldMapping]:
+        return [
+            f for f in self.fields if f.direction in (Direction.TO_CRM, Direction.BIDIRECTIONAL) and f.crm_attribute
+        ]
+
+    @cached_property
+    def from_crm_fields(self) -> list[IntegrationFieldMapping]:
+        return [f for f in self.fields if f.direction in (Direction.FROM_CRM, Direction.BIDIRECTIONAL) and f.erp_field]
+
+    @property
+    def primary_key(self) -> str:
+        return self.mapping.crm_primary_key
+
+    @property
+    def explicit_erp_ids(self) -> list[str] | None:
+        return self.job.parameters.get("erp_system_ids") or None
+
+    @property
+    def explicit_crm_ids(self) -> list[str] | None:
+        return self.job.parameters.get("crm_ids") or None
+
+    @property
+    def explicit(self) -> bool:
+        """ "Synchronize now" on chosen records: skipped ones are worked on too (a retry)."""
+        return bool(self.explicit_erp_ids or self.explicit_crm_ids)
+
+    @property
+    def only_coupled(self) -> bool:
+        """BC's full synchronization clones the mapping with "Synch. Only Coupled Records" off."""
+        return self.mapping.sync_only_coupled and not self.job.full
+
+    def count(self, counter: str, n: int = 1) -> None:
+        self.counters[counter] += n
+
+    def warn(self, message: str) -> None:
+        self.warnings.append(message)
+
+    def erp_failed_uncoupled(self, modified_at: datetime.datetime | None) -> None:
+        if modified_at is not None and (self.erp_retry_from is None or modified_at < self.erp_retry_from):
+            self.erp_retry_from = modified_at
+
+    def flush(self, *, done: int = 0) -> None:
+        """Hand the counters gathered since the last flush to the job row, with the HTTP request count."""
+        increments = {name: n for name, n in self.counters.items() if n and name != "failed"}
+        self.counters.clear()
+        self.done += done
+        requests_now = self.client.stats.total
+        jobs.job_progress(
+            job=self.job,
+            done=self.done,
+            http_requests=requests_now - self.requests_reported,
+            **increments,
+        )
+        self.requests_reported = requests_now

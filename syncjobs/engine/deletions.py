@@ -1,0 +1,204 @@
+"""Deletion conflicts: one side of a coupling was deleted. The mapping's deletion policy decides.
+
+- propagate: delete the counterpart too;
+- deactivate: CRM row → statecode inactive; ERP record → blocked (where the table has it);
+- decouple: remove the coupling only (BC: Delete coupling);
+- restore: bring the deleted side back from the other (BC: Restore records);
+- report: leave both, one error row per run (BC: None) — the coupling becomes skipped on the second.
+
+Never silently dropped: each case counts (deleted / uncoupled / modified / inserted) or fails.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
+
+import dataverse
+from coupling.models import Coupling
+from erp import services as erp_services
+from syncjobs.engine import outcomes
+from syncjobs.engine.context import RunContext
+from syncjobs.engine.values import RecordFailure
+from syncjobs.models import IntegrationTableMapping
+
+Policy = IntegrationTableMapping.DeletionPolicy
+INACTIVE_STATE = 1
+
+
+def _label(ctx: RunContext, record: models.Model | None, coupling: Coupling) -> str:
+    if record is not None:
+        return f"{record._meta.verbose_name} {record}"
+    return f"{ctx.erp_model._meta.verbose_name} {coupling.erp_system_id}"
+
+
+def _block(record: models.Model) -> bool:
+    """Deactivate an ERP record the NAV way: its Blocked field."""
+    try:
+        field = type(record)._meta.get_field("blocked")
+    except Exception:  # noqa: BLE001 — a table without Blocked cannot be deactivated
+        return False
+    if isinstance(field, models.BooleanField):
+        record.blocked = True
+    elif field.choices:
+        record.blocked = [value for value, _ in field.choices][-1]  # NAV: "All"
+    else:
+        return False
+    erp_services.record_save(instance=record)
+    return True
+
+
+def crm_row_missing(ctx: RunContext, record: models.Model | None, coupling: Coupling) -> None:
+    """The CRM row coupled to ``record`` was deleted (delta $deletedEntity, a 404, or missing on read)."""
+    policy = ctx.mapping.deletion_policy
+    label = _label(ctx, record, coupling)
+    try:
+        if policy == Policy.DECOUPLE:
+            coupling.delete()
+            ctx.count("uncoupled")
+        elif policy == Policy.PROPAGATE and record is not None:
+            with transaction.atomic():
+                coupling.delete()
+                erp_services.record_delete(instance=record)
+            ctx.count("deleted")
+        elif policy == Policy.DEACTIVATE and record is not None:
+            with transaction.atomic():
+                if not _block(record):
+                    raise ValidationError(f"The {record._meta.verbose_name} table has no Blocked field to deactivate.")
+                coupling.delete()
+            ctx.count("modified")
+            ctx.count("uncoupled")
+        elif policy == Policy.RESTORE and record is not None:
+            _restore_crm_row(ctx, record, coupling)
+            ctx.count("inserted")
+        elif record is None:
+            coupling.delete()
+            ctx.count("uncoupled")
+        else:
+            outcomes.record_failure(
+                ctx,
+                message=f"The {label} is coupled to a deleted Dynamics 365 {ctx.mapping.crm_entity} "
+                f"({coupling.crm_id}). Restore it, delete the {record._meta.verbose_name} or remove the coupling.",
+                record=record,
+                coupling=coupling,
+            )
+    except ValidationError as error:
+        outcomes.record_failure(
+            ctx,
+            message=f"The Dynamics 365 {ctx.mapping.crm_entity} coupled to the {label} was deleted, "
+            f"and the deletion policy ({policy}) could not be applied: {' '.join(error.messages)}",
+            record=record,
+            coupling=coupling,
+        )
+    except dataverse.DataverseError as error:
+        outcomes.record_failure(
+            ctx,
+            message=f"Restoring the deleted Dynamics 365 {ctx.mapping.crm_entity} of the {label} failed: "
+            f"{error.message}",
+            details=str(error),
+            record=record,
+            coupling=coupling,
+        )
+
+
+def _restore_crm_row(ctx: RunContext, record: models.Model, coupling: Coupling) -> None:
+    """Create the row again under its old id, from the ERP record: the coupling stays as it is."""
+    from syncjobs.engine import values
+
+    lookups = values.Lookups(ctx)
+    lookups.prime_for_records([record])
+    erp_side = values.erp_values(ctx, lookups, record)
+    ctx.client.upsert(ctx.mapping.crm_entity_set, coupling.crm_id, values.crm_payload(ctx, erp_side))
+    outcomes.mark_success(ctx, coupling, snapshot=erp_side, record=record)
+    outcomes.save_successes([coupling])
+
+
+def erp_records_missing(ctx: RunContext) -> None:
+    """Couplings of this mapping whose ERP record was deleted (one anti-join query, in pages)."""
+    model = ctx.erp_model
+    orphans = (
+        Coupling.objects.filter(erp_model=ctx.erp_content_type)
+        .exclude(erp_system_id__in=model._default_manager.values("system_id"))
+        .exclude(skipped=True)
+        .order_by("pk")
+    )
+    last_pk = 0
+    while True:
+        page = list(orphans.filter(pk__gt=last_pk)[:500])
+        if not page:
+            return
+        last_pk = page[-1].pk
+        for coupling in page:
+            erp_record_missing(ctx, coupling, row=None)
+        ctx.flush()
+
+
+def erp_record_missing(ctx: RunContext, coupling: Coupling, *, row: dict | None) -> None:
+    """The ERP record coupled to a CRM row was deleted."""
+    policy = ctx.mapping.deletion_policy
+    entity_set = ctx.mapping.crm_entity_set
+    label = f"Dynamics 365 {ctx.mapping.crm_entity} {coupling.crm_id}"
+    try:
+        if coupling.state == Coupling.State.CREATING or policy == Policy.DECOUPLE:
+            coupling.delete()
+            ctx.count("uncoupled")
+        elif policy == Policy.PROPAGATE:
+            with contextlib.suppress(dataverse.NotFound):  # already gone: only the coupling is left
+                ctx.client.delete(entity_set, coupling.crm_id)
+            coupling.delete()
+            ctx.count("deleted")
+        elif policy == Policy.DEACTIVATE:
+            with contextlib.suppress(dataverse.NotFound):
+                ctx.client.update(entity_set, coupling.crm_id, {"statecode": INACTIVE_STATE})
+            coupling.delete()
+            ctx.count("modified")
+            ctx.count("uncoupled")
+        elif policy == Policy.RESTORE:
+            _restore_erp_record(ctx, coupling, row)
+            ctx.count("inserted")
+        else:
+            outcomes.record_failure(
+                ctx,
+                message=f"The {label} is coupled to a deleted {ctx.erp_model._meta.verbose_name} "
+                f"({coupling.erp_system_id}). Restore it in the ERP, delete the row in Dynamics 365 "
+                "or remove the coupling.",
+                coupling=coupling,
+            )
+    except (ValidationError, RecordFailure) as error:
+        reason = error.message if isinstance(error, RecordFailure) else " ".join(error.messages)
+        outcomes.record_failure(
+            ctx,
+            message=f"The {ctx.erp_model._meta.verbose_name} coupled to the {label} was deleted and could not be "
+            f"restored: {reason}",
+            coupling=coupling,
+        )
+    except dataverse.DataverseError as error:
+        if isinstance(error, dataverse.TransportError | dataverse.Throttled | dataverse.ServiceUnavailable):
+            raise
+        outcomes.record_failure(
+            ctx,
+            message=f"Applying the deletion policy ({policy}) to the {label} failed: {error.message}",
+            details=str(error),
+            coupling=coupling,
+        )
+
+
+def _restore_erp_record(ctx: RunContext, coupling: Coupling, row: dict | None) -> None:
+    """Create the ERP record again from the CRM row and point the coupling at it."""
+    from syncjobs.engine import from_crm, values
+
+    if row is None:
+        row = ctx.client.retrieve(ctx.mapping.crm_entity_set, coupling.crm_id, select=values.crm_select(ctx))
+    lookups = values.Lookups(ctx)
+    lookups.prime_for_rows([row])
+    crm_side = values.crm_values(ctx, row)
+    record = ctx.erp_model()
+    with transaction.atomic():
+        from_crm.fill_new_record(ctx, lookups, record, crm_side)
+        erp_services.record_save(instance=record)
+        coupling.erp_system_id = record.system_id
+        coupling.save(update_fields=["erp_system_id", "modified_at"])
+        outcomes.mark_success(ctx, coupling, snapshot=crm_side, record=record, row=row)
+        outcomes.save_successes([coupling])

@@ -1,0 +1,101 @@
+"""What a record's synchronization leaves behind: coupling bookkeeping and the job's error rows.
+
+A failure is one SyncJobError row (through the jobs API) and, when the record is coupled, a
+failure streak on its coupling: the same failure (fingerprint) twice in a row marks it skipped
+(BC's IsSameFailureRepeatedTwice). A success resets the streak and stores the new snapshot.
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from django.db import models
+from django.utils import timezone
+
+from coupling.models import Coupling
+from syncjobs import jobs
+from syncjobs.engine.context import RunContext
+
+SUCCESS_FIELDS = [
+    "state",
+    "snapshot",
+    "erp_modified_at",
+    "crm_modified_on",
+    "crm_version",
+    "last_synced_at",
+    "last_result",
+    "last_job_id",
+    "last_error",
+    "last_error_fingerprint",
+    "consecutive_failures",
+    "skipped",
+    "modified_at",
+]
+
+
+def parse_crm_datetime(value: Any) -> datetime.datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def mark_success(
+    ctx: RunContext,
+    coupling: Coupling,
+    *,
+    snapshot: dict[str, Any],
+    record: models.Model | None = None,
+    row: dict | None = None,
+) -> None:
+    """Set the coupling's success state in memory; ``save_successes`` writes a page of them at once."""
+    coupling.state = Coupling.State.COUPLED
+    coupling.snapshot = snapshot
+    if record is not None:
+        coupling.erp_modified_at = record.modified_at
+    if row is not None:
+        coupling.crm_modified_on = parse_crm_datetime(row.get("modifiedon")) or coupling.crm_modified_on
+        version = row.get("versionnumber")
+        coupling.crm_version = int(version) if version is not None else coupling.crm_version
+    coupling.last_synced_at = timezone.now()
+    coupling.last_result = Coupling.Result.SUCCESS
+    coupling.last_job_id = ctx.job.pk
+    coupling.last_error = ""
+    coupling.last_error_fingerprint = ""
+    coupling.consecutive_failures = 0
+    coupling.skipped = False
+    coupling.modified_at = coupling.last_synced_at
+    ctx.synchronized.add(coupling.crm_id)
+
+
+def save_successes(couplings: list[Coupling]) -> None:
+    if couplings:
+        Coupling.objects.bulk_update(couplings, SUCCESS_FIELDS, batch_size=500)
+
+
+def record_failure(
+    ctx: RunContext,
+    *,
+    message: str,
+    details: str = "",
+    record: models.Model | None = None,
+    coupling: Coupling | None = None,
+    crm_id=None,
+) -> None:
+    """One error row for the job; jobs.job_record_error also counts the coupling's failure streak."""
+    jobs.job_record_error(
+        job=ctx.job,
+        mapping=ctx.mapping,
+        message=message,
+        details=details,
+        record=record,
+        erp_model=ctx.erp_content_type,
+        erp_system_id=coupling.erp_system_id if coupling is not None else None,
+        crm_entity=ctx.mapping.crm_entity,
+        crm_id=crm_id or (coupling.crm_id if coupling is not None else None),
+    )
+    if coupling is None and record is not None:
+        ctx.erp_failed_uncoupled(getattr(record, "modified_at", None))

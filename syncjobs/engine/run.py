@@ -1,0 +1,104 @@
+"""The entry point: one synchronization job for one mapping, in the job's direction(s).
+
+ERP → CRM runs first (so that a record changed on both sides is merged once, with both sides'
+values at hand), then CRM → ERP, then deleted ERP records. Watermarks move only at the end, to
+the job's start time (never past a record that failed before it was coupled), and the CRM delta
+link only when the CRM side was read to its end: a job that stops is rerun from where the
+previous one left off, and the snapshots make the repeated records no-ops.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+from django.utils import timezone
+
+from syncjobs import clients
+from syncjobs.engine import deletions, from_crm, to_crm
+from syncjobs.engine.context import CrmAttribute, RunContext
+from syncjobs.models import Direction, IntegrationTableMapping, SyncJob
+
+MAX_WARNINGS_IN_MESSAGE = 20
+
+
+def crm_entity_metadata(client, logical_name: str) -> tuple[dict[str, CrmAttribute], bool]:
+    """The entity's attributes (type, maximum length) and whether it allows change tracking."""
+    definition = client.retrieve(
+        "EntityDefinitions",
+        {"LogicalName": logical_name},
+        select=["LogicalName", "ChangeTrackingEnabled"],
+        expand="Attributes",
+    )
+    attributes = {
+        item["LogicalName"]: CrmAttribute(item["LogicalName"], item.get("AttributeType", ""), item.get("MaxLength"))
+        for item in definition.get("Attributes", [])
+    }
+    return attributes, bool(definition.get("ChangeTrackingEnabled"))
+
+
+def run_synchronization(*, job: SyncJob) -> None:
+    mapping = IntegrationTableMapping.objects.select_related("erp_model").get(pk=job.mapping_id)
+    if mapping.is_option_mapping:
+        raise ValueError(
+            f"The mapping {mapping.name} couples ERP codes to option values; it is synchronized through "
+            "option couplings, not record by record."
+        )
+    started_at = timezone.now()
+    client = clients.crm_client()
+    with client:
+        attributes, change_tracking = crm_entity_metadata(client, mapping.crm_entity)
+        ctx = RunContext(
+            job=job,
+            mapping=mapping,
+            client=client,
+            started_at=started_at,
+            attributes=attributes,
+            change_tracking=change_tracking,
+        )
+        to_side = job.direction in (SyncJob.JobDirection.TO_CRM, SyncJob.JobDirection.BOTH)
+        from_side = job.direction in (SyncJob.JobDirection.FROM_CRM, SyncJob.JobDirection.BOTH)
+        if to_side and mapping.direction == Direction.FROM_CRM:
+            to_side = False
+        if from_side and mapping.direction == Direction.TO_CRM:
+            from_side = False
+        read_state = None
+        if to_side:
+            to_crm.sync_to_crm(ctx)
+        if from_side:
+            read_state = from_crm.sync_from_crm(ctx)
+        if to_side and not ctx.explicit:
+            deletions.erp_records_missing(ctx)
+        ctx.flush()
+        if not ctx.explicit:
+            _advance_watermarks(ctx, to_side=to_side, read_state=read_state)
+        if ctx.warnings:
+            _keep_warnings(job, ctx.warnings)
+
+
+def _advance_watermarks(ctx: RunContext, *, to_side: bool, read_state) -> None:
+    mapping = ctx.mapping
+    changed = []
+    if to_side:
+        watermark = ctx.started_at
+        if ctx.erp_retry_from is not None:
+            watermark = min(watermark, ctx.erp_retry_from - datetime.timedelta(microseconds=1))
+        mapping.erp_watermark = watermark
+        changed.append("erp_watermark")
+    if read_state is not None and not ctx.crm_uncoupled_failures:
+        mapping.crm_watermark = ctx.started_at
+        changed.append("crm_watermark")
+        if read_state.delta_link:
+            mapping.crm_delta_link = read_state.delta_link
+            changed.append("crm_delta_link")
+    if changed:
+        IntegrationTableMapping.objects.filter(pk=mapping.pk).update(
+            **{name: getattr(mapping, name) for name in changed}
+        )
+
+
+def _keep_warnings(job: SyncJob, warnings: list[str]) -> None:
+    shown = warnings[:MAX_WARNINGS_IN_MESSAGE]
+    more = len(warnings) - len(shown)
+    text = "Warnings: " + " ".join(shown) + (f" …and {more} more." if more else "")
+    SyncJob.objects.filter(pk=job.pk).update(message=text)
+    job.message = text

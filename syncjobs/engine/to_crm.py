@@ -1,0 +1,210 @@
+"""ERP → CRM: the ERP records to look at, page by page, merged with their CRM rows and written in bulk."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
+from django.db.models import Exists, OuterRef, Q
+
+import dataverse
+from coupling.models import Coupling
+from erp import services as erp_services
+from syncjobs.engine import deletions, outcomes, values
+from syncjobs.engine.context import READ_IDS_PER_QUERY, WATERMARK_OVERLAP, WRITE_PAGE_SIZE, RunContext
+from syncjobs.engine.merge import conflict_message, merge
+from syncjobs.engine.values import Lookups, RecordFailure
+from syncjobs.engine.writes import PendingWrite, WritePlan
+
+
+def _couplings(ctx: RunContext) -> models.QuerySet[Coupling]:
+    return Coupling.objects.filter(erp_model=ctx.erp_content_type)
+
+
+def erp_queryset(ctx: RunContext) -> models.QuerySet:
+    """The ERP records this run looks at (BC: FindModifiedLocalRecords, plus failed and pending ones)."""
+    model = ctx.erp_model
+    queryset = model._default_manager.filter(**ctx.mapping.erp_filter)
+    coupled = _couplings(ctx).filter(erp_system_id=OuterRef("system_id"))
+    if ctx.explicit_erp_ids:
+        return model._default_manager.filter(system_id__in=ctx.explicit_erp_ids)
+    if ctx.only_coupled:
+        queryset = queryset.filter(Exists(coupled))
+    if not ctx.job.full and ctx.mapping.erp_watermark is not None:
+        redo = coupled.filter(Q(state=Coupling.State.CREATING) | Q(last_result=Coupling.Result.FAILURE, skipped=False))
+        queryset = queryset.filter(Q(modified_at__gt=ctx.mapping.erp_watermark - WATERMARK_OVERLAP) | Exists(redo))
+    return queryset
+
+
+def erp_pages(ctx: RunContext) -> Iterator[list[models.Model]]:
+    """Pages of records in primary key order (keyset paging: bounded memory, stable under writes)."""
+    queryset = erp_queryset(ctx)
+    paths = [f.erp_field for f in ctx.fields if f.erp_field and not f.lookup_erp_key]
+    related = values.select_related_paths(ctx.erp_model, paths)
+    if related:
+        queryset = queryset.select_related(*related)
+    last_pk = None
+    while True:
+        page_query = queryset.order_by("pk")
+        if last_pk is not None:
+            page_query = page_query.filter(pk__gt=last_pk)
+        page = list(page_query[:WRITE_PAGE_SIZE])
+        if not page:
+            return
+        yield page
+        last_pk = page[-1].pk
+
+
+def fetch_crm_rows(ctx: RunContext, crm_ids: list[uuid.UUID]) -> dict[uuid.UUID, dict]:
+    rows: dict[uuid.UUID, dict] = {}
+    select = values.crm_select(ctx)
+    for start in range(0, len(crm_ids), READ_IDS_PER_QUERY):
+        chunk = crm_ids[start : start + READ_IDS_PER_QUERY]
+        result = ctx.client.query(
+            ctx.mapping.crm_entity_set,
+            select=select,
+            filter=dataverse.F.in_(ctx.primary_key, chunk),
+            page_size=READ_IDS_PER_QUERY,
+        )
+        for row in result:
+            rows[uuid.UUID(str(row[ctx.primary_key]))] = row
+    return rows
+
+
+def directions(ctx: RunContext) -> dict[str, str]:
+    return {f.name: f.direction for f in ctx.fields if not (f.constant_value and f.direction == "from_crm")}
+
+
+def erp_save(record: models.Model) -> None:
+    """Write CRM values into the ERP through its own rules (full_clean); ValidationError is the record's failure."""
+    with transaction.atomic():
+        erp_services.record_save(instance=record)
+
+
+def validation_message(error: ValidationError) -> str:
+    if hasattr(error, "message_dict"):
+        return " ".join(f"{name}: {' '.join(messages)}" for name, messages in error.message_dict.items())
+    return " ".join(error.messages)
+
+
+def sync_to_crm(ctx: RunContext) -> None:
+    lookups = Lookups(ctx)
+    needs_crm_values = bool(ctx.from_crm_fields)
+    field_directions = directions(ctx)
+    plan = WritePlan(ctx, on_row_missing=lambda write: deletions.crm_row_missing(ctx, write.record, write.coupling))
+    for page in erp_pages(ctx):
+        couplings = {c.erp_system_id: c for c in _couplings(ctx).filter(erp_system_id__in=[r.system_id for r in page])}
+        lookups.prime_for_records(page)
+        coupled_ids = [c.crm_id for c in couplings.values() if c.state == Coupling.State.COUPLED]
+        crm_rows = fetch_crm_rows(ctx, coupled_ids) if needs_crm_values and coupled_ids else {}
+        new_couplings: list[Coupling] = []
+        pending: list[tuple[models.Model, Coupling, dict]] = []
+        successes: list[Coupling] = []
+        for record in page:
+            coupling = couplings.get(record.system_id)
+            if coupling is not None and coupling.skipped and not ctx.explicit:
+                ctx.count("skipped")
+                continue
+            try:
+                erp_side = values.erp_values(ctx, lookups, record)
+            except RecordFailure as failure:
+                outcomes.record_failure(
+                    ctx, message=failure.message, details=failure.details, record=record, coupling=coupling
+                )
+                continue
+            if coupling is None:
+                if ctx.only_coupled:
+                    continue
+                # The id is chosen and committed before anything is sent: a rerun upserts this same row.
+                coupling = Coupling(
+                    erp_model=ctx.erp_content_type,
+                    erp_system_id=record.system_id,
+                    crm_entity=ctx.mapping.crm_entity,
+                    crm_id=uuid.uuid4(),
+                    state=Coupling.State.CREATING,
+                )
+                new_couplings.append(coupling)
+            if coupling.state == Coupling.State.CREATING:
+                pending.append((record, coupling, erp_side))
+                continue
+            row = crm_rows.get(coupling.crm_id) if needs_crm_values else None
+            if needs_crm_values and row is None:
+                deletions.crm_row_missing(ctx, record, coupling)
+                continue
+            write = merge_record(ctx, lookups, field_directions, record, coupling, erp_side, row)
+            if write is None:
+                continue
+            if write.body:
+                plan.add(write)
+            else:
+                outcomes.mark_success(ctx, coupling, snapshot=write.snapshot, record=record, row=row)
+                successes.append(coupling)
+        if new_couplings:
+            Coupling.objects.bulk_create(new_couplings, batch_size=WRITE_PAGE_SIZE)
+            ctx.count("coupled", len(new_couplings))
+        for record, coupling, erp_side in pending:
+            merged = merge(directions=field_directions, base={}, erp=erp_side, crm=None, policy="", erp_only=True)
+            plan.add(
+                PendingWrite(
+                    record=record,
+                    coupling=coupling,
+                    body=values.crm_payload(ctx, erp_side, merged.to_crm),
+                    snapshot=merged.merged,
+                    create=True,
+                )
+            )
+        successes += plan.send()
+        outcomes.save_successes(successes)
+        ctx.flush(done=len(page))
+
+
+def merge_record(ctx, lookups, field_directions, record, coupling, erp_side, row) -> PendingWrite | None:
+    """Merge one coupled record; ERP-side changes are saved here, CRM-side ones returned as a write."""
+    crm_side = values.crm_values(ctx, row) if row is not None else None
+    if row is not None:
+        erp_side = {**values.erp_values_for_merge(ctx, lookups, record), **erp_side}
+    result = merge(
+        directions=field_directions,
+        base=coupling.snapshot or {},
+        erp=erp_side,
+        crm=crm_side,
+        policy=ctx.mapping.update_conflict_policy,
+    )
+    if result.conflicts:
+        outcomes.record_failure(
+            ctx,
+            message=conflict_message(mapping=ctx.mapping, record_label=str(record), fields=result.conflicts),
+            record=record,
+            coupling=coupling,
+        )
+        return None
+    if result.unchanged:
+        ctx.count("unchanged")
+        return PendingWrite(record=record, coupling=coupling, body={}, snapshot=result.merged, create=False)
+    if result.to_erp:
+        try:
+            if row is not None:
+                lookups.prime_for_rows([row])
+            values.apply_to_erp(ctx, lookups, record, crm_side or {}, result.to_erp)
+            erp_save(record)
+        except RecordFailure as failure:
+            outcomes.record_failure(
+                ctx, message=failure.message, details=failure.details, record=record, coupling=coupling
+            )
+            record.refresh_from_db()
+            return None
+        except ValidationError as error:
+            outcomes.record_failure(
+                ctx,
+                message=f"The ERP refused the values from Dynamics 365: {validation_message(error)}",
+                record=record,
+                coupling=coupling,
+            )
+            record.refresh_from_db()
+            return None
+        if not result.to_crm:
+            ctx.count("modified")
+    body = values.crm_payload(ctx, result.merged, result.to_crm) if result.to_crm else {}
+    return PendingWrite(record=record, coupling=coupling, body=body, snapshot=result.merged, create=False)

@@ -1,0 +1,399 @@
+"""Mapped values: read from an ERP record or a CRM row, compared, and written to the other side.
+
+Every field mapping's value has one *canonical* form on both sides, so that the snapshot (the
+values as last synchronized) can be compared with either side: text as text ("" is None),
+numbers as normalized decimal text, lookups as the CRM id, option values as their number. The
+ERP side's canonical value is what would be sent to the CRM (lookups already translated through
+couplings, text trimmed when the field mapping says so); the CRM side's is what the row holds.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.db import models
+
+import dataverse
+from coupling import selectors as coupling_selectors
+from coupling.models import Coupling, OptionCoupling
+from syncjobs.engine.context import RunContext, crm_noun
+from syncjobs.models import IntegrationFieldMapping, IntegrationTableMapping
+
+Transform = IntegrationFieldMapping.Transform
+NUMBER_TYPES = {"Integer", "BigInt", "Picklist", "State", "Status"}
+DECIMAL_TYPES = {"Decimal", "Money", "Double"}
+LOOKUP_TYPES = {"Lookup", "Customer", "Owner"}
+
+
+class RecordFailure(Exception):
+    """This record cannot be synchronized now; the message says why in the user's words."""
+
+    def __init__(self, message: str, *, details: str = "", parent: models.Model | None = None):
+        super().__init__(message)
+        self.message = message
+        self.details = details
+        self.parent = parent
+
+
+def canonical(value: Any) -> Any:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float | Decimal):
+        number = Decimal(str(value)).normalize()
+        return format(number, "f")
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, str):
+        return value
+    return str(value)
+
+
+def _describe(record: models.Model) -> str:
+    return f"{record._meta.verbose_name.capitalize()} {record}"
+
+
+# --- ERP side ------------------------------------------------------------------------------------
+
+
+def erp_path_value(record: models.Model, path: str) -> Any:
+    """The value at ``path`` (``a__b``); a missing reference on the way gives None."""
+    value: Any = record
+    for part in path.split("__"):
+        if value is None:
+            return None
+        value = getattr(value, part)
+    return value
+
+
+def select_related_paths(model: type[models.Model], paths: list[str]) -> list[str]:
+    """The reference prefixes of ``paths`` worth joining when reading a page of records."""
+    joined = set()
+    for path in paths:
+        current, prefix = model, []
+        for part in path.split("__"):
+            field = current._meta.get_field(part)
+            if not field.is_relation:
+                break
+            prefix.append(part)
+            joined.add("__".join(prefix))
+            current = field.related_model
+    return sorted(joined)
+
+
+class Lookups:
+    """Coupled CRM ids of the records a page refers to, read in one query per lookup mapping and page."""
+
+    def __init__(self, ctx: RunContext):
+        self.ctx = ctx
+        self.crm_ids: dict[int, dict[uuid.UUID, uuid.UUID]] = defaultdict(dict)
+        self.by_key: dict[tuple[int, str], models.Model | None] = {}
+        self.erp_by_crm_id: dict[int, dict[uuid.UUID, models.Model]] = defaultdict(dict)
+        self.options: dict[str, dict] = {}
+        self.base_units: dict[str, str | None] = {}
+
+    def _lookup_fields(self) -> list[IntegrationFieldMapping]:
+        return [f for f in self.ctx.fields if f.transform in (Transform.LOOKUP, Transform.SCHEDULE_BASE_UNIT)]
+
+    def prime_for_records(self, records: list[models.Model]) -> None:
+        for field_mapping in self._lookup_fields():
+            if field_mapping not in self.ctx.to_crm_fields:
+                continue
+            lookup_mapping = field_mapping.lookup_mapping
+            parents = [self._parent(field_mapping, record) for record in records]
+            model = lookup_mapping.erp_model.model_class()
+            ids = {parent.system_id for parent in parents if parent is not None}
+            ids -= set(self.crm_ids[lookup_mapping.pk])
+            if ids:
+                self.crm_ids[lookup_mapping.pk].update(coupling_selectors.crm_ids_for(model=model, system_ids=ids))
+
+    def prime_for_rows(self, rows: list[dict]) -> None:
+        for field_mapping in self._lookup_fields():
+            if field_mapping not in self.ctx.from_crm_fields or field_mapping.transform != Transform.LOOKUP:
+                continue
+            lookup_mapping = field_mapping.lookup_mapping
+            wanted = {row.get(f"_{field_mapping.crm_attribute}_value") for row in rows} - {None}
+            known = self.erp_by_crm_id[lookup_mapping.pk]
+            wanted = {uuid.UUID(str(crm_id)) for crm_id in wanted} - set(known)
+            if not wanted:
+                continue
+            couplings = Coupling.objects.filter(
+                crm_entity=lookup_mapping.crm_entity, crm_id__in=wanted, state=Coupling.State.COUPLED
+            ).values_list("crm_id", "erp_system_id")
+            by_system_id = {erp_id: crm_id for crm_id, erp_id in couplings}
+            model = lookup_mapping.erp_model.model_class()
+            for record in model.objects.filter(system_id__in=list(by_system_id)):
+                known[by_system_id[record.system_id]] = record
+
+    def _parent(self, field_mapping: IntegrationFieldMapping, record: models.Model) -> models.Model | None:
+        value = erp_path_value(record, field_mapping.erp_field)
+        if value is None or value == "":
+            return None
+        if field_mapping.lookup_erp_key:
+            model = field_mapping.lookup_mapping.erp_model.model_class()
+            key = (field_mapping.pk, str(value))
+            if key not in self.by_key:
+                self.by_key[key] = model.objects.filter(**{field_mapping.lookup_erp_key: value}).first()
+            return self.by_key[key]
+        return value
+
+    def crm_id(self, field_mapping: IntegrationFieldMapping, record: models.Model) -> str | None:
+        """The coupled CRM id of the record ``field_mapping`` refers to; RecordFailure when it is not coupled."""
+        parent = self._parent(field_mapping, record)
+        if parent is None:
+            return None
+        lookup_mapping = field_mapping.lookup_mapping
+        crm_id = self.crm_ids[lookup_mapping.pk].get(parent.system_id)
+        if crm_id is None:
+            raise RecordFailure(
+                f"{_describe(parent)} must be coupled to a {crm_noun(lookup_mapping.crm_entity)}.",
+                details=f"{_describe(record)} refers to it through {field_mapping.erp_field}. "
+                f"Couple it on {parent.get_absolute_url() if hasattr(parent, 'get_absolute_url') else 'its page'} "
+                f"(mapping {lookup_mapping.name}).",
+                parent=parent,
+            )
+        return str(crm_id)
+
+    def erp_record(self, field_mapping: IntegrationFieldMapping, crm_id: str | None) -> models.Model | None:
+        if crm_id is None:
+            return None
+        lookup_mapping = field_mapping.lookup_mapping
+        record = self.erp_by_crm_id[lookup_mapping.pk].get(uuid.UUID(str(crm_id)))
+        if record is None:
+            model = lookup_mapping.erp_model.model_class()
+            raise RecordFailure(
+                f"The {crm_noun(lookup_mapping.crm_entity)} {crm_id} "
+                f"in {field_mapping.crm_attribute} is not coupled to a {model._meta.verbose_name}.",
+                details=f"Couple it through the {lookup_mapping.name} mapping first.",
+            )
+        return record
+
+    def option_couplings(self, field_mapping: IntegrationFieldMapping) -> tuple[dict, dict]:
+        """(ERP system id → option value, option value → ERP system id) for the option set of the field."""
+        key = field_mapping.crm_attribute
+        if key not in self.options:
+            rows = OptionCoupling.objects.filter(
+                crm_entity=self.ctx.mapping.crm_entity, crm_attribute=field_mapping.crm_attribute
+            ).values_list("erp_system_id", "option_value")
+            forward = dict(rows)
+            self.options[key] = {"forward": forward, "reverse": {value: sid for sid, value in forward.items()}}
+        return self.options[key]["forward"], self.options[key]["reverse"]
+
+    def schedule_base_unit(self, schedule_id: str) -> str | None:
+        if schedule_id not in self.base_units:
+            rows = self.ctx.client.query(
+                "uoms",
+                select=["uomid"],
+                filter=dataverse.F.eq("_uomscheduleid_value", uuid.UUID(schedule_id))
+                & dataverse.F.eq("isschedulebaseuom", True),
+                top=1,
+            )
+            row = next(iter(rows), None)
+            self.base_units[schedule_id] = row["uomid"] if row else None
+        return self.base_units[schedule_id]
+
+
+def _trim(ctx: RunContext, field_mapping, value: str, max_length: int | None, where: str, label: str) -> str:
+    if max_length and isinstance(value, str) and len(value) > max_length:
+        if field_mapping.transform != Transform.TRIM:
+            return value  # the target refuses it; that is the record's error, reported as such
+        ctx.warn(f"{label}: {where} was trimmed to {max_length} characters.")
+        return value[:max_length]
+    return value
+
+
+def erp_values(ctx: RunContext, lookups: Lookups, record: models.Model) -> dict[str, Any]:
+    """Canonical values of the fields that flow to the CRM, by field mapping name."""
+    values: dict[str, Any] = {}
+    for field_mapping in ctx.to_crm_fields:
+        if field_mapping.constant_value:
+            values[field_mapping.name] = canonical(field_mapping.constant_value)
+            continue
+        if field_mapping.transform == Transform.LOOKUP:
+            values[field_mapping.name] = lookups.crm_id(field_mapping, record)
+        elif field_mapping.transform == Transform.SCHEDULE_BASE_UNIT:
+            schedule = lookups.crm_id(field_mapping, record)
+            base_unit = lookups.schedule_base_unit(schedule) if schedule else None
+            if schedule and base_unit is None:
+                raise RecordFailure(f"The Dynamics 365 unit group {schedule} has no base unit.")
+            values[field_mapping.name] = base_unit
+        elif field_mapping.transform == Transform.OPTION:
+            option_record = erp_path_value(record, field_mapping.erp_field)
+            if option_record is None:
+                values[field_mapping.name] = None
+                continue
+            forward, _ = lookups.option_couplings(field_mapping)
+            option = forward.get(option_record.system_id)
+            if option is None:
+                raise RecordFailure(
+                    f"{_describe(option_record)} has no coupled value of the Dynamics 365 option set "
+                    f"{ctx.mapping.crm_entity}.{field_mapping.crm_attribute}.",
+                    details="Couple it through its option mapping (payment terms, shipment methods, shipping agents).",
+                    parent=option_record,
+                )
+            values[field_mapping.name] = canonical(option)
+        else:
+            value = erp_path_value(record, field_mapping.erp_field)
+            attribute = ctx.attributes.get(field_mapping.crm_attribute)
+            if isinstance(value, str):
+                value = value.strip()
+                value = _trim(
+                    ctx,
+                    field_mapping,
+                    value,
+                    attribute.max_length if attribute else None,
+                    f"{ctx.mapping.crm_entity}.{field_mapping.crm_attribute}",
+                    _describe(record),
+                )
+            values[field_mapping.name] = canonical(value)
+    return values
+
+
+def crm_payload(ctx: RunContext, values: dict[str, Any], names: set[str] | None = None) -> dict[str, Any]:
+    """The Web API body that writes ``values`` (all, or the ``names`` given)."""
+    body: dict[str, Any] = {}
+    for field_mapping in ctx.to_crm_fields:
+        if field_mapping.name not in values or (names is not None and field_mapping.name not in names):
+            continue
+        value = values[field_mapping.name]
+        if value is None and field_mapping.not_null:
+            continue
+        if field_mapping.transform in (Transform.LOOKUP, Transform.SCHEDULE_BASE_UNIT):
+            target = _lookup_target_set(ctx, field_mapping)
+            navigation = field_mapping.crm_navigation_property or field_mapping.crm_attribute
+            body[f"{navigation}@odata.bind"] = dataverse.bind(target, value) if value else None
+            continue
+        attribute = ctx.attributes.get(field_mapping.crm_attribute)
+        body[field_mapping.crm_attribute] = _typed(value, attribute.type if attribute else "String")
+    return body
+
+
+def _lookup_target_set(ctx: RunContext, field_mapping: IntegrationFieldMapping) -> str:
+    if field_mapping.transform == Transform.SCHEDULE_BASE_UNIT:
+        return "uoms"
+    return field_mapping.lookup_mapping.crm_entity_set
+
+
+def _typed(value: Any, crm_type: str) -> Any:
+    if value is None:
+        return None
+    if crm_type in NUMBER_TYPES:
+        return int(Decimal(str(value)))
+    if crm_type in DECIMAL_TYPES:
+        return float(Decimal(str(value)))
+    if crm_type == "Boolean":
+        return value if isinstance(value, bool) else str(value).lower() in ("1", "true")
+    return str(value)
+
+
+# --- CRM side ------------------------------------------------------------------------------------
+
+
+def crm_select(ctx: RunContext) -> list[str]:
+    """The columns a CRM read needs: the key, the change stamps and the attributes that flow to the ERP."""
+    columns = [ctx.primary_key, "modifiedon", "versionnumber"]
+    for field_mapping in ctx.fields:
+        attribute = field_mapping.crm_attribute
+        if attribute and attribute not in columns and (attribute in ctx.attributes or not ctx.attributes):
+            columns.append(attribute)
+    return columns
+
+
+def crm_row_value(field_mapping: IntegrationFieldMapping, row: dict) -> Any:
+    if field_mapping.transform in (Transform.LOOKUP, Transform.SCHEDULE_BASE_UNIT):
+        value = row.get(f"_{field_mapping.crm_attribute}_value")
+        return str(value).lower() if value else None
+    return row.get(field_mapping.crm_attribute)
+
+
+def crm_values(ctx: RunContext, row: dict) -> dict[str, Any]:
+    """Canonical values of the fields that flow to the ERP, as the CRM row holds them."""
+    return {
+        field_mapping.name: canonical(crm_row_value(field_mapping, row))
+        for field_mapping in ctx.from_crm_fields
+        if not field_mapping.constant_value
+    }
+
+
+def erp_values_for_merge(ctx: RunContext, lookups: Lookups, record: models.Model) -> dict[str, Any]:
+    """ERP-side canonical values of every mapped field (both directions), for the three-way merge."""
+    values = erp_values(ctx, lookups, record)
+    for field_mapping in ctx.from_crm_fields:
+        if field_mapping.name in values or field_mapping.constant_value:
+            continue
+        if field_mapping.transform == Transform.OPTION:
+            option_record = erp_path_value(record, field_mapping.erp_field)
+            forward, _ = lookups.option_couplings(field_mapping)
+            values[field_mapping.name] = canonical(forward.get(option_record.system_id)) if option_record else None
+        elif field_mapping.transform == Transform.LOOKUP:
+            parent = lookups._parent(field_mapping, record)
+            lookups.crm_ids[field_mapping.lookup_mapping.pk].update(
+                coupling_selectors.crm_ids_for(
+                    model=field_mapping.lookup_mapping.erp_model.model_class(),
+                    system_ids=[parent.system_id] if parent else [],
+                )
+            )
+            crm_id = lookups.crm_ids[field_mapping.lookup_mapping.pk].get(parent.system_id) if parent else None
+            values[field_mapping.name] = canonical(crm_id)
+        else:
+            value = erp_path_value(record, field_mapping.erp_field)
+            values[field_mapping.name] = canonical(value.strip() if isinstance(value, str) else value)
+    return values
+
+
+def apply_to_erp(
+    ctx: RunContext, lookups: Lookups, record: models.Model, values: dict[str, Any], names: set[str]
+) -> None:
+    """Set the ERP fields of ``names`` from canonical CRM values (not saved: erp.services.record_save does)."""
+    for field_mapping in ctx.from_crm_fields:
+        if field_mapping.constant_value:
+            if record.pk is None:
+                setattr(record, field_mapping.erp_field, field_mapping.constant_value)
+            continue
+        if field_mapping.name not in names:
+            continue
+        value = values.get(field_mapping.name)
+        name = field_mapping.erp_field
+        if "__" in name:
+            continue  # a value reached through a reference belongs to the referenced record
+        field = type(record)._meta.get_field(name)
+        if field_mapping.transform == Transform.LOOKUP:
+            parent = lookups.erp_record(field_mapping, value)
+            if field_mapping.lookup_erp_key:
+                setattr(record, name, getattr(parent, field_mapping.lookup_erp_key) if parent else "")
+            else:
+                setattr(record, name, parent)
+        elif field_mapping.transform == Transform.OPTION:
+            _, reverse = lookups.option_couplings(field_mapping)
+            if value is None:
+                setattr(record, name, None)
+                continue
+            system_id = reverse.get(int(Decimal(value)))
+            if system_id is None:
+                raise RecordFailure(
+                    f"The value {value} of the Dynamics 365 option set {ctx.mapping.crm_entity}."
+                    f"{field_mapping.crm_attribute} is not coupled to a {field.related_model._meta.verbose_name}.",
+                    details="Couple the option value through its option mapping.",
+                )
+            setattr(record, name, field.related_model.objects.get(system_id=system_id))
+        elif isinstance(field, models.CharField | models.TextField):
+            text = "" if value is None else str(value)
+            text = _trim(ctx, field_mapping, text, field.max_length, f"{record._meta.verbose_name}.{name}", str(record))
+            setattr(record, name, text)
+        elif isinstance(field, models.DecimalField):
+            try:
+                setattr(record, name, Decimal(value) if value is not None else field.get_default())
+            except InvalidOperation:
+                raise RecordFailure(f"“{value}” is not a number for {name}.") from None
+        elif isinstance(field, models.BooleanField):
+            setattr(record, name, bool(value))
+        else:
+            setattr(record, name, value)
+
+
+def lookup_mappings_of(ctx: RunContext) -> list[IntegrationTableMapping]:
+    return [f.lookup_mapping for f in ctx.fields if f.lookup_mapping_id]

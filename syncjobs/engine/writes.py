@@ -1,0 +1,112 @@
+"""Writing a page of records to the CRM: bulk first, failures isolated.
+
+Creates go out as one UpsertMultiple whose targets carry the ids recorded on the couplings
+before sending (a repeat after a crash upserts the same rows); updates as one UpdateMultiple (an
+update must not bring back a row someone deleted). When a bulk request fails, the page is
+replayed as one ``$batch`` with continue-on-error, so that one bad record costs one error row.
+Failures of the service itself (transport, throttling beyond the retries, authentication)
+stop the job: rerunning it is safe.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import models
+
+import dataverse
+from coupling.models import Coupling
+from syncjobs.engine import outcomes
+from syncjobs.engine.context import RunContext
+
+# Errors that say nothing about one record: the job stops and is rerun, nothing is lost.
+SERVICE_ERRORS = (
+    dataverse.TransportError,
+    dataverse.Throttled,
+    dataverse.ServiceUnavailable,
+    dataverse.Unauthorized,
+    dataverse.Forbidden,
+)
+
+
+@dataclass
+class PendingWrite:
+    record: models.Model | None
+    coupling: Coupling
+    body: dict[str, Any]
+    snapshot: dict[str, Any]
+    create: bool
+
+
+@dataclass
+class WritePlan:
+    ctx: RunContext
+    # Called with the pending write when the CRM row to update no longer exists.
+    on_row_missing: Callable[[PendingWrite], None]
+    writes: list[PendingWrite] = field(default_factory=list)
+
+    def add(self, write: PendingWrite) -> None:
+        self.writes.append(write)
+
+    def send(self) -> list[Coupling]:
+        """Send everything; returns the couplings written successfully (their success state is set)."""
+        succeeded: list[Coupling] = []
+        creates = [w for w in self.writes if w.create]
+        updates = [w for w in self.writes if not w.create]
+        if creates:
+            succeeded += self._send_bulk(creates, create=True)
+        if updates:
+            succeeded += self._send_bulk(updates, create=False)
+        self.writes = []
+        return succeeded
+
+    def _target(self, write: PendingWrite) -> dict[str, Any]:
+        return {**write.body, self.ctx.primary_key: str(write.coupling.crm_id)}
+
+    def _send_bulk(self, writes: list[PendingWrite], *, create: bool) -> list[Coupling]:
+        ctx = self.ctx
+        targets = [self._target(write) for write in writes]
+        try:
+            if create:
+                ctx.client.upsert_multiple(ctx.mapping.crm_entity_set, targets, logical_name=ctx.mapping.crm_entity)
+            else:
+                ctx.client.update_multiple(ctx.mapping.crm_entity_set, targets, logical_name=ctx.mapping.crm_entity)
+        except SERVICE_ERRORS:
+            raise
+        except dataverse.DataverseError:
+            return self._replay(writes, create=create)
+        return [self._succeed(write) for write in writes]
+
+    def _replay(self, writes: list[PendingWrite], *, create: bool) -> list[Coupling]:
+        ctx = self.ctx
+        entity_set = ctx.mapping.crm_entity_set
+        operations = [
+            dataverse.Op.upsert(entity_set, write.coupling.crm_id, write.body)
+            if create
+            else dataverse.Op.update(entity_set, write.coupling.crm_id, write.body)
+            for write in writes
+        ]
+        results = ctx.client.batch(operations, continue_on_error=True)
+        succeeded = []
+        for write, result in zip(writes, results, strict=True):
+            if result.ok:
+                succeeded.append(self._succeed(write))
+            elif result.status == 404 and not create:
+                self.on_row_missing(write)
+            else:
+                error = result.error
+                outcomes.record_failure(
+                    ctx,
+                    message=f"Dynamics 365 refused the {ctx.mapping.crm_entity}: {error.message}",
+                    details=str(error),
+                    record=write.record,
+                    coupling=write.coupling,
+                )
+        return succeeded
+
+    def _succeed(self, write: PendingWrite) -> Coupling:
+        outcomes.mark_success(self.ctx, write.coupling, snapshot=write.snapshot, record=write.record)
+        self.ctx.count("inserted" if write.create else "modified")
+        return write.coupling
