@@ -360,3 +360,88 @@ def job_reap_stale(*, now: datetime.datetime | None = None) -> tuple[list[int], 
     if requeued or failed:
         logger.warning("Stale sync jobs: re-queued %s, failed %s", requeued, failed)
     return requeued, failed
+
+
+# --- The synchronization errors and log pages ------------------------------------------------------------
+
+
+def _erp_record(error: SyncJobError) -> models.Model | None:
+    model = error.erp_model.model_class() if error.erp_model_id else None
+    if model is None or error.erp_system_id is None:
+        return None
+    return model._default_manager.filter(system_id=error.erp_system_id).first()
+
+
+def _couplings_of(errors: list[SyncJobError]) -> models.QuerySet[Coupling]:
+    by_record = models.Q(pk__in=[])
+    for error in errors:
+        if error.erp_model_id and error.erp_system_id:
+            by_record |= models.Q(erp_model_id=error.erp_model_id, erp_system_id=error.erp_system_id)
+        elif error.crm_entity and error.crm_id:
+            by_record |= models.Q(crm_entity=error.crm_entity, crm_id=error.crm_id)
+    return Coupling.objects.filter(by_record)
+
+
+def job_errors_retry(*, errors: models.QuerySet[SyncJobError], user=None) -> tuple[list[SyncJob], list[tuple]]:
+    """Synchronize the failed records again: one job per mapping and direction, for those records only.
+
+    Their couplings lose the skipped mark and the failure streak first, so the new job works on
+    them. Returns the jobs created and (error, why) for the errors that cannot be retried.
+    """
+    errors = list(errors.select_related("mapping", "job"))
+    refused: list[tuple[SyncJobError, str]] = []
+    groups: dict[tuple[int, str], dict[str, set[str]]] = {}
+    retried: list[SyncJobError] = []
+    for error in errors:
+        if error.mapping_id is None:
+            refused.append((error, f"The mapping {error.job.mapping_name} no longer exists."))
+            continue
+        if error.erp_system_id is not None:
+            key, ids = (error.mapping_id, error.job.direction), ("erp_system_ids", str(error.erp_system_id))
+        elif error.crm_id is not None:
+            key, ids = (error.mapping_id, SyncJob.JobDirection.FROM_CRM), ("crm_ids", str(error.crm_id))
+        else:
+            refused.append((error, "It names no record to retry: start a synchronization of the mapping instead."))
+            continue
+        groups.setdefault(key, {}).setdefault(ids[0], set()).add(ids[1])
+        retried.append(error)
+    mappings = {error.mapping_id: error.mapping for error in retried}
+    created: list[SyncJob] = []
+    with transaction.atomic():
+        _couplings_of(retried).update(skipped=False, consecutive_failures=0)
+        for (mapping_id, direction), ids in groups.items():
+            parameters = {name: sorted(values) for name, values in ids.items()}
+            created.append(
+                job_create(mapping=mappings[mapping_id], direction=direction, parameters=parameters, user=user)
+            )
+    return created, refused
+
+
+def job_error_decouple(*, error: SyncJobError) -> bool:
+    """Remove the coupling of the error's record (or CRM row); False when it was not coupled."""
+    from coupling.services import coupling_delete
+
+    record = _erp_record(error)
+    if record is not None:
+        return coupling_delete(record=record)
+    # The ERP record is gone (or the error names only the CRM row): its coupling is a leftover.
+    deleted, _ = _couplings_of([error]).delete()
+    return bool(deleted)
+
+
+def job_errors_delete(*, errors: models.QuerySet[SyncJobError]) -> int:
+    deleted, _ = errors.delete()
+    return deleted
+
+
+def jobs_delete_older_than(*, days: int) -> int:
+    """Delete the finished jobs created more than ``days`` days ago, with their errors; returns the jobs count."""
+    if days < 0:
+        raise ValidationError({"days": "Enter zero or more days."})
+    from syncjobs.selectors import finished_jobs_older_than
+
+    old = finished_jobs_older_than(days=days)
+    with transaction.atomic():
+        SyncJobError.objects.filter(job__in=old).delete()
+        count, _ = old.delete()
+    return count

@@ -1,4 +1,10 @@
-from syncjobs.models import CrmConnection, IntegrationTableMapping
+import datetime
+
+from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q, QuerySet
+from django.utils import timezone
+
+from coupling.models import Coupling
+from syncjobs.models import CrmConnection, IntegrationTableMapping, SyncJob, SyncJobError
 
 
 def crm_connection_get() -> CrmConnection:
@@ -45,3 +51,19 @@ def mapping_dependency_order(*, enabled_only: bool = False) -> list[IntegrationT
         for deps in waiting_on.values():
             deps.discard(first)
     return ordered
+
+
+def sync_errors() -> QuerySet[SyncJobError]:
+    """Error rows with ``is_skipped``: the failed record's coupling is marked skipped (normal runs pass over it)."""
+    by_erp_record = Coupling.objects.filter(
+        erp_model=OuterRef("erp_model"), erp_system_id=OuterRef("erp_system_id"), skipped=True
+    )
+    by_crm_row = Coupling.objects.filter(crm_entity=OuterRef("crm_entity"), crm_id=OuterRef("crm_id"), skipped=True)
+    return SyncJobError.objects.select_related("job", "mapping").annotate(
+        is_skipped=ExpressionWrapper(Q(Exists(by_erp_record)) | Q(Exists(by_crm_row)), output_field=BooleanField())
+    )
+
+
+def finished_jobs_older_than(*, days: int) -> QuerySet[SyncJob]:
+    cutoff = timezone.now() - datetime.timedelta(days=days)
+    return SyncJob.objects.filter(status__in=SyncJob.FINISHED, created_at__lt=cutoff)

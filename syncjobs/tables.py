@@ -1,11 +1,15 @@
-"""Tables of the integration mapping pages (django-tables2)."""
+"""Tables of the integration mapping, synchronization log and synchronization errors pages (django-tables2)."""
+
+from urllib.parse import urlencode
 
 import django_tables2 as tables
+from django.contrib.contenttypes.models import ContentType
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html
 
 from nav_crm.ui.tables import ObjectTable
-from syncjobs.models import IntegrationFieldMapping, IntegrationTableMapping
+from syncjobs.models import IntegrationFieldMapping, IntegrationTableMapping, SyncJob, SyncJobError
 
 
 class MappingTable(ObjectTable):
@@ -63,3 +67,145 @@ class FieldMappingTable(tables.Table):
     def render_edit(self, record):
         url = reverse("syncjobs:field_mapping_edit", args=[record.table_mapping_id, record.pk])
         return format_html('<a href="{}" aria-label="Edit {}"><i class="bi bi-pencil"></i> Edit</a>', url, record.name)
+
+
+STATUS_BADGES = {
+    SyncJob.Status.PENDING: "secondary",
+    SyncJob.Status.RUNNING: "primary",
+    SyncJob.Status.SUCCESS: "success",
+    SyncJob.Status.ERROR: "warning",
+    SyncJob.Status.FAILED: "danger",
+    SyncJob.Status.CANCELLED: "secondary",
+}
+
+
+def status_badge(job: SyncJob) -> str:
+    colour = STATUS_BADGES.get(job.status, "secondary")
+    return format_html('<span class="badge text-bg-{}">{}</span>', colour, job.get_status_display())
+
+
+def job_duration(job: SyncJob) -> str:
+    if job.started_at is None:
+        return "—"
+    seconds = int(((job.finished_at or timezone.now()) - job.started_at).total_seconds())
+    minutes, seconds = divmod(seconds, 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02}:{seconds:02}" if hours else f"{minutes}:{seconds:02}"
+
+
+class JobTable(tables.Table):
+    number = tables.Column("Job", accessor="pk", linkify=True, attrs={"td": {"class": "text-nowrap"}})
+    mapping_name = tables.Column("Mapping")
+    status = tables.Column()
+    http_requests = tables.Column("HTTP requests")
+    created_at = tables.DateTimeColumn(format="Y-m-d H:i:s", verbose_name="Created")
+    started_at = tables.DateTimeColumn(format="Y-m-d H:i:s", verbose_name="Started")
+    finished_at = tables.DateTimeColumn(format="Y-m-d H:i:s", verbose_name="Finished")
+    duration = tables.Column(empty_values=(), orderable=False)
+
+    class Meta:
+        model = SyncJob
+        fields = (
+            "number",
+            "mapping_name",
+            "direction",
+            "kind",
+            "full",
+            "status",
+            *SyncJob.COUNTERS,
+            "http_requests",
+            "created_at",
+            "started_at",
+            "finished_at",
+            "duration",
+        )
+        empty_text = "No synchronization jobs match."
+        attrs = {"class": "table table-sm table-hover align-middle object-table"}
+
+    def render_number(self, value):
+        return f"#{value}"
+
+    def render_status(self, record):
+        return status_badge(record)
+
+    def render_duration(self, record):
+        return job_duration(record)
+
+
+def crm_row_url(*, server_url: str, crm_entity: str, crm_id) -> str | None:
+    """The row in the Dynamics 365 web client (the real client's URL form)."""
+    if not (server_url and crm_entity and crm_id):
+        return None
+    query = urlencode({"etn": crm_entity, "id": str(crm_id), "pagetype": "entityrecord"})
+    return f"{server_url.rstrip('/')}/main.aspx?{query}"
+
+
+class ErrorTable(ObjectTable):
+    created_at = tables.DateTimeColumn(format="Y-m-d H:i:s", verbose_name="When")
+    job = tables.Column(linkify=True, order_by=("job_id",))
+    mapping = tables.Column(accessor="job__mapping_name", verbose_name="Mapping")
+    erp_record = tables.Column("ERP record", accessor="erp_label", empty_values=(), order_by=("erp_label",))
+    crm_row = tables.Column("Dynamics 365", accessor="crm_id", empty_values=(), orderable=False)
+    message = tables.Column(attrs={"td": {"class": "error-message"}})
+    skipped = tables.BooleanColumn("Skipped", accessor="is_skipped", order_by=("is_skipped",))
+
+    class Meta(ObjectTable.Meta):
+        model = SyncJobError
+        fields = ("pk", "created_at", "job", "mapping", "erp_record", "crm_row", "message", "skipped")
+        empty_text = "No synchronization errors."
+
+    def __init__(self, *args, crm_server_url: str = "", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.crm_server_url = crm_server_url
+        self._erp_urls: dict[tuple[int, object], str] | None = None
+
+    def erp_record_urls(self) -> dict[tuple[int, object], str]:
+        """The page of every ERP record on the current page, in one query per ERP table."""
+        if self._erp_urls is None:
+            rows = self.page.object_list if hasattr(self, "page") else self.data
+            wanted: dict[int, set] = {}
+            for error in rows:
+                if error.erp_model_id and error.erp_system_id:
+                    wanted.setdefault(error.erp_model_id, set()).add(error.erp_system_id)
+            self._erp_urls = {}
+            for content_type_id, system_ids in wanted.items():
+                model = ContentType.objects.get_for_id(content_type_id).model_class()
+                if model is None or not hasattr(model, "get_absolute_url"):
+                    continue
+                for record in model._default_manager.filter(system_id__in=system_ids):
+                    self._erp_urls[(content_type_id, record.system_id)] = record.get_absolute_url()
+        return self._erp_urls
+
+    def render_job(self, value):
+        return f"#{value.pk}"
+
+    def render_erp_record(self, record):
+        if not record.erp_system_id:
+            return "—"
+        label = record.erp_label or str(record.erp_system_id)
+        url = self.erp_record_urls().get((record.erp_model_id, record.erp_system_id))
+        if url is None:
+            return format_html('{} <span class="text-body-secondary small">(no longer exists)</span>', label)
+        return format_html('<a href="{}">{}</a>', url, label)
+
+    def render_crm_row(self, record):
+        url = crm_row_url(server_url=self.crm_server_url, crm_entity=record.crm_entity, crm_id=record.crm_id)
+        if url is None:
+            return "—"
+        return format_html(
+            '<a href="{}" target="_blank" rel="noopener">Open in Dynamics 365 '
+            '<i class="bi bi-box-arrow-up-right"></i></a>'
+            '<div class="small text-body-secondary">{} {}</div>',
+            url,
+            record.crm_entity,
+            record.crm_id,
+        )
+
+    def render_message(self, record):
+        if not record.details:
+            return record.message
+        return format_html(
+            '{}<details class="small"><summary>Details</summary><pre class="mb-0 text-wrap">{}</pre></details>',
+            record.message,
+            record.details,
+        )

@@ -14,4 +14,9 @@ urlpatterns = [
         views.FieldMappingEditView.as_view(),
         name="field_mapping_edit",
     ),
+    path("log/", views.JobListView.as_view(), name="job_list"),
+    path("log/delete-old/", views.jobs_delete_old, name="jobs_delete_old"),
+    path("log/<int:pk>/", views.JobDetailView.as_view(), name="job_detail"),
+    path("log/<int:pk>/status/", views.job_status, name="job_status"),
+    path("errors/", views.ErrorListView.as_view(), name="error_list"),
 ]

@@ -1,18 +1,25 @@
 """Pages for the integration table mappings: list (bulk enable/disable), detail with its field
 mappings, edit pages, and reset to defaults. All need ``syncjobs.manage_mappings``.
+
+The synchronization log (jobs, with a live job page) and the synchronization errors (retry,
+decouple, delete) need ``syncjobs.view_syncjob``; their actions ``change_syncjob`` or ``delete_syncjob``.
 """
 
+import django_tables2
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_http_methods
+from django.urls import reverse
+from django.utils.html import format_html
+from django.views.decorators.http import require_GET, require_http_methods
 
-from nav_crm.ui import BulkAction, per_record
+from nav_crm.ui import BulkAction, BulkResult, per_record
 from nav_crm.ui.views import ObjectDetailView, ObjectEditView, ObjectListView, RelatedList
-from syncjobs import filters, forms, tables
+from syncjobs import filters, forms, jobs, selectors, tables
 from syncjobs.mappings import services
-from syncjobs.models import IntegrationFieldMapping, IntegrationTableMapping
+from syncjobs.models import IntegrationFieldMapping, IntegrationTableMapping, SyncJob, SyncJobError
 
 MANAGE_MAPPINGS = "syncjobs.manage_mappings"
 
@@ -140,3 +147,155 @@ def mapping_reset(request: HttpRequest) -> HttpResponse:
         messages.success(request, f"{len(mappings)} integration table mappings reset to their defaults.")
         return redirect("syncjobs:mapping_list")
     return render(request, "syncjobs/mapping_reset.html", {"title": "Reset integration mappings to defaults"})
+
+
+# --- Synchronization log and errors ---------------------------------------------------------------------
+
+VIEW_JOBS = "syncjobs.view_syncjob"
+CHANGE_JOBS = "syncjobs.change_syncjob"
+DELETE_JOBS = "syncjobs.delete_syncjob"
+
+
+class JobListView(ObjectListView):
+    model = SyncJob
+    url_base = "syncjobs:job"
+    table_class = tables.JobTable
+    filterset_class = filters.JobFilterSet
+    search_fields = ("mapping_name", "message")
+    extensible = False
+    template_name = "syncjobs/job_list.html"
+    title = "Synchronization log"
+
+
+def _error_table(request: HttpRequest, queryset, **options) -> tables.ErrorTable:
+    return tables.ErrorTable(
+        queryset, crm_server_url=selectors.crm_connection_get().server_url, request=request, **options
+    )
+
+
+class JobDetailView(ObjectDetailView):
+    model = SyncJob
+    url_base = "syncjobs:job"
+    template_name = "syncjobs/job_detail.html"
+
+    def get_queryset(self):
+        return SyncJob.objects.select_related("mapping", "created_by")
+
+    def get_related_lists(self, instance):
+        table = _error_table(
+            self.request, selectors.sync_errors().filter(job=instance), prefix="errors-", exclude=("pk",)
+        )
+        django_tables2.RequestConfig(self.request, paginate={"per_page": 25}).configure(table)
+        errors_url = f"{reverse('syncjobs:error_list')}?job={instance.pk}"
+        return [RelatedList("Errors", table, errors_url)]
+
+    def get_extra_context(self, instance):
+        return {"job": instance}
+
+
+@permission_required(VIEW_JOBS, raise_exception=True)
+@require_GET
+def job_status(request: HttpRequest, pk: int) -> HttpResponse:
+    """The live part of the job page, polled by htmx while the job runs."""
+    job = get_object_or_404(SyncJob, pk=pk)
+    response = render(request, "syncjobs/_job_status.html", {"job": job})
+    if request.htmx and job.is_finished:
+        # The page around the partial (its errors list) is as old as the job's start: show the outcome whole.
+        response["HX-Refresh"] = "true"
+    return response
+
+
+@permission_required(DELETE_JOBS, raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def jobs_delete_old(request: HttpRequest) -> HttpResponse:
+    """Delete the finished log entries older than N days, after showing how many that is."""
+    form = forms.DeleteOldJobsForm(request.POST or None)
+    context = {"title": "Delete old synchronization log entries", "form": form}
+    if request.method == "POST" and form.is_valid():
+        days = form.cleaned_data["days"]
+        if request.POST.get("confirmed") != "1":
+            context["count"] = selectors.finished_jobs_older_than(days=days).count()
+            context["days"] = days
+            return render(request, "syncjobs/jobs_delete_old.html", context)
+        deleted = jobs.jobs_delete_older_than(days=days)
+        messages.success(request, f"{deleted} log entries older than {days} days deleted, with their errors.")
+        return redirect("syncjobs:job_list")
+    return render(request, "syncjobs/jobs_delete_old.html", context)
+
+
+def _retry(*, request: HttpRequest, queryset) -> BulkResult:
+    created, refused = jobs.job_errors_retry(errors=queryset, user=request.user)
+    refused_pks = {error.pk for error, _ in refused}
+    for job in created:
+        messages.info(
+            request,
+            format_html('Job <a href="{}">#{}</a> synchronizes the records again.', job.get_absolute_url(), job.pk),
+        )
+    return BulkResult(done=[error for error in queryset if error.pk not in refused_pks], failed=refused)
+
+
+def _decouple(error: SyncJobError) -> None:
+    if not jobs.job_error_decouple(error=error):
+        raise ValidationError("The record is not coupled.")
+
+
+def _delete(*, request: HttpRequest, queryset) -> BulkResult:
+    errors = list(queryset)
+    jobs.job_errors_delete(errors=queryset)
+    return BulkResult(done=errors)
+
+
+RETRY = BulkAction(
+    name="retry",
+    label="Retry",
+    permission=CHANGE_JOBS,
+    handler=_retry,
+    done_verb="retried",
+    icon="arrow-repeat",
+    style="outline-primary",
+)
+DECOUPLE = BulkAction(
+    name="decouple",
+    label="Decouple",
+    permission=CHANGE_JOBS,
+    handler=per_record(_decouple),
+    done_verb="decoupled",
+    icon="link-45deg",
+    confirm="Decouple the records of these errors from their Dynamics 365 rows?",
+)
+DELETE = BulkAction(
+    name="delete",
+    label="Delete",
+    permission=DELETE_JOBS,
+    handler=_delete,
+    done_verb="deleted",
+    icon="trash",
+    style="outline-danger",
+    confirm="Delete these error entries? The records and their couplings stay as they are.",
+)
+
+
+class ErrorListView(ObjectListView):
+    model = SyncJobError
+    url_base = "syncjobs:error"
+    table_class = tables.ErrorTable
+    filterset_class = filters.ErrorFilterSet
+    search_fields = ("message", "erp_label", "job__mapping_name")
+    bulk_actions = (RETRY, DECOUPLE, DELETE)
+    extensible = False
+    template_name = "syncjobs/error_list.html"
+    title = "Synchronization errors"
+
+    def get_permission_required(self):
+        return (VIEW_JOBS,)
+
+    def get_queryset(self):
+        return selectors.sync_errors()
+
+    def get_table(self, queryset, *, selectable):
+        table = super().get_table(queryset, selectable=selectable)
+        table.crm_server_url = selectors.crm_connection_get().server_url
+        return table
+
+    def verbose_name(self, count: int) -> str:
+        return "error" if count == 1 else "errors"
