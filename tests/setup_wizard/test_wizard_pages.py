@@ -372,3 +372,41 @@ def test_the_home_banner_offers_the_assisted_setup_until_the_connection_is_enabl
     save_connection(crm_sandbox)
     CrmConnection.objects.update(is_enabled=True)
     assert "crm-setup-banner" not in page(client.get(reverse("home")))
+
+
+# --- Import solution on the connection page --------------------------------------------------------------------
+
+IMPORT_ACTION = reverse("setup_wizard:crm_connection_import_solution")
+
+
+def test_the_connection_pages_import_action_needs_login_permission_post_and_csrf():
+    assert Client().post(IMPORT_ACTION)["Location"].startswith(reverse("login"))
+    sales = Client()
+    sales.force_login(factories.UserFactory(groups=["Sales"]))
+    assert sales.post(IMPORT_ACTION).status_code == 403
+    assert sync_admin_client().get(IMPORT_ACTION).status_code == 405
+    csrf_checked = sync_admin_client(enforce_csrf_checks=True)
+    assert csrf_checked.post(IMPORT_ACTION, {"admin_username": "a", "admin_password": "b"}).status_code == 403
+
+
+def test_the_connection_page_offers_import_solution_once_saved_and_refuses_blank_credentials(crm_sandbox):
+    client = sync_admin_client()
+    assert "Save the connection first." in page(client.get(reverse("setup_wizard:crm_connection")))
+    save_connection(crm_sandbox)
+    html = page(client.get(reverse("setup_wizard:crm_connection")))
+    assert f'action="{IMPORT_ACTION}"' in html and 'name="admin_password"' in html
+    refused = page(client.post(IMPORT_ACTION, {"admin_username": "", "admin_password": ""}, follow=True))
+    assert "Enter a CRM administrator's user name and password to import the solution." in refused
+
+
+def test_a_refused_import_on_the_connection_page_says_why(crm_sandbox):
+    save_connection(crm_sandbox)
+    refused = page(
+        sync_admin_client().post(
+            IMPORT_ACTION, {"admin_username": crm_sandbox.admin_user, "admin_password": "Not-It-42"}, follow=True
+        )
+    )
+    assert (
+        "The solution was not imported: The CRM did not accept this administrator's user name and password" in refused
+    )
+    assert "Not-It-42" not in refused
