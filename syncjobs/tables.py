@@ -162,9 +162,9 @@ class ErrorTable(ObjectTable):
     def erp_record_urls(self) -> dict[tuple[int, object], str]:
         """The page of every ERP record on the current page, in one query per ERP table."""
         if self._erp_urls is None:
-            rows = self.page.object_list if hasattr(self, "page") else self.data
+            errors = [row.record for row in self.page.object_list] if hasattr(self, "page") else list(self.data)
             wanted: dict[int, set] = {}
-            for error in rows:
+            for error in errors:
                 if error.erp_model_id and error.erp_system_id:
                     wanted.setdefault(error.erp_model_id, set()).add(error.erp_system_id)
             self._erp_urls = {}
