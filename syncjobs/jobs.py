@@ -62,6 +62,16 @@ def job_enqueue(*, job: SyncJob) -> None:
     )
 
 
+def jobs_enqueue_in_order(*, jobs: list[SyncJob]) -> None:
+    """One task runs the jobs one after the other: each mapping after those it depends on."""
+    from django_q.tasks import async_task
+
+    job_ids = [job.pk for job in jobs]
+    transaction.on_commit(
+        lambda: async_task("syncjobs.tasks.run_sync_jobs_in_order", job_ids, task_name="sync-jobs-in-order")
+    )
+
+
 def job_create(
     *,
     mapping: IntegrationTableMapping,

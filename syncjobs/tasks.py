@@ -12,3 +12,8 @@ def reap_stale_jobs() -> str:
     """Scheduled every few minutes: hand jobs whose worker died to another worker, or give them up."""
     requeued, failed = jobs.job_reap_stale()
     return f"re-queued {len(requeued)}, failed {len(failed)}"
+
+
+def run_sync_jobs_in_order(job_ids: list[int]) -> list[str]:
+    """Run several jobs one after the other, in the order given (the mappings' dependency order)."""
+    return [jobs.job_run(job_id=job_id).status for job_id in job_ids]

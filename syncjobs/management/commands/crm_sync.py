@@ -1,0 +1,141 @@
+"""Run synchronization jobs from the command line and show the recent ones.
+
+    crm_sync run MAPPING [--direction to|from|both] [--full] [--wait]
+    crm_sync run --all [--full] [--wait]
+    crm_sync status [--limit N]
+
+Without --wait a job is queued for the django-q2 worker (qcluster) and its id printed; with
+--wait it runs here, in the foreground, and its counters are printed. The exit status is 1
+when records failed or a job could not run.
+"""
+
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+from syncjobs import jobs, selectors
+from syncjobs.models import IntegrationTableMapping, SyncJob
+from syncjobs.tables import job_duration
+
+DIRECTIONS = {
+    "to": SyncJob.JobDirection.TO_CRM,
+    "from": SyncJob.JobDirection.FROM_CRM,
+    "both": SyncJob.JobDirection.BOTH,
+}
+MAPPING_DIRECTIONS = {
+    "to_crm": SyncJob.JobDirection.TO_CRM,
+    "from_crm": SyncJob.JobDirection.FROM_CRM,
+    "bidirectional": SyncJob.JobDirection.BOTH,
+}
+COLUMNS = ("job", "mapping", "direction", "status", *SyncJob.COUNTERS, "http", "duration")
+
+
+def job_row(job: SyncJob) -> tuple[str, ...]:
+    counters = tuple(str(getattr(job, name)) for name in SyncJob.COUNTERS)
+    return (
+        f"#{job.pk}",
+        job.mapping_name,
+        job.direction,
+        job.status,
+        *counters,
+        str(job.http_requests),
+        job_duration(job),
+    )
+
+
+def format_table(rows: list[tuple[str, ...]], columns: tuple[str, ...] = COLUMNS) -> str:
+    widths = [max(len(column), *(len(row[i]) for row in rows)) for i, column in enumerate(columns)]
+    lines = ["  ".join(column.ljust(width) for column, width in zip(columns, widths, strict=True))]
+    lines += ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)) for row in rows]
+    return "\n".join(line.rstrip() for line in lines)
+
+
+class Command(BaseCommand):
+    help = "Synchronize integration table mappings with Dynamics 365, or show the recent synchronization jobs."
+
+    def add_arguments(self, parser):
+        commands = parser.add_subparsers(dest="command", required=True, metavar="{run,status}")
+        run = commands.add_parser("run", help="Synchronize one mapping, or every enabled mapping with --all.")
+        run.add_argument("mapping", nargs="?", help="The mapping's code, e.g. CUSTOMER.")
+        run.add_argument("--all", action="store_true", help="Every enabled mapping, in dependency order.")
+        run.add_argument(
+            "--direction", choices=sorted(DIRECTIONS), help="Default: every direction the mapping synchronizes."
+        )
+        run.add_argument("--full", action="store_true", help="Every record, not only the changes since the last run.")
+        run.add_argument("--wait", action="store_true", help="Run here in the foreground and print the counters.")
+        status = commands.add_parser("status", help="The recent synchronization jobs and their counters.")
+        status.add_argument("--limit", type=int, default=20, help="How many jobs (default 20).")
+
+    def handle(self, *args, **options):
+        if options["command"] == "status":
+            return self.status(limit=options["limit"])
+        return self.run(options)
+
+    # --- status -------------------------------------------------------------------------------------
+
+    def status(self, *, limit: int) -> None:
+        if limit < 1:
+            raise CommandError("--limit must be 1 or more.")
+        recent = list(SyncJob.objects.all()[:limit])
+        if not recent:
+            self.stdout.write("No synchronization jobs yet.")
+            return
+        rows = [(*job_row(job), f"{job.created_at:%Y-%m-%d %H:%M:%S}", job.message[:80]) for job in recent]
+        self.stdout.write(format_table(rows, (*COLUMNS, "created", "message")))
+
+    # --- run ----------------------------------------------------------------------------------------
+
+    def run(self, options) -> None:
+        if options["all"] == bool(options["mapping"]):
+            raise CommandError("Name one mapping (e.g. crm_sync run CUSTOMER) or use --all.")
+        if options["all"]:
+            if options["direction"]:
+                raise CommandError("--direction applies to one mapping; --all runs each in its own directions.")
+            mappings = selectors.mapping_dependency_order(enabled_only=True)
+            if not mappings:
+                raise CommandError("No integration table mapping is enabled.")
+        else:
+            mapping = IntegrationTableMapping.objects.filter(name__iexact=options["mapping"]).first()
+            if mapping is None:
+                known = ", ".join(IntegrationTableMapping.objects.values_list("name", flat=True))
+                raise CommandError(f"No mapping named {options['mapping']}. The mappings are: {known}.")
+            mappings = [mapping]
+
+        created: list[SyncJob] = []
+        try:
+            with transaction.atomic():
+                for mapping in mappings:
+                    direction = DIRECTIONS[options["direction"]] if options["direction"] else None
+                    created.append(
+                        jobs.job_create(
+                            mapping=mapping,
+                            direction=direction or MAPPING_DIRECTIONS[mapping.direction],
+                            full=options["full"],
+                            # Several mappings run one after the other (dependency order), one task for all.
+                            enqueue=not options["wait"] and len(mappings) == 1,
+                        )
+                    )
+                if not options["wait"] and len(mappings) > 1:
+                    jobs.jobs_enqueue_in_order(jobs=created)
+        except ValidationError as error:
+            raise CommandError(" ".join(error.messages)) from None
+
+        if not options["wait"]:
+            for job in created:
+                self.stdout.write(f"Queued job #{job.pk}: {job.mapping_name} {job.get_direction_display().lower()}.")
+            return
+
+        finished = [jobs.job_run(job_id=job.pk) for job in created]
+        self.stdout.write(format_table([job_row(job) for job in finished]))
+        for job in finished:
+            if job.message:
+                self.stdout.write(f"#{job.pk} {job.mapping_name}: {job.message}")
+        failed_records = sum(job.failed for job in finished)
+        failed_jobs = [job for job in finished if job.status in (SyncJob.Status.FAILED, SyncJob.Status.CANCELLED)]
+        if failed_records or failed_jobs:
+            problems = []
+            if failed_records:
+                problems.append(f"{failed_records} record{'s' if failed_records != 1 else ''} failed")
+            if failed_jobs:
+                problems.append(f"{len(failed_jobs)} job{'s' if len(failed_jobs) != 1 else ''} could not run")
+            raise CommandError(f"{' and '.join(problems)}: see the synchronization errors page.", returncode=1)
