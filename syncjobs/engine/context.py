@@ -69,7 +69,7 @@ class RunContext:
     # Records that failed before they were coupled: the watermarks must not move past them.
     erp_retry_from: datetime.datetime | None = None
     crm_uncoupled_failures: int = 0
-    # Records written (or found unchanged) in this job: a second pass over them is an echo.
+    # CRM ids worked on in this job (written, unchanged or failed): the other direction's pass leaves them.
     synchronized: set[uuid.UUID] = field(default_factory=set)
 
     @cached_property

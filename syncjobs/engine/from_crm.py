@@ -54,7 +54,7 @@ def _rows_by_ids(ctx: RunContext, ids: list, *, filtered: bool) -> Iterator[list
     select = values.crm_select(ctx)
     for start in range(0, len(ids), READ_IDS_PER_QUERY):
         chunk = ids[start : start + READ_IDS_PER_QUERY]
-        condition = dataverse.F.in_(ctx.primary_key, chunk)
+        condition = values.ids_filter(ctx.primary_key, chunk)
         if filtered:
             condition = _and(condition, _crm_filter(ctx))
         rows = list(

@@ -9,7 +9,6 @@ from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import Exists, OuterRef, Q
 
-import dataverse
 from coupling.models import Coupling
 from erp import services as erp_services
 from syncjobs.engine import deletions, outcomes, values
@@ -65,7 +64,7 @@ def fetch_crm_rows(ctx: RunContext, crm_ids: list[uuid.UUID]) -> dict[uuid.UUID,
         result = ctx.client.query(
             ctx.mapping.crm_entity_set,
             select=select,
-            filter=dataverse.F.in_(ctx.primary_key, chunk),
+            filter=values.ids_filter(ctx.primary_key, chunk),
             page_size=READ_IDS_PER_QUERY,
         )
         for row in result:
@@ -93,6 +92,7 @@ def sync_to_crm(ctx: RunContext) -> None:
     lookups = Lookups(ctx)
     needs_crm_values = bool(ctx.from_crm_fields)
     field_directions = directions(ctx)
+    creation_defaults = values.creation_defaults(ctx)
     plan = WritePlan(ctx, on_row_missing=lambda write: deletions.crm_row_missing(ctx, write.record, write.coupling))
     for page in erp_pages(ctx):
         couplings = {c.erp_system_id: c for c in _couplings(ctx).filter(erp_system_id__in=[r.system_id for r in page])}
@@ -150,7 +150,7 @@ def sync_to_crm(ctx: RunContext) -> None:
                 PendingWrite(
                     record=record,
                     coupling=coupling,
-                    body=values.crm_payload(ctx, erp_side, merged.to_crm),
+                    body={**creation_defaults, **values.crm_payload(ctx, erp_side, merged.to_crm)},
                     snapshot=merged.merged,
                     create=True,
                 )

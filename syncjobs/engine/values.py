@@ -9,6 +9,7 @@ couplings, text trimmed when the field mapping says so); the CRM side's is what 
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections import defaultdict
 from decimal import Decimal, InvalidOperation
@@ -147,7 +148,12 @@ class Lookups:
         if parent is None:
             return None
         lookup_mapping = field_mapping.lookup_mapping
-        crm_id = self.crm_ids[lookup_mapping.pk].get(parent.system_id)
+        known = self.crm_ids[lookup_mapping.pk]
+        if parent.system_id not in known:
+            # A record not primed with its page (e.g. one just created from the CRM): one query.
+            found = coupling_selectors.crm_ids_for(model=type(parent), system_ids=[parent.system_id])
+            known[parent.system_id] = found.get(parent.system_id)
+        crm_id = known[parent.system_id]
         if crm_id is None:
             raise RecordFailure(
                 f"{_describe(parent)} must be coupled to a {crm_noun(lookup_mapping.crm_entity)}.",
@@ -272,6 +278,24 @@ def crm_payload(ctx: RunContext, values: dict[str, Any], names: set[str] | None 
     return body
 
 
+_FILTER_TERM = re.compile(r"^\s*([a-z_][a-z0-9_]*)\s+eq\s+(\d+)\s*$")
+
+
+def creation_defaults(ctx: RunContext) -> dict[str, int]:
+    """Values a new CRM row needs to match the mapping's CRM filter (BC sets e.g. CustomerTypeCode on new accounts).
+
+    Taken from the filter's ``attribute eq number`` terms when the filter is a plain conjunction;
+    statecode is left to the CRM (new rows are active).
+    """
+    terms = re.split(r"\s+and\s+", ctx.mapping.crm_filter.strip()) if ctx.mapping.crm_filter.strip() else []
+    defaults = {}
+    for term in terms:
+        match = _FILTER_TERM.match(term)
+        if match and match.group(1) != "statecode" and match.group(1) in ctx.attributes:
+            defaults[match.group(1)] = int(match.group(2))
+    return defaults
+
+
 def _lookup_target_set(ctx: RunContext, field_mapping: IntegrationFieldMapping) -> str:
     if field_mapping.transform == Transform.SCHEDULE_BASE_UNIT:
         return "uoms"
@@ -301,6 +325,13 @@ def crm_select(ctx: RunContext) -> list[str]:
         if attribute and attribute not in columns and (attribute in ctx.attributes or not ctx.attributes):
             columns.append(attribute)
     return columns
+
+
+def ids_filter(primary_key: str, ids: list) -> dataverse.Filter:
+    """Rows by id: Microsoft.Dynamics.CRM.In, or eq for one id (a one-value list reads as a parenthesized value)."""
+    if len(ids) == 1:
+        return dataverse.F.eq(primary_key, uuid.UUID(str(ids[0])))
+    return dataverse.F.in_(primary_key, ids)
 
 
 def crm_row_value(field_mapping: IntegrationFieldMapping, row: dict) -> Any:

@@ -6,7 +6,7 @@ import uuid
 
 from coupling import services as coupling_services
 from coupling.models import Coupling
-from dataverse import F
+from dataverse import F  # noqa: F401 — re-exported for tests
 from syncjobs import jobs
 from syncjobs.models import IntegrationTableMapping, SyncJob
 from tests.syncjobs.crm_support import admin_client, save_connection
@@ -75,3 +75,7 @@ def coupling_of(record) -> Coupling | None:
     from coupling import selectors
 
     return selectors.coupling_for_record(record=record)
+
+
+def errors(job: SyncJob) -> list[str]:
+    return [job.message, *job.errors.values_list("message", flat=True)]
