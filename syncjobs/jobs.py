@@ -285,13 +285,17 @@ def job_record_error(
 
 
 def job_finish(*, job: SyncJob, message: str = "") -> SyncJob:
-    """RUNNING → SUCCESS, or ERROR when records failed; returns the job as stored."""
+    """RUNNING → SUCCESS, or ERROR when records failed; returns the job as stored.
+
+    Without a ``message`` the one the handler wrote while running (e.g. trim warnings) is kept.
+    """
     failed = SyncJob.objects.filter(pk=job.pk).values_list("failed", flat=True).first() or 0
     status = SyncJob.Status.ERROR if failed else SyncJob.Status.SUCCESS
     now = timezone.now()
-    SyncJob.objects.filter(pk=job.pk, status=SyncJob.Status.RUNNING).update(
-        status=status, message=message, finished_at=now, heartbeat_at=now
-    )
+    finished = {"status": status, "finished_at": now, "heartbeat_at": now}
+    if message:
+        finished["message"] = message
+    SyncJob.objects.filter(pk=job.pk, status=SyncJob.Status.RUNNING).update(**finished)
     job.refresh_from_db()
     return job
 

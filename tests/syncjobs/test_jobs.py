@@ -129,6 +129,15 @@ def test_a_handler_exception_marks_the_job_failed_with_a_plain_message(handler):
     assert job.inserted == 2 and job.finished_at is not None
 
 
+def test_finishing_keeps_the_message_the_handler_wrote(handler):
+    def warn(*, job):
+        SyncJob.objects.filter(pk=job.pk).update(message="Name of C1 was trimmed to 160 characters.")
+
+    handler(warn)
+    job = jobs.job_run(job_id=new_job().pk)
+    assert (job.status, job.message) == (SyncJob.Status.SUCCESS, "Name of C1 was trimmed to 160 characters.")
+
+
 def test_a_job_whose_mapping_was_deleted_fails_saying_so(handler):
     ran = handler()
     job = new_job()
