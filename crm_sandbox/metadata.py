@@ -37,6 +37,8 @@ class Attribute:
     precision: int = 2
     min_value: float | None = None
     max_value: float | None = None
+    # The platform's default value for a new row when the create body leaves it out.
+    default: object = None
 
     @property
     def is_lookup(self) -> bool:
@@ -253,7 +255,7 @@ SYSTEMUSER = Entity(
         _string("internalemailaddress", 100),
         _string("mobilephone", 64),
         _lookup("businessunitid", {"businessunitid": "businessunit"}, SYSTEM_REQUIRED),
-        Attribute("isdisabled", "Boolean", valid_for_create=False, valid_for_update=False),
+        Attribute("isdisabled", "Boolean", valid_for_create=False, valid_for_update=False, default=False),
         Attribute("applicationid", "Uniqueidentifier"),
         Attribute("azureactivedirectoryobjectid", "Uniqueidentifier"),
         _picklist(
@@ -266,6 +268,7 @@ SYSTEMUSER = Entity(
                 4: "Non-interactive",
                 5: "Delegated Admin",
             },
+            default=0,
         ),
         *_system_attributes(owned=False),
     ),

@@ -314,9 +314,14 @@ class FilterBuilder:
             return Q(**{f"{column}__isnull": name == "Null"})
         if name in {"In", "NotIn", "Between", "NotBetween"}:
             values_node = params.get("PropertyValues")
-            if not isinstance(values_node, ast.List):
+            if isinstance(values_node, ast.List):
+                items = values_node.val
+            elif isinstance(values_node, ast._Literal):
+                # A one-value list "['a']" reads as a parenthesised literal once brackets become parentheses.
+                items = [values_node]
+            else:
                 raise QueryError(f"Microsoft.Dynamics.CRM.{name} needs PropertyValues.")
-            values = [_function_value(attribute, item) for item in values_node.val]
+            values = [_function_value(attribute, item) for item in items]
             if name in {"Between", "NotBetween"}:
                 if len(values) != 2:
                     raise QueryError(f"Microsoft.Dynamics.CRM.{name} needs two values.")

@@ -748,6 +748,9 @@ def _chunks(items: list, size: int) -> Iterable[list]:
 
 def _apply_create_defaults(entity: metadata.Entity, values: dict, caller: Caller) -> None:
     attributes = entity.attribute_map
+    for attribute in entity.attributes:
+        if attribute.default is not None and values.get(attribute.name) is None:
+            values[attribute.name] = attribute.default
     values["createdby"] = caller.systemuserid
     values["modifiedby"] = caller.systemuserid
     if values.get("overriddencreatedon"):

@@ -45,6 +45,29 @@ def test_filter_numbers_logic_and_functions(crm_sandbox, admin_api, tagged_accou
         f"accounts?$select=accountnumber&$filter=Microsoft.Dynamics.CRM.In(PropertyName='accountnumber',PropertyValues={numbers})",
     )
     assert sorted(row["accountnumber"] for row in in_body["value"]) == [f"Q{tagged_accounts}1", f"Q{tagged_accounts}2"]
+    one = query(
+        crm_sandbox,
+        admin_api,
+        "accounts?$select=accountnumber&$filter=Microsoft.Dynamics.CRM.In("
+        f"PropertyName='accountnumber',PropertyValues=['Q{tagged_accounts}1'])",
+    )
+    assert [row["accountnumber"] for row in one["value"]] == [f"Q{tagged_accounts}1"]
+
+
+def test_new_users_get_the_platform_defaults(crm_sandbox, admin_api):
+    response = admin_api.post(
+        f"{crm_sandbox.api_url}systemusers",
+        json={
+            "lastname": "Defaults",
+            "domainname": "defaults@sandbox.local",
+            "businessunitid@odata.bind": "/businessunits("
+            + query(crm_sandbox, admin_api, "businessunits?$select=name")["value"][0]["businessunitid"]
+            + ")",
+        },
+        headers={"Prefer": "return=representation"},
+    )
+    assert response.status_code == 201, response.text
+    assert (response.json()["isdisabled"], response.json()["accessmode"]) == (False, 0)
 
 
 def test_filter_on_lookup_value_and_navigation_path(crm_sandbox, admin_api):
