@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from syncjobs import views
 
@@ -19,4 +19,5 @@ urlpatterns = [
     path("log/<int:pk>/", views.JobDetailView.as_view(), name="job_detail"),
     path("log/<int:pk>/status/", views.job_status, name="job_status"),
     path("errors/", views.ErrorListView.as_view(), name="error_list"),
+    path("", include("syncjobs.coupling_ui.urls")),
 ]

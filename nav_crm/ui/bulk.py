@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 
 
 @dataclass
@@ -16,7 +16,7 @@ class BulkResult:
     failed: list[tuple[models.Model, str]] = field(default_factory=list)
 
 
-BulkHandler = Callable[..., BulkResult]
+BulkHandler = Callable[..., BulkResult | HttpResponse]
 
 
 @dataclass(frozen=True)
@@ -24,7 +24,8 @@ class BulkAction:
     """One action on a list page.
 
     ``handler(*, request, queryset)`` receives the selected records (picked rows, or every
-    record matching the list's current search and filters) and returns a :class:`BulkResult`.
+    record matching the list's current search and filters) and returns a :class:`BulkResult`,
+    or an ``HttpResponse`` when the action goes on on a page of its own (a form, a question).
     ``confirm``, when set, is the question asked on a confirmation page before it runs.
     ``done_verb`` completes the result message: "3 customers <done_verb>.".
     """

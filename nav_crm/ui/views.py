@@ -212,7 +212,10 @@ class ObjectListView(ObjectPermissionMixin, View):
                     "verbose_name": self.verbose_name(count),
                 },
             )
-        self.report(action, action.handler(request=request, queryset=queryset))
+        outcome = action.handler(request=request, queryset=queryset)
+        if isinstance(outcome, HttpResponse):
+            return outcome  # the action goes on on a page of its own (a form, a question)
+        self.report(action, outcome)
         return redirect(back)
 
     def verbose_name(self, count: int) -> str:

@@ -1,0 +1,53 @@
+"""Helpers for the coupling page tests: a private sandbox per module, accounts, logged-in clients."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from django.test import Client
+
+from crm_sandbox.testing import start_sandbox
+from tests.factories import UserFactory
+from tests.syncjobs import engine_support as support
+from tests.syncjobs.crm_support import admin_client, prepare_integration
+
+EVERYTHING = (
+    "erp.view_customer",
+    "coupling.add_coupling",
+    "coupling.view_coupling",
+    "coupling.delete_coupling",
+    "syncjobs.add_syncjob",
+)
+
+
+def module_sandbox(name: str):
+    @pytest.fixture(scope="module")
+    def sandbox(tmp_path_factory):
+        sandbox = start_sandbox(Path(tmp_path_factory.mktemp(name)))
+        prepare_integration(sandbox)
+        yield sandbox
+        sandbox.stop()
+
+    return sandbox
+
+
+def connected_fixture():
+    @pytest.fixture
+    def connected(db, sandbox):
+        support.connect(sandbox)
+        return sandbox
+
+    return connected
+
+
+def create_account(sandbox, name: str, **values) -> str:
+    """An active customer account (the CUSTOMER mapping's CRM filter) created by a CRM user."""
+    with admin_client(sandbox) as admin:
+        return str(admin.create("accounts", {"name": name, "customertypecode": 3, **values})).lower()
+
+
+def client_with(*perms: str, csrf: bool = False) -> Client:
+    client = Client(enforce_csrf_checks=csrf)
+    client.force_login(UserFactory(perms=list(perms)))
+    return client
