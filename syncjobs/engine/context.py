@@ -112,6 +112,11 @@ class RunContext:
         return bool(self.explicit_erp_ids or self.explicit_crm_ids)
 
     @property
+    def one_request_per_record(self) -> bool:
+        """The benchmark's baseline: every write its own request (see writes.py)."""
+        return bool(self.job.parameters.get("one_request_per_record"))
+
+    @property
     def only_coupled(self) -> bool:
         """BC's full synchronization clones the mapping with "Synch. Only Coupled Records" off."""
         return self.mapping.sync_only_coupled and not self.job.full

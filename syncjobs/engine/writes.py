@@ -6,6 +6,9 @@ update must not bring back a row someone deleted). When a bulk request fails, th
 replayed as one ``$batch`` with continue-on-error, so that one bad record costs one error row.
 Failures of the service itself (transport, throttling beyond the retries, authentication)
 stop the job: rerunning it is safe.
+
+With ``job.parameters["one_request_per_record"]`` each record goes out as its own request, as the
+shipped product does: only the benchmark's baseline (bench/sync_throughput.py) asks for it.
 """
 
 from __future__ import annotations
@@ -67,6 +70,8 @@ class WritePlan:
 
     def _send_bulk(self, writes: list[PendingWrite], *, create: bool) -> list[Coupling]:
         ctx = self.ctx
+        if ctx.one_request_per_record:
+            return self._send_one_by_one(writes, create=create)
         targets = [self._target(write) for write in writes]
         try:
             if create:
@@ -78,6 +83,35 @@ class WritePlan:
         except dataverse.DataverseError:
             return self._replay(writes, create=create)
         return [self._succeed(write) for write in writes]
+
+    def _send_one_by_one(self, writes: list[PendingWrite], *, create: bool) -> list[Coupling]:
+        ctx = self.ctx
+        entity_set = ctx.mapping.crm_entity_set
+        succeeded = []
+        for write in writes:
+            try:
+                if create:
+                    ctx.client.upsert(entity_set, write.coupling.crm_id, write.body)
+                else:
+                    ctx.client.update(entity_set, write.coupling.crm_id, write.body)
+            except SERVICE_ERRORS:
+                raise
+            except dataverse.NotFound:
+                if create:
+                    raise
+                self.on_row_missing(write)
+                continue
+            except dataverse.DataverseError as error:
+                outcomes.record_failure(
+                    ctx,
+                    message=f"Dynamics 365 refused the {ctx.mapping.crm_entity}: {error.message}",
+                    details=str(error),
+                    record=write.record,
+                    coupling=write.coupling,
+                )
+                continue
+            succeeded.append(self._succeed(write))
+        return succeeded
 
     def _replay(self, writes: list[PendingWrite], *, create: bool) -> list[Coupling]:
         ctx = self.ctx
