@@ -54,3 +54,6 @@ clean:
 # Benchmarks print their figures as a table (add ARGS=--json for one JSON object on the last line).
 bench: $(INSTALLED_TEST)
 	$(PY) bench/sandbox_ingest.py $(ARGS)
+	$(PY) bench/sync_throughput.py $(ARGS)
+	$(PY) bench/incremental.py $(ARGS)
+	$(PY) bench/sync_memory.py $(ARGS)
