@@ -8,7 +8,13 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
 from crm_sandbox.testing import start_sandbox
+from tests.queue_support import purge_queue
 from tests.syncjobs.crm_support import prepare_integration
+
+
+@pytest.fixture(autouse=True)
+def empty_job_queue():
+    purge_queue()
 
 
 @pytest.fixture(scope="session")

@@ -4,12 +4,11 @@ import io
 
 import pytest
 from django.core.management import CommandError, call_command
-from django_q.models import OrmQ
-from django_q.signing import SignedPackage
 
 from syncjobs import jobs
 from syncjobs.models import IntegrationTableMapping, SyncJob
 from syncjobs.selectors import mapping_dependency_order
+from tests.queue_support import queued_payloads
 
 pytestmark = pytest.mark.django_db
 
@@ -34,10 +33,6 @@ def handler(monkeypatch):
 
     monkeypatch.setitem(jobs.JOB_HANDLERS, SyncJob.Kind.SYNCHRONIZATION, run)
     return ran, failing
-
-
-def queued_payloads() -> list[dict]:
-    return [SignedPackage.loads(row.payload) for row in OrmQ.objects.all()]
 
 
 def test_run_queues_a_job_and_prints_its_id(django_capture_on_commit_callbacks):
@@ -82,7 +77,7 @@ def test_run_wait_runs_in_the_foreground_and_prints_the_counters(handler):
         "0",
         "3",
     ]
-    assert not OrmQ.objects.exists()
+    assert queued_payloads() == []
 
 
 def test_run_wait_exits_1_when_records_failed(handler):

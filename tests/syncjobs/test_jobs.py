@@ -7,14 +7,13 @@ import pytest
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.utils import timezone
-from django_q.models import OrmQ
-from django_q.signing import SignedPackage
 
 from coupling.models import Coupling
 from erp.models import Customer
 from syncjobs import jobs
 from syncjobs.models import IntegrationTableMapping, SyncJob, SyncJobError
 from tests.factories import CustomerFactory, UserFactory
+from tests.queue_support import queued_job_ids
 
 pytestmark = pytest.mark.django_db
 
@@ -56,10 +55,6 @@ def handler(monkeypatch):
 
 
 # --- create / enqueue -----------------------------------------------------------------------------------
-
-
-def queued_job_ids() -> list[int]:
-    return [SignedPackage.loads(row.payload)["args"][0] for row in OrmQ.objects.all()]
 
 
 def test_a_job_is_queued_only_when_its_transaction_commits(django_capture_on_commit_callbacks):

@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.utils import timezone
-from django_q.models import OrmQ, Schedule
-from django_q.signing import SignedPackage
+from django_q.models import Schedule
 from django_q.tasks import async_task
 
 from syncjobs import jobs, tasks
 from syncjobs.models import IntegrationTableMapping, SyncJob
+from tests.queue_support import queued_job_ids
 
 pytestmark = pytest.mark.django_db
 
@@ -39,10 +39,6 @@ def running_job(*, heartbeat_minutes_ago: int, attempts: int = 0) -> SyncJob:
         heartbeat_at=timezone.now() - datetime.timedelta(minutes=heartbeat_minutes_ago),
     )
     return SyncJob.objects.get(pk=job.pk)
-
-
-def queued_job_ids() -> list[int]:
-    return [SignedPackage.loads(row.payload)["args"][0] for row in OrmQ.objects.all()]
 
 
 # --- reaper ---------------------------------------------------------------------------------------------
