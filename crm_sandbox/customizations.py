@@ -14,7 +14,7 @@ import threading
 from django.apps.registry import Apps
 from django.db import connections
 
-from crm_sandbox import metadata, models, store
+from crm_sandbox import metadata, models, option_sets, store
 
 _lock = threading.RLock()
 
@@ -60,6 +60,8 @@ def register(entity: metadata.Entity, model) -> None:
         metadata.BY_LOGICAL_NAME[entity.logical_name] = entity
         metadata.BY_SET_NAME[entity.set_name] = entity
         models.ENTITY_MODELS[entity.logical_name] = model
+    # Options added to its option sets (InsertOptionValue) outlive a re-import of the solution.
+    option_sets.apply_stored(entity)
 
 
 def install(declaration: dict) -> metadata.Entity:

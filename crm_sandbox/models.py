@@ -184,3 +184,29 @@ class RolePrivilege(models.Model):
 
     def __str__(self):
         return f"{self.name} ({self.level})"
+
+
+class OptionValue(models.Model):
+    """An option that InsertOptionValue added to, or UpdateOptionValue relabelled in, a local option set.
+
+    The built-in options live in metadata.py; these rows are applied on top of them when the server
+    starts (and when a solution registers its entities), so the option set survives a restart.
+    """
+
+    entity = models.CharField(max_length=64)
+    attribute = models.CharField(max_length=100)
+    value = models.IntegerField()
+    label = models.TextField()
+    description = models.TextField(blank=True)
+    # True for options InsertOptionValue created (DeleteOptionValue may remove them); False for a
+    # relabelled option of the entity's own option set.
+    inserted = models.BooleanField(default=False)
+
+    class Meta:
+        db_table = "crm_optionvalue"
+        constraints = [
+            models.UniqueConstraint(fields=["entity", "attribute", "value"], name="crm_optionvalue_entity_attr_value")
+        ]
+
+    def __str__(self):
+        return f"{self.entity}.{self.attribute} {self.value} = {self.label}"

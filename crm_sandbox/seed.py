@@ -20,6 +20,7 @@ from crm_sandbox.models import (
     AccessToken,
     AppRegistration,
     ChangeLog,
+    OptionValue,
     RolePrivilege,
     UserCredential,
     model_for,
@@ -109,6 +110,7 @@ def sandbox_reset() -> None:
             UserCredential,
             AccessToken,
             RolePrivilege,
+            OptionValue,
         ):
             model.objects.using(store.DB).all().delete()
     credentials = server.credentials_path()

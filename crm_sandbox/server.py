@@ -187,9 +187,10 @@ def serve(*, host: str, port: int, options: runtime.ServerOptions, threads: int 
     from cheroot.ssl.builtin import BuiltinSSLAdapter
 
     runtime.configure(options)
-    from crm_sandbox import customizations
+    from crm_sandbox import customizations, option_sets
 
     customizations.load_installed()
+    option_sets.load_stored()
     _ca, cert, key = ensure_certificates()
     app = SimulatedConditions(wsgi_application(), latency_ms=options.latency_ms, fault_rate=options.fault_rate)
     server = wsgi.Server((host, port), app, numthreads=threads, server_name="crm-sandbox", timeout=60)

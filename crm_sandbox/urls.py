@@ -2,7 +2,18 @@
 
 from django.urls import path, re_path
 
-from crm_sandbox import batch, bulk, change_tracking, csdl, entity_definitions, identity_views, pages, solutions, webapi
+from crm_sandbox import (
+    batch,
+    bulk,
+    change_tracking,
+    csdl,
+    entity_definitions,
+    identity_views,
+    option_sets,
+    pages,
+    solutions,
+    webapi,
+)
 
 # Web API features beyond the core register their handlers here (see crm_sandbox/webapi.py).
 webapi.ROOT_HANDLERS["EntityDefinitions"] = entity_definitions.entity_definitions
@@ -14,6 +25,9 @@ webapi.CHANGE_TRACKING = change_tracking.track_changes
 webapi.CHANGE_COUNT = change_tracking.count_changes
 webapi.ROOT_HANDLERS["ImportSolution"] = solutions.import_solution
 webapi.ROOT_HANDLERS["$metadata"] = csdl.service_metadata
+webapi.ROOT_HANDLERS["InsertOptionValue"] = option_sets.insert_option_value
+webapi.ROOT_HANDLERS["UpdateOptionValue"] = option_sets.update_option_value
+webapi.ROOT_HANDLERS["DeleteOptionValue"] = option_sets.delete_option_value
 
 urlpatterns = [
     path("", pages.home, name="crm_sandbox_home"),

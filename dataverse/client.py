@@ -653,6 +653,53 @@ class Client:
         }
         self.action("ImportSolution", body, timeout=timeout)
 
+    # Choices (option sets) ------------------------------------------------------------------------
+
+    def option_set(self, entity: str, attribute: str) -> dict[int, str]:
+        """The options of a local choice column, {value: label}, from its PicklistAttributeMetadata."""
+        url = (
+            f"{self.api_url}{odata.record_path('EntityDefinitions', {'LogicalName': entity})}/"
+            f"{odata.record_path('Attributes', {'LogicalName': attribute})}/"
+            "Microsoft.Dynamics.CRM.PicklistAttributeMetadata"
+        )
+        body = self._get_json(self._with_query(url, {"$select": "LogicalName", "$expand": "OptionSet"}))
+        options = (body.get("OptionSet") or {}).get("Options") or []
+        return {int(option["Value"]): label_text(option.get("Label")) for option in options}
+
+    def insert_option_value(
+        self, entity: str, attribute: str, label: str, *, value: int | None = None, language_code: int = 1033
+    ) -> int:
+        """InsertOptionValue into a local choice column; returns the new option's value.
+
+        Not repeated after a lost response (it is no upsert): a caller that matches options by
+        label finds the option on its next run."""
+        body: dict[str, Any] = {
+            "EntityLogicalName": entity,
+            "AttributeLogicalName": attribute,
+            "Label": _label(label, language_code),
+        }
+        if value is not None:
+            body["Value"] = value
+        return int(self.action("InsertOptionValue", body)["NewOptionValue"])
+
+    def update_option_value(
+        self, entity: str, attribute: str, value: int, label: str, *, language_code: int = 1033
+    ) -> None:
+        """UpdateOptionValue: a new label for one option (labels of other languages are kept)."""
+        body = {
+            "EntityLogicalName": entity,
+            "AttributeLogicalName": attribute,
+            "Value": value,
+            "Label": _label(label, language_code),
+            "MergeLabels": True,
+        }
+        self.action("UpdateOptionValue", body, idempotent=True)
+
+    def delete_option_value(self, entity: str, attribute: str, value: int) -> None:
+        """DeleteOptionValue: remove one option of a local choice column."""
+        body = {"EntityLogicalName": entity, "AttributeLogicalName": attribute, "Value": value}
+        self.action("DeleteOptionValue", body)
+
     def function(self, name: str, *, entity_set: str | None = None, key: Key | None = None, **params: Any) -> Any:
         """Call a Web API function; parameters travel as query-string aliases (@p) holding OData literals."""
         if not _FUNCTION_NAME.match(name):
@@ -836,3 +883,15 @@ def _never_sent(exc: Exception) -> bool:
 def _path(url: str) -> str:
     """The URL without its query string: filters can hold personal data, logs should not."""
     return urlsplit(url).path
+
+
+def label_text(label: Mapping[str, Any] | None) -> str:
+    """The text of a metadata Label: the user's localized label, else the first one, else ""."""
+    if not label:
+        return ""
+    chosen = label.get("UserLocalizedLabel") or next(iter(label.get("LocalizedLabels") or []), None) or {}
+    return str(chosen.get("Label") or "")
+
+
+def _label(text: str, language_code: int) -> dict[str, Any]:
+    return {"LocalizedLabels": [{"Label": text, "LanguageCode": language_code}]}
