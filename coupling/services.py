@@ -4,7 +4,7 @@ import uuid
 
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, connections, models, router, transaction
 
 from coupling import selectors
 from coupling.models import Coupling
@@ -71,3 +71,28 @@ def coupling_delete(*, record: models.Model) -> bool:
     """Decouple ``record``; True when there was a coupling to remove."""
     deleted, _ = selectors.couplings_for_model(model=type(record)).filter(erp_system_id=record.system_id).delete()
     return bool(deleted)
+
+
+def couplings_update_fields(*, couplings: list[Coupling], fields: list[str]) -> None:
+    """Write ``fields`` of many couplings: one parameterized UPDATE executed for all of them.
+
+    Django's ``bulk_update`` builds a CASE WHEN per field and row, whose expression resolution
+    costs milliseconds per coupling (most of a full sync's time at 10,000 records); an
+    ``executemany`` of one prepared statement is a tight loop in the database driver on both
+    SQLite and PostgreSQL.
+    """
+    if not couplings:
+        return
+    connection = connections[router.db_for_write(Coupling)]
+    model_fields = [Coupling._meta.get_field(name) for name in fields]
+    quote = connection.ops.quote_name
+    assignments = ", ".join(f"{quote(field.column)} = %s" for field in model_fields)
+    # Only column names from the model's own metadata go into the text; every value is a parameter.
+    table, pk = quote(Coupling._meta.db_table), quote(Coupling._meta.pk.column)
+    sql = f"UPDATE {table} SET {assignments} WHERE {pk} = %s"  # noqa: S608
+    rows = [
+        [field.get_db_prep_save(getattr(coupling, field.attname), connection) for field in model_fields] + [coupling.pk]
+        for coupling in couplings
+    ]
+    with transaction.atomic(using=connection.alias, savepoint=False), connection.cursor() as cursor:
+        cursor.executemany(sql, rows)

@@ -13,6 +13,7 @@ from typing import Any
 from django.db import models
 from django.utils import timezone
 
+from coupling import services as coupling_services
 from coupling.models import Coupling
 from syncjobs import jobs
 from syncjobs.engine.context import RunContext
@@ -72,8 +73,7 @@ def mark_success(
 
 
 def save_successes(couplings: list[Coupling]) -> None:
-    if couplings:
-        Coupling.objects.bulk_update(couplings, SUCCESS_FIELDS, batch_size=500)
+    coupling_services.couplings_update_fields(couplings=couplings, fields=SUCCESS_FIELDS)
 
 
 def record_failure(
