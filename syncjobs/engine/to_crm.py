@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
@@ -15,7 +16,7 @@ from syncjobs.engine import deletions, outcomes, values
 from syncjobs.engine.context import READ_IDS_PER_QUERY, WATERMARK_OVERLAP, WRITE_PAGE_SIZE, RunContext
 from syncjobs.engine.merge import conflict_message, merge
 from syncjobs.engine.values import Lookups, RecordFailure
-from syncjobs.engine.writes import PendingWrite, WritePlan
+from syncjobs.engine.writes import Dispatched, PendingWrite, WritePlan
 
 
 def _couplings(ctx: RunContext) -> models.QuerySet[Coupling]:
@@ -90,74 +91,91 @@ def validation_message(error: ValidationError) -> str:
 
 def sync_to_crm(ctx: RunContext) -> None:
     lookups = Lookups(ctx)
-    needs_crm_values = bool(ctx.from_crm_fields)
     field_directions = directions(ctx)
     creation_defaults = values.creation_defaults(ctx)
     plan = WritePlan(ctx, on_row_missing=lambda write: deletions.crm_row_missing(ctx, write.record, write.coupling))
-    for page in erp_pages(ctx):
-        couplings = {c.erp_system_id: c for c in _couplings(ctx).filter(erp_system_id__in=[r.system_id for r in page])}
-        lookups.prime_for_records(page)
-        coupled_ids = [c.crm_id for c in couplings.values() if c.state == Coupling.State.COUPLED]
-        crm_rows = fetch_crm_rows(ctx, coupled_ids) if needs_crm_values and coupled_ids else {}
-        new_couplings: list[Coupling] = []
-        pending: list[tuple[models.Model, Coupling, dict]] = []
-        successes: list[Coupling] = []
-        for record in page:
-            coupling = couplings.get(record.system_id)
-            if coupling is not None and coupling.skipped and not ctx.explicit:
-                ctx.count("skipped")
-                continue
-            try:
-                erp_side = values.erp_values(ctx, lookups, record)
-            except RecordFailure as failure:
-                outcomes.record_failure(
-                    ctx, message=failure.message, details=failure.details, record=record, coupling=coupling
-                )
-                continue
-            if coupling is None:
-                if ctx.only_coupled:
-                    continue
-                # The id is chosen and committed before anything is sent: a rerun upserts this same row.
-                coupling = Coupling(
-                    erp_model=ctx.erp_content_type,
-                    erp_system_id=record.system_id,
-                    crm_entity=ctx.mapping.crm_entity,
-                    crm_id=uuid.uuid4(),
-                    state=Coupling.State.CREATING,
-                )
-                new_couplings.append(coupling)
-            if coupling.state == Coupling.State.CREATING:
-                pending.append((record, coupling, erp_side))
-                continue
-            row = crm_rows.get(coupling.crm_id) if needs_crm_values else None
-            if needs_crm_values and row is None:
-                deletions.crm_row_missing(ctx, record, coupling)
-                continue
-            write = merge_record(ctx, lookups, field_directions, record, coupling, erp_side, row)
-            if write is None:
-                continue
-            if write.body:
-                plan.add(write)
-            else:
-                outcomes.mark_success(ctx, coupling, snapshot=write.snapshot, record=record, row=row)
-                successes.append(coupling)
-        if new_couplings:
-            Coupling.objects.bulk_create(new_couplings, batch_size=WRITE_PAGE_SIZE)
-            ctx.count("coupled", len(new_couplings))
-        for record, coupling, erp_side in pending:
-            merged = merge(directions=field_directions, base={}, erp=erp_side, crm=None, policy="", erp_only=True)
-            plan.add(
-                PendingWrite(
-                    record=record,
-                    coupling=coupling,
-                    body={**creation_defaults, **values.crm_payload(ctx, erp_side, merged.to_crm)},
-                    snapshot=merged.merged,
-                    create=True,
-                )
+    # A page's bulk requests are in flight on a worker thread while the next page is read and
+    # merged here; each page's outcome is settled (couplings saved, progress written) in order.
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="crm-write") as sender:
+        in_flight: tuple[Dispatched, list[Coupling], int] | None = None
+        for page in erp_pages(ctx):
+            in_flight = _sync_page(ctx, page, plan, sender, in_flight, lookups, field_directions, creation_defaults)
+        if in_flight is not None:
+            _settle(ctx, *in_flight)
+
+
+def _settle(ctx: RunContext, dispatched: Dispatched, successes: list[Coupling], page_size: int) -> None:
+    outcomes.save_successes(successes + dispatched.collect())
+    ctx.flush(done=page_size)
+
+
+def _sync_page(ctx, page, plan, sender, in_flight, lookups, field_directions, creation_defaults):
+    """Merge one page and dispatch its writes; settle the previous page's once this one is on its way."""
+    needs_crm_values = bool(ctx.from_crm_fields)
+    couplings = {c.erp_system_id: c for c in _couplings(ctx).filter(erp_system_id__in=[r.system_id for r in page])}
+    lookups.prime_for_records(page)
+    coupled_ids = [c.crm_id for c in couplings.values() if c.state == Coupling.State.COUPLED]
+    crm_rows = fetch_crm_rows(ctx, coupled_ids) if needs_crm_values and coupled_ids else {}
+    new_couplings: list[Coupling] = []
+    pending: list[tuple[models.Model, Coupling, dict]] = []
+    successes: list[Coupling] = []
+    for record in page:
+        coupling = couplings.get(record.system_id)
+        if coupling is not None and coupling.skipped and not ctx.explicit:
+            ctx.count("skipped")
+            continue
+        try:
+            erp_side = values.erp_values(ctx, lookups, record)
+        except RecordFailure as failure:
+            outcomes.record_failure(
+                ctx, message=failure.message, details=failure.details, record=record, coupling=coupling
             )
-        successes += plan.send()
-        outcomes.save_successes(successes)
-        ctx.flush(done=len(page))
+            continue
+        if coupling is None:
+            if ctx.only_coupled:
+                continue
+            # The id is chosen and committed before anything is sent: a rerun upserts this same row.
+            coupling = Coupling(
+                erp_model=ctx.erp_content_type,
+                erp_system_id=record.system_id,
+                crm_entity=ctx.mapping.crm_entity,
+                crm_id=uuid.uuid4(),
+                state=Coupling.State.CREATING,
+            )
+            new_couplings.append(coupling)
+        if coupling.state == Coupling.State.CREATING:
+            pending.append((record, coupling, erp_side))
+            continue
+        row = crm_rows.get(coupling.crm_id) if needs_crm_values else None
+        if needs_crm_values and row is None:
+            deletions.crm_row_missing(ctx, record, coupling)
+            continue
+        write = merge_record(ctx, lookups, field_directions, record, coupling, erp_side, row)
+        if write is None:
+            continue
+        if write.body:
+            plan.add(write)
+        else:
+            outcomes.mark_success(ctx, coupling, snapshot=write.snapshot, record=record, row=row)
+            successes.append(coupling)
+    if new_couplings:
+        Coupling.objects.bulk_create(new_couplings, batch_size=WRITE_PAGE_SIZE)
+        ctx.count("coupled", len(new_couplings))
+    for record, coupling, erp_side in pending:
+        merged = merge(directions=field_directions, base={}, erp=erp_side, crm=None, policy="", erp_only=True)
+        plan.add(
+            PendingWrite(
+                record=record,
+                coupling=coupling,
+                body={**creation_defaults, **values.crm_payload(ctx, erp_side, merged.to_crm)},
+                snapshot=merged.merged,
+                create=True,
+            )
+        )
+    dispatched = plan.dispatch(sender)
+    if in_flight is not None:
+        _settle(ctx, *in_flight)
+    return dispatched, successes, len(page)
 
 
 def merge_record(ctx, lookups, field_directions, record, coupling, erp_side, row) -> PendingWrite | None:

@@ -14,6 +14,7 @@ shipped product does: only the benchmark's baseline (bench/sync_throughput.py) a
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,29 +56,59 @@ class WritePlan:
 
     def send(self) -> list[Coupling]:
         """Send everything; returns the couplings written successfully (their success state is set)."""
-        succeeded: list[Coupling] = []
+        return self.dispatch(None).collect()
+
+    def dispatch(self, executor: Executor | None) -> Dispatched:
+        """Start sending the page's writes and hand back what to collect.
+
+        With an executor the bulk requests go out on a worker thread while the caller prepares the
+        next page (Microsoft's advice: keep requests in flight in parallel); only the HTTP call
+        leaves this thread: database writes, counters and failure replays happen in ``collect``.
+        The couplings of creates are committed before this is called, so a crash with a request
+        in flight is repeated safely.
+        """
         creates = [w for w in self.writes if w.create]
         updates = [w for w in self.writes if not w.create]
-        if creates:
-            succeeded += self._send_bulk(creates, create=True)
-        if updates:
-            succeeded += self._send_bulk(updates, create=False)
         self.writes = []
-        return succeeded
+        if self.ctx.one_request_per_record or executor is None:
+            succeeded: list[Coupling] = []
+            if creates:
+                succeeded += self._send_bulk(creates, create=True)
+            if updates:
+                succeeded += self._send_bulk(updates, create=False)
+            return Dispatched(self, [], succeeded)
+        parts = [
+            (writes, create, executor.submit(self._bulk_request, writes, create=create))
+            for writes, create in ((creates, True), (updates, False))
+            if writes
+        ]
+        return Dispatched(self, parts, [])
+
+    def _bulk_request(self, writes: list[PendingWrite], *, create: bool) -> None:
+        ctx = self.ctx
+        targets = [self._target(write) for write in writes]
+        if create:
+            ctx.client.upsert_multiple(ctx.mapping.crm_entity_set, targets, logical_name=ctx.mapping.crm_entity)
+        else:
+            ctx.client.update_multiple(ctx.mapping.crm_entity_set, targets, logical_name=ctx.mapping.crm_entity)
+
+    def _bulk_outcome(self, writes: list[PendingWrite], *, create: bool, request: Future) -> list[Coupling]:
+        try:
+            request.result()
+        except SERVICE_ERRORS:
+            raise
+        except dataverse.DataverseError:
+            return self._replay(writes, create=create)
+        return [self._succeed(write) for write in writes]
 
     def _target(self, write: PendingWrite) -> dict[str, Any]:
         return {**write.body, self.ctx.primary_key: str(write.coupling.crm_id)}
 
     def _send_bulk(self, writes: list[PendingWrite], *, create: bool) -> list[Coupling]:
-        ctx = self.ctx
-        if ctx.one_request_per_record:
+        if self.ctx.one_request_per_record:
             return self._send_one_by_one(writes, create=create)
-        targets = [self._target(write) for write in writes]
         try:
-            if create:
-                ctx.client.upsert_multiple(ctx.mapping.crm_entity_set, targets, logical_name=ctx.mapping.crm_entity)
-            else:
-                ctx.client.update_multiple(ctx.mapping.crm_entity_set, targets, logical_name=ctx.mapping.crm_entity)
+            self._bulk_request(writes, create=create)
         except SERVICE_ERRORS:
             raise
         except dataverse.DataverseError:
@@ -144,3 +175,18 @@ class WritePlan:
         outcomes.mark_success(self.ctx, write.coupling, snapshot=write.snapshot, record=write.record)
         self.ctx.count("inserted" if write.create else "modified")
         return write.coupling
+
+
+@dataclass
+class Dispatched:
+    """A page's writes on their way: ``collect`` waits for them and settles each record's outcome."""
+
+    plan: WritePlan
+    parts: list[tuple[list[PendingWrite], bool, Future]]
+    succeeded: list[Coupling]
+
+    def collect(self) -> list[Coupling]:
+        succeeded = list(self.succeeded)
+        for writes, create, request in self.parts:
+            succeeded += self.plan._bulk_outcome(writes, create=create, request=request)
+        return succeeded
