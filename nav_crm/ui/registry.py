@@ -1,6 +1,7 @@
-"""Extensions that other apps add to a model's list pages: bulk actions, columns, filters.
+"""Extensions that other apps add to a model's pages: bulk actions, columns and filters of its lists,
+actions and panels of its detail page.
 
-The owning app declares its list once; a later app (e.g. coupling) registers more from its
+The owning app declares its pages once; a later app (e.g. coupling) registers more from its
 ``AppConfig.ready()`` without the owning app importing it.
 """
 
@@ -13,6 +14,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import models
 
 from nav_crm.ui.bulk import BulkAction
+from nav_crm.ui.detail import DetailAction, DetailPanel
 
 Annotation = Callable[[models.QuerySet], models.QuerySet]
 
@@ -25,7 +27,14 @@ class ListExtensions:
     annotations: list[Annotation] = field(default_factory=list)
 
 
+@dataclass
+class DetailExtensions:
+    actions: list[DetailAction] = field(default_factory=list)
+    panels: list[DetailPanel] = field(default_factory=list)
+
+
 _extensions: dict[type[models.Model], ListExtensions] = {}
+_detail_extensions: dict[type[models.Model], DetailExtensions] = {}
 
 
 def extensions_for(model: type[models.Model]) -> ListExtensions:
@@ -64,3 +73,21 @@ def register_filter(model: type[models.Model], name: str, filter_: django_filter
     if name in extensions.filters:
         raise ImproperlyConfigured(f"A filter named {name!r} is already registered for {model.__name__}.")
     extensions.filters[name] = filter_
+
+
+def detail_extensions_for(model: type[models.Model]) -> DetailExtensions:
+    return _detail_extensions.get(model, DetailExtensions())
+
+
+def register_detail_action(model: type[models.Model], action: DetailAction) -> None:
+    extensions = _detail_extensions.setdefault(model, DetailExtensions())
+    if any(existing.name == action.name for existing in extensions.actions):
+        raise ImproperlyConfigured(f"A detail action named {action.name!r} is already registered for {model.__name__}.")
+    extensions.actions.append(action)
+
+
+def register_detail_panel(model: type[models.Model], panel: DetailPanel) -> None:
+    extensions = _detail_extensions.setdefault(model, DetailExtensions())
+    if any(existing.name == panel.name for existing in extensions.panels):
+        raise ImproperlyConfigured(f"A detail panel named {panel.name!r} is already registered for {model.__name__}.")
+    extensions.panels.append(panel)

@@ -19,13 +19,15 @@ from django.db import models
 from django.forms import ModelForm
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 from django.views import View
 
 from nav_crm.ui.bulk import BulkAction, BulkResult
+from nav_crm.ui.detail import BoundDetailAction, DetailAction
 from nav_crm.ui.filters import filterset_with, search_queryset
-from nav_crm.ui.registry import ListExtensions, extensions_for
+from nav_crm.ui.registry import DetailExtensions, ListExtensions, detail_extensions_for, extensions_for
 
 # A bulk action that fails on many records reports the first ones by name, then a count.
 MAX_FAILURES_REPORTED = 20
@@ -198,19 +200,12 @@ class ObjectListView(ObjectPermissionMixin, View):
             messages.warning(request, "Select at least one record first.")
             return redirect(back)
         if action.confirm and request.POST.get("confirmed") != "1":
-            return render(
+            return bulk_confirmation(
                 request,
-                "ui/bulk_confirm.html",
-                {
-                    "title": action.label,
-                    "action": action,
-                    "count": count,
-                    "sample": queryset[:MAX_FAILURES_REPORTED],
-                    "select_all_matching": request.POST.get("select_all_matching") == "1",
-                    "pks": request.POST.getlist("pk"),
-                    "back": back,
-                    "verbose_name": self.verbose_name(count),
-                },
+                action,
+                queryset,
+                select_all_matching=request.POST.get("select_all_matching") == "1",
+                verbose_name=self.verbose_name(count),
             )
         outcome = action.handler(request=request, queryset=queryset)
         if isinstance(outcome, HttpResponse):
@@ -222,15 +217,37 @@ class ObjectListView(ObjectPermissionMixin, View):
         return str(self.model._meta.verbose_name if count == 1 else self.model._meta.verbose_name_plural)
 
     def report(self, action: BulkAction, result: BulkResult) -> None:
-        if result.done:
-            messages.success(
-                self.request, f"{len(result.done)} {self.verbose_name(len(result.done))} {action.done_verb}."
-            )
-        for record, why in result.failed[:MAX_FAILURES_REPORTED]:
-            messages.error(self.request, f"{record}: not {action.done_verb}. {why}")
-        if len(result.failed) > MAX_FAILURES_REPORTED:
-            hidden = len(result.failed) - MAX_FAILURES_REPORTED
-            messages.error(self.request, f"… and {hidden} more not {action.done_verb}.")
+        report_bulk_result(self.request, action, result, self.verbose_name)
+
+
+def report_bulk_result(request: HttpRequest, action: BulkAction, result: BulkResult, verbose_name) -> None:
+    """The outcome as messages: how many were done, and each refusal with its reason (the first ones)."""
+    if result.done:
+        messages.success(request, f"{len(result.done)} {verbose_name(len(result.done))} {action.done_verb}.")
+    for record, why in result.failed[:MAX_FAILURES_REPORTED]:
+        messages.error(request, f"{record}: not {action.done_verb}. {why}")
+    if len(result.failed) > MAX_FAILURES_REPORTED:
+        hidden = len(result.failed) - MAX_FAILURES_REPORTED
+        messages.error(request, f"… and {hidden} more not {action.done_verb}.")
+
+
+def bulk_confirmation(request: HttpRequest, action: BulkAction, queryset: models.QuerySet, **context) -> HttpResponse:
+    """The page that asks ``action.confirm`` before the action runs; it posts back with confirmed=1."""
+    count = queryset.count()
+    return render(
+        request,
+        "ui/bulk_confirm.html",
+        {
+            "title": action.label,
+            "action": action,
+            "count": count,
+            "sample": queryset[:MAX_FAILURES_REPORTED],
+            "select_all_matching": False,
+            "pks": request.POST.getlist("pk"),
+            "back": request.get_full_path(),
+            **context,
+        },
+    )
 
 
 def display_value(instance: models.Model, field: models.Field):
@@ -261,9 +278,53 @@ class RelatedList:
 
 
 class ObjectDetailView(ObjectPermissionMixin, View):
+    """One record's fields and related lists, with the buttons and panels other apps registered for the model.
+
+    A registered action's button POSTs here (``action=<name>``): the action's permission is
+    checked, its question asked when it has one, and its handler runs on this one record.
+    """
+
     # Shown in this order; empty shows every concrete field except the primary key.
     fields: tuple[str, ...] = ()
+    # Whether other apps' registered actions and panels for the model apply here.
+    extensible = True
     template_name = "ui/object_detail.html"
+
+    @property
+    def detail_extensions(self) -> DetailExtensions:
+        return detail_extensions_for(self.model) if self.extensible else DetailExtensions()
+
+    def permitted(self, permission: str) -> bool:
+        return not permission or self.request.user.has_perm(permission)
+
+    def detail_actions(self, instance: models.Model) -> list[BoundDetailAction]:
+        """The registered buttons this user may use and that apply to this record."""
+        bound = []
+        for action in self.detail_extensions.actions:
+            if not self.permitted(action.permission):
+                continue
+            if action.visible is not None and not action.visible(instance):
+                continue
+            if action.url is not None:
+                url = action.url(instance)
+                if url:
+                    bound.append(BoundDetailAction(action, url))
+                continue
+            bound.append(BoundDetailAction(action))
+        return bound
+
+    def runnable_action(self, name: str) -> DetailAction | None:
+        return next((a for a in self.detail_extensions.actions if a.handler is not None and a.name == name), None)
+
+    def detail_panels(self, instance: models.Model) -> list[str]:
+        panels = []
+        for panel in self.detail_extensions.panels:
+            if not self.permitted(panel.permission):
+                continue
+            context = panel.context(self.request, instance)
+            if context is not None:
+                panels.append(render_to_string(panel.template_name, {"object": instance, **context}, self.request))
+        return panels
 
     def get_queryset(self) -> models.QuerySet:
         return self.model._default_manager.all()
@@ -305,9 +366,30 @@ class ObjectDetailView(ObjectPermissionMixin, View):
             "list_url": self.url_for("list"),
             "edit_url": self.page_url_if_permitted("edit", "change", instance.pk),
             "delete_url": self.page_url_if_permitted("delete", "delete", instance.pk),
+            "registered_actions": self.detail_actions(instance),
+            "registered_panels": self.detail_panels(instance),
         }
         context.update(self.get_extra_context(instance))
         return render(request, self.template_name, context)
+
+    def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        instance = self.get_object()
+        back = request.get_full_path()
+        action = self.runnable_action(request.POST.get("action", ""))
+        if action is None:
+            messages.error(request, "Choose one of the page's actions.")
+            return redirect(back)
+        if not self.permitted(action.permission):
+            raise PermissionDenied(f"You may not run “{action.label}”.")
+        queryset = self.get_queryset().filter(pk=instance.pk)
+        verbose_name = self.model._meta.verbose_name
+        if action.confirm and request.POST.get("confirmed") != "1":
+            return bulk_confirmation(request, action.as_bulk_action, queryset, verbose_name=verbose_name)
+        outcome = action.handler(request=request, queryset=queryset)
+        if isinstance(outcome, HttpResponse):
+            return outcome  # the action goes on on a page of its own (a form, a question)
+        report_bulk_result(request, action.as_bulk_action, outcome, lambda count: verbose_name)
+        return redirect(back)
 
 
 class ObjectEditView(ObjectPermissionMixin, View):
