@@ -1,18 +1,37 @@
-"""What the coupling adds to the ERP's list pages: a "Dynamics 365" column, a "Coupled" filter, bulk actions."""
+"""What the coupling adds to the ERP's pages.
+
+Lists: a "Dynamics 365" column, a "Coupled" filter, bulk actions. Detail pages: the same actions
+as buttons (each where it applies: Couple on an uncoupled record, Synchronize now, Decouple and
+Open in Dynamics 365 on a coupled one) and a panel with the coupling's state.
+"""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import django_filters
 import django_tables2 as tables
 from django.apps import apps
 from django.db import models
+from django.http import HttpRequest
 from django.utils.html import format_html
 
-from coupling.selectors import with_coupling
-from nav_crm.ui import BulkAction, register_bulk_action, register_column, register_filter
+from coupling.models import Coupling
+from coupling.selectors import coupling_for_record, with_coupling
+from nav_crm.ui import (
+    BulkAction,
+    DetailAction,
+    DetailPanel,
+    register_bulk_action,
+    register_column,
+    register_detail_action,
+    register_detail_panel,
+    register_filter,
+)
 from syncjobs import selectors as sync_selectors
 from syncjobs.coupling_ui import selectors, views
 from syncjobs.mappings.defaults import DEFAULTS
+from syncjobs.models import IntegrationTableMapping
 
 
 class CrmColumn(tables.Column):
@@ -48,7 +67,7 @@ class CrmColumn(tables.Column):
         )
 
 
-ACTIONS = (
+COUPLE, SYNCHRONIZE, DECOUPLE, MATCH = ACTIONS = (
     BulkAction(
         name="crm_couple",
         label="Couple with Dynamics 365",
@@ -102,3 +121,84 @@ def register_list_extensions() -> None:
         )
         for action in ACTIONS:
             register_bulk_action(model, action)
+
+
+# --- Detail pages ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RecordCrmState:
+    """What a detail page shows and decides its buttons from: the table's mapping, the record's coupling."""
+
+    mapping: IntegrationTableMapping | None
+    coupling: Coupling | None
+    open_url: str | None
+
+    @property
+    def is_coupled(self) -> bool:
+        return self.coupling is not None and self.coupling.state == Coupling.State.COUPLED
+
+
+_STATE_ATTRIBUTE = "_crm_coupling_state"
+
+
+def record_crm_state(record: models.Model) -> RecordCrmState:
+    """Read once per page: the buttons and the panel all ask (kept on the record, which lives for one request)."""
+    state = getattr(record, _STATE_ATTRIBUTE, None)
+    if state is None:
+        mapping = selectors.record_mapping(model=type(record))
+        coupling = coupling_for_record(record=record)
+        server_url = sync_selectors.crm_connection_get().server_url
+        open_url = None
+        if coupling is not None and coupling.state == Coupling.State.COUPLED and server_url:
+            open_url = selectors.crm_record_url(
+                server_url=server_url, crm_entity=coupling.crm_entity, crm_id=coupling.crm_id
+            )
+        state = RecordCrmState(mapping=mapping, coupling=coupling, open_url=open_url)
+        setattr(record, _STATE_ATTRIBUTE, state)
+    return state
+
+
+def coupling_panel_context(request: HttpRequest, record: models.Model) -> dict | None:
+    state = record_crm_state(record)
+    if state.mapping is None and state.coupling is None:
+        return None  # the table is not synchronized (its mapping is disabled) and the record never was
+    return {"crm": state, "coupling": state.coupling, "mapping": state.mapping}
+
+
+def _can_couple(record: models.Model) -> bool:
+    state = record_crm_state(record)
+    return state.mapping is not None and state.coupling is None
+
+
+def _is_coupled(record: models.Model) -> bool:
+    return record_crm_state(record).is_coupled
+
+
+def _has_coupling(record: models.Model) -> bool:
+    """Decouple also applies to a coupling whose create in Dynamics 365 is still pending."""
+    return record_crm_state(record).coupling is not None
+
+
+DETAIL_ACTIONS = (
+    DetailAction.running(COUPLE, visible=_can_couple),
+    DetailAction.running(SYNCHRONIZE, visible=_is_coupled),
+    DetailAction.running(DECOUPLE, visible=_has_coupling),
+    DetailAction(
+        name="crm_open",
+        label="Open in Dynamics 365",
+        url=lambda record: record_crm_state(record).open_url,
+        icon="box-arrow-up-right",
+        new_tab=True,
+    ),
+)
+COUPLING_PANEL = DetailPanel(
+    name="crm_coupling", template_name="syncjobs/coupling/_detail_panel.html", context=coupling_panel_context
+)
+
+
+def register_detail_extensions() -> None:
+    for model in coupled_models():
+        for action in DETAIL_ACTIONS:
+            register_detail_action(model, action)
+        register_detail_panel(model, COUPLING_PANEL)
