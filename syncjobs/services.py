@@ -1,7 +1,9 @@
-"""Writes for the CRM connection: save it, test it, enable and disable it.
+"""Writes for the CRM connection (save it, test it, enable and disable it) and the errors page's restore.
 
 `connection_test` runs the checks an administrator needs in order, each with a plain-words
 message and a hint on how to fix it; a check whose prerequisite failed is reported "not run".
+`job_errors_restore` brings back the deleted side of failed records (the other error actions,
+retry, decouple and delete, are in syncjobs.jobs).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import re
 import socket
 import uuid
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from urllib.parse import urlsplit
 
@@ -21,13 +23,14 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 
 import dataverse
+from coupling.models import Coupling
 from erp import selectors as erp_selectors
-from syncjobs import clients, constants, crypto
-from syncjobs.models import CrmConnection
+from syncjobs import clients, constants, crypto, jobs, selectors
+from syncjobs.models import CrmConnection, SyncJob, SyncJobError
 
 logger = logging.getLogger(__name__)
 
@@ -638,3 +641,98 @@ def connection_disable(*, connection: CrmConnection) -> CrmConnection:
         connection.save(update_fields=["is_enabled", "modified_at"])
         logger.info("CRM connection to %s disabled", connection.server_url)
     return connection
+
+
+# --- Synchronization errors: restore the deleted counterpart ----------------------------------------------
+
+
+@dataclass
+class RestoreOutcome:
+    jobs: list[SyncJob] = field(default_factory=list)
+    restored: list[SyncJobError] = field(default_factory=list)
+    refused: list[tuple[SyncJobError, str]] = field(default_factory=list)
+
+
+def _coupling_recreate_in_crm(*, coupling: Coupling) -> None:
+    """Point the coupling at a new id for the deleted row, recorded before anything is sent (state "creating").
+
+    The job then creates the row under that id as the engine creates any row, so a repeat (a
+    second click, a rerun after a crash) upserts the same row. A coupling already waiting for
+    its create keeps its id for the same reason.
+    """
+    now = timezone.now()
+    Coupling.objects.filter(pk=coupling.pk, crm_id=coupling.crm_id, state=Coupling.State.COUPLED).update(
+        crm_id=uuid.uuid4(),
+        state=Coupling.State.CREATING,
+        snapshot={},
+        crm_modified_on=None,
+        crm_version=None,
+        modified_at=now,
+    )
+    Coupling.objects.filter(pk=coupling.pk).update(skipped=False, consecutive_failures=0, modified_at=now)
+
+
+def job_errors_restore(
+    *, errors: models.QuerySet[SyncJobError], user=None, client: dataverse.Client | None = None
+) -> RestoreOutcome:
+    """BC's "Restore" on failed and skipped records: recreate the side of each record's coupling that was deleted.
+
+    Dynamics 365 row deleted → the coupling is re-pointed (see ``_coupling_recreate_in_crm``) and
+    a to-Dynamics-365 job for those records creates the rows. ERP record deleted → the leftover
+    coupling goes and a from-Dynamics-365 job for those rows creates the ERP records, each with
+    its coupling in one transaction (as "Create in ERP" on the uncoupled rows page). Either way
+    the engine maps the values. What applies is decided here from both systems as they are now
+    (``selectors.error_restore_plans``), not from what the page showed. CRM errors propagate.
+    """
+    from syncjobs.coupling_ui.services import crm_rows_create_in_erp
+
+    errors = list(errors.select_related("mapping", "mapping__erp_model", "job"))
+    if client is None:
+        with clients.crm_client() as own_client:
+            plans = selectors.error_restore_plans(errors=errors, client=own_client)
+    else:
+        plans = selectors.error_restore_plans(errors=errors, client=client)
+    outcome = RestoreOutcome()
+    in_crm: dict[int, list[selectors.ErrorRestorePlan]] = {}
+    in_erp: dict[int, list[selectors.ErrorRestorePlan]] = {}
+    for error in errors:
+        plan = plans[error.pk]
+        if not plan.applies:
+            outcome.refused.append((error, plan.reason))
+            continue
+        side = in_crm if plan.side == selectors.RestoreSide.CRM_ROW else in_erp
+        side.setdefault(error.mapping_id, []).append(plan)
+    for mapping_plans in in_crm.values():
+        mapping = mapping_plans[0].error.mapping
+        with transaction.atomic():
+            for plan in mapping_plans:
+                _coupling_recreate_in_crm(coupling=plan.coupling)
+            system_ids = sorted({str(plan.erp_system_id) for plan in mapping_plans})
+            outcome.jobs.append(
+                jobs.job_create(
+                    mapping=mapping,
+                    direction=SyncJob.JobDirection.TO_CRM,
+                    parameters={"erp_system_ids": system_ids},
+                    user=user,
+                )
+            )
+        outcome.restored += [plan.error for plan in mapping_plans]
+    for mapping_plans in in_erp.values():
+        mapping = mapping_plans[0].error.mapping
+        try:
+            with transaction.atomic():
+                for plan in mapping_plans:
+                    if plan.coupling is not None:
+                        # Still pointing at the deleted record (checked again in the same statement).
+                        Coupling.objects.filter(pk=plan.coupling.pk, erp_system_id=plan.erp_system_id).delete()
+                crm_ids = sorted({str(plan.crm_id) for plan in mapping_plans})
+                outcome.jobs.append(crm_rows_create_in_erp(mapping=mapping, crm_ids=crm_ids, user=user))
+        except ValidationError as refusal:
+            outcome.refused += [(plan.error, " ".join(refusal.messages)) for plan in mapping_plans]
+            continue
+        outcome.restored += [plan.error for plan in mapping_plans]
+    if outcome.jobs:
+        logger.info(
+            "Restore deleted counterparts: %s errors, jobs %s", len(outcome.restored), [job.pk for job in outcome.jobs]
+        )
+    return outcome

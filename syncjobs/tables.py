@@ -141,23 +141,29 @@ def crm_row_url(*, server_url: str, crm_entity: str, crm_id) -> str | None:
 
 
 class ErrorTable(ObjectTable):
-    created_at = tables.DateTimeColumn(format="Y-m-d H:i:s", verbose_name="When")
+    created_at = tables.DateTimeColumn(
+        format="Y-m-d H:i:s", verbose_name="When", attrs={"td": {"class": "text-nowrap"}}
+    )
     job = tables.Column(linkify=True, order_by=("job_id",))
     mapping = tables.Column(accessor="job__mapping_name", verbose_name="Mapping")
     erp_record = tables.Column("ERP record", accessor="erp_label", empty_values=(), order_by=("erp_label",))
     crm_row = tables.Column("Dynamics 365", accessor="crm_id", empty_values=(), orderable=False)
     message = tables.Column(attrs={"td": {"class": "error-message"}})
     skipped = tables.BooleanColumn("Skipped", accessor="is_skipped", order_by=("is_skipped",))
+    restore = tables.Column("", empty_values=(), orderable=False)
 
     class Meta(ObjectTable.Meta):
         model = SyncJobError
-        fields = ("pk", "created_at", "job", "mapping", "erp_record", "crm_row", "message", "skipped")
+        fields = ("pk", "created_at", "job", "mapping", "erp_record", "crm_row", "message", "skipped", "restore")
         empty_text = "No synchronization errors."
+        attrs = {"class": f"{ObjectTable.Meta.attrs['class']} error-table"}
 
     def __init__(self, *args, crm_server_url: str = "", **kwargs):
         super().__init__(*args, **kwargs)
         self.crm_server_url = crm_server_url
         self._erp_urls: dict[tuple[int, object], str] | None = None
+        # Error pk → selectors.ErrorRestorePlan, set by the errors page for the rows it shows (when the user may act).
+        self.restore_plans: dict = {}
 
     def erp_record_urls(self) -> dict[tuple[int, object], str]:
         """The page of every ERP record on the current page, in one query per ERP table."""
@@ -199,6 +205,22 @@ class ErrorTable(ObjectTable):
             url,
             record.crm_entity,
             record.crm_id,
+        )
+
+    def render_restore(self, record):
+        """ "Restore deleted counterpart" on the rows it applies to: submits the page's one-row restore form."""
+        plan = self.restore_plans.get(record.pk)
+        if plan is None or not plan.applies:
+            return ""
+        return format_html(
+            '<button type="submit" form="restore-one-form" name="pk" value="{}" class="btn btn-sm btn-outline-primary '
+            'text-nowrap" aria-label="Restore deleted counterpart: {}" data-restore="{}">'
+            '<i class="bi bi-arrow-counterclockwise"></i> Restore</button>'
+            '<div class="small text-body-secondary">{}</div>',
+            record.pk,
+            plan.description,
+            plan.side,
+            plan.description,
         )
 
     def render_message(self, record):

@@ -2,7 +2,8 @@
 mappings, edit pages, and reset to defaults. All need ``syncjobs.manage_mappings``.
 
 The synchronization log (jobs, with a live job page) and the synchronization errors (retry,
-decouple, delete) need ``syncjobs.view_syncjob``; their actions ``change_syncjob`` or ``delete_syncjob``.
+restore deleted counterpart, decouple, delete) need ``syncjobs.view_syncjob``; their actions
+``change_syncjob`` or ``delete_syncjob``.
 """
 
 import django_tables2
@@ -17,7 +18,9 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from nav_crm.ui import BulkAction, BulkResult, per_record
 from nav_crm.ui.views import ObjectDetailView, ObjectEditView, ObjectListView, RelatedList
-from syncjobs import filters, forms, jobs, selectors, tables
+from syncjobs import clients, filters, forms, jobs, selectors, tables
+from syncjobs import services as sync_services
+from syncjobs.coupling_ui.views import CRM_ERRORS, crm_problem
 from syncjobs.mappings import services
 from syncjobs.models import IntegrationFieldMapping, IntegrationTableMapping, SyncJob, SyncJobError
 
@@ -183,7 +186,7 @@ class JobDetailView(ObjectDetailView):
 
     def get_related_lists(self, instance):
         table = _error_table(
-            self.request, selectors.sync_errors().filter(job=instance), prefix="errors-", exclude=("pk",)
+            self.request, selectors.sync_errors().filter(job=instance), prefix="errors-", exclude=("pk", "restore")
         )
         django_tables2.RequestConfig(self.request, paginate={"per_page": 25}).configure(table)
         errors_url = f"{reverse('syncjobs:error_list')}?job={instance.pk}"
@@ -234,6 +237,20 @@ def _retry(*, request: HttpRequest, queryset) -> BulkResult:
     return BulkResult(done=[error for error in queryset if error.pk not in refused_pks], failed=refused)
 
 
+def _restore(*, request: HttpRequest, queryset) -> BulkResult:
+    try:
+        outcome = sync_services.job_errors_restore(errors=queryset, user=request.user)
+    except CRM_ERRORS as error:
+        messages.error(request, f"Nothing was restored: {crm_problem(error)}")
+        return BulkResult()
+    for job in outcome.jobs:
+        messages.info(
+            request,
+            format_html('Job <a href="{}">#{}</a> recreates the deleted records.', job.get_absolute_url(), job.pk),
+        )
+    return BulkResult(done=outcome.restored, failed=outcome.refused)
+
+
 def _decouple(error: SyncJobError) -> None:
     if not jobs.job_error_decouple(error=error):
         raise ValidationError("The record is not coupled.")
@@ -252,6 +269,15 @@ RETRY = BulkAction(
     handler=_retry,
     done_verb="retried",
     icon="arrow-repeat",
+    style="outline-primary",
+)
+RESTORE = BulkAction(
+    name="restore",
+    label="Restore deleted counterpart",
+    permission=CHANGE_JOBS,
+    handler=_restore,
+    done_verb="restored",
+    icon="arrow-counterclockwise",
     style="outline-primary",
 )
 DECOUPLE = BulkAction(
@@ -281,10 +307,12 @@ class ErrorListView(ObjectListView):
     table_class = tables.ErrorTable
     filterset_class = filters.ErrorFilterSet
     search_fields = ("message", "erp_label", "job__mapping_name")
-    bulk_actions = (RETRY, DECOUPLE, DELETE)
+    bulk_actions = (RETRY, RESTORE, DECOUPLE, DELETE)
     extensible = False
     template_name = "syncjobs/error_list.html"
     title = "Synchronization errors"
+    # Asking Dynamics 365 which rows of a page exist must not hold the page up for long.
+    crm_check_timeout_seconds = 10.0
 
     def get_permission_required(self):
         return (VIEW_JOBS,)
@@ -295,7 +323,33 @@ class ErrorListView(ObjectListView):
     def get_table(self, queryset, *, selectable):
         table = super().get_table(queryset, selectable=selectable)
         table.crm_server_url = selectors.crm_connection_get().server_url
+        self.restore_problem = ""
+        if self.request.user.has_perm(RESTORE.permission):
+            table.restore_plans = self.restore_plans([row.record for row in table.page.object_list])
+        if not any(plan.applies for plan in table.restore_plans.values()):
+            table.columns.hide("restore")
+        self.table_shown = table
         return table
+
+    def restore_plans(self, errors: list[SyncJobError]) -> dict[int, selectors.ErrorRestorePlan]:
+        """Where "Restore deleted counterpart" applies on this page; nothing when Dynamics 365 cannot say."""
+        if not errors:
+            return {}
+        try:
+            with clients.crm_client(timeout=self.crm_check_timeout_seconds, max_retries=1) as client:
+                return selectors.error_restore_plans(errors=errors, client=client)
+        except clients.CrmNotConfigured:
+            return {}  # nothing is synchronized yet: there is nothing to say about counterparts
+        except CRM_ERRORS as error:
+            self.restore_problem = crm_problem(error)
+            return {}
+
+    def get_extra_context(self) -> dict:
+        restore_offered = any(plan.applies for plan in self.table_shown.restore_plans.values())
+        actions = self.permitted_bulk_actions()
+        if not restore_offered:
+            actions = [action for action in actions if action is not RESTORE]
+        return {"bulk_actions": actions, "restore_offered": restore_offered, "restore_problem": self.restore_problem}
 
     def verbose_name(self, count: int) -> str:
         return "error" if count == 1 else "errors"
