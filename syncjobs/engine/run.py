@@ -14,7 +14,7 @@ import datetime
 from django.utils import timezone
 
 from syncjobs import clients
-from syncjobs.engine import deletions, from_crm, to_crm
+from syncjobs.engine import deletions, from_crm, options, to_crm
 from syncjobs.engine.context import CrmAttribute, RunContext
 from syncjobs.models import Direction, IntegrationTableMapping, SyncJob
 
@@ -39,10 +39,8 @@ def crm_entity_metadata(client, logical_name: str) -> tuple[dict[str, CrmAttribu
 def run_synchronization(*, job: SyncJob) -> None:
     mapping = IntegrationTableMapping.objects.select_related("erp_model").get(pk=job.mapping_id)
     if mapping.is_option_mapping:
-        raise ValueError(
-            f"The mapping {mapping.name} couples ERP codes to option values; it is synchronized through "
-            "option couplings, not record by record."
-        )
+        _run_option_mapping(job, mapping)
+        return
     started_at = timezone.now()
     client = clients.crm_client()
     with client:
@@ -71,6 +69,21 @@ def run_synchronization(*, job: SyncJob) -> None:
         ctx.flush()
         if not ctx.explicit:
             _advance_watermarks(ctx, to_side=to_side, read_state=read_state)
+        if ctx.warnings:
+            _keep_warnings(job, ctx.warnings)
+
+
+def _run_option_mapping(job: SyncJob, mapping: IntegrationTableMapping) -> None:
+    """ERP codes ↔ the options of a CRM choice column (options.py): no rows, no watermarks, one direction."""
+    client = clients.crm_client()
+    with client:
+        ctx = RunContext(
+            job=job, mapping=mapping, client=client, started_at=timezone.now(), attributes={}, change_tracking=False
+        )
+        both = SyncJob.JobDirection.BOTH
+        to_side = job.direction in (SyncJob.JobDirection.TO_CRM, both) and mapping.direction == Direction.TO_CRM
+        from_side = job.direction in (SyncJob.JobDirection.FROM_CRM, both) and mapping.direction == Direction.FROM_CRM
+        options.sync_options(ctx, to_side=to_side, from_side=from_side)
         if ctx.warnings:
             _keep_warnings(job, ctx.warnings)
 

@@ -20,6 +20,7 @@ from django.db import models
 import dataverse
 from coupling import selectors as coupling_selectors
 from coupling.models import Coupling, OptionCoupling
+from erp.models import Currency, GeneralSetup
 from syncjobs.engine.context import RunContext, crm_noun
 from syncjobs.models import IntegrationFieldMapping, IntegrationTableMapping
 
@@ -96,6 +97,7 @@ class Lookups:
         self.erp_by_crm_id: dict[int, dict[uuid.UUID, models.Model]] = defaultdict(dict)
         self.options: dict[str, dict] = {}
         self.base_units: dict[str, str | None] = {}
+        self._local_currency: tuple[str | None, RecordFailure | None] | None = None
 
     def _lookup_fields(self) -> list[IntegrationFieldMapping]:
         return [f for f in self.ctx.fields if f.transform in (Transform.LOOKUP, Transform.SCHEDULE_BASE_UNIT)]
@@ -146,7 +148,7 @@ class Lookups:
         """The coupled CRM id of the record ``field_mapping`` refers to; RecordFailure when it is not coupled."""
         parent = self._parent(field_mapping, record)
         if parent is None:
-            return None
+            return self.local_currency_crm_id() if is_currency_lookup(field_mapping) else None
         lookup_mapping = field_mapping.lookup_mapping
         known = self.crm_ids[lookup_mapping.pk]
         if parent.system_id not in known:
@@ -163,6 +165,53 @@ class Lookups:
                 parent=parent,
             )
         return str(crm_id)
+
+    def local_currency_crm_id(self) -> str:
+        """The CRM currency of NAV's blank currency code, which means the local currency (LCY).
+
+        The LCY's coupled CRM currency when the general setup names one (RecordFailure naming it
+        when it is not coupled: another currency would be wrong), else the organization's base
+        currency. Looked up once per run."""
+        if self._local_currency is None:
+            self._local_currency = self._resolve_local_currency()
+        crm_id, failure = self._local_currency
+        if failure is not None:
+            raise failure
+        return crm_id
+
+    def _resolve_local_currency(self) -> tuple[str | None, RecordFailure | None]:
+        setup = GeneralSetup.objects.filter(pk=1).select_related("local_currency").first()
+        local = setup.local_currency if setup is not None else None
+        if local is not None:
+            crm_id = coupling_selectors.crm_ids_for(model=Currency, system_ids=[local.system_id]).get(local.system_id)
+            if crm_id is not None:
+                return str(crm_id), None
+            return None, RecordFailure(
+                f"Currency {local} (the local currency) must be coupled to a Dynamics 365 currency.",
+                details="Records without a currency code are in the local currency (LCY). "
+                "Couple it through the CURRENCY mapping.",
+                parent=local,
+            )
+        try:
+            rows = list(self.ctx.client.query("organizations", select=["_basecurrencyid_value"], top=1))
+        except dataverse.DataverseError as error:
+            return None, RecordFailure(
+                "The base currency of the Dynamics 365 organization could not be read.", details=str(error)
+            )
+        base = rows[0].get("_basecurrencyid_value") if rows else None
+        if not base:
+            return None, RecordFailure(
+                "Records without a currency code need the local currency (LCY): set it in the general setup "
+                "and couple it to a Dynamics 365 currency."
+            )
+        return str(base).lower(), None
+
+    def is_local_currency(self, crm_id: str) -> bool:
+        """True for the CRM currency that stands for the local currency (errors resolving it mean no)."""
+        try:
+            return self.local_currency_crm_id() == str(crm_id).lower()
+        except RecordFailure:
+            return False
 
     def erp_record(self, field_mapping: IntegrationFieldMapping, crm_id: str | None) -> models.Model | None:
         if crm_id is None:
@@ -201,6 +250,16 @@ class Lookups:
             row = next(iter(rows), None)
             self.base_units[schedule_id] = row["uomid"] if row else None
         return self.base_units[schedule_id]
+
+
+def is_currency_lookup(field_mapping: IntegrationFieldMapping) -> bool:
+    """A lookup to the ERP's currencies, where a blank value means the local currency (LCY), as in NAV."""
+    return (
+        field_mapping.transform == Transform.LOOKUP
+        and field_mapping.lookup_mapping is not None
+        and field_mapping.lookup_mapping.erp_model.model_class() is Currency
+        and not field_mapping.lookup_erp_key
+    )
 
 
 def _trim(ctx: RunContext, field_mapping, value: str, max_length: int | None, where: str, label: str) -> str:
@@ -362,6 +421,12 @@ def erp_values_for_merge(ctx: RunContext, lookups: Lookups, record: models.Model
             values[field_mapping.name] = canonical(forward.get(option_record.system_id)) if option_record else None
         elif field_mapping.transform == Transform.LOOKUP:
             parent = lookups._parent(field_mapping, record)
+            if parent is None and is_currency_lookup(field_mapping):
+                try:
+                    values[field_mapping.name] = lookups.local_currency_crm_id()
+                except RecordFailure:
+                    values[field_mapping.name] = None  # compared only: the CRM's value then comes in
+                continue
             lookups.crm_ids[field_mapping.lookup_mapping.pk].update(
                 coupling_selectors.crm_ids_for(
                     model=field_mapping.lookup_mapping.erp_model.model_class(),
@@ -393,6 +458,10 @@ def apply_to_erp(
             continue  # a value reached through a reference belongs to the referenced record
         field = type(record)._meta.get_field(name)
         if field_mapping.transform == Transform.LOOKUP:
+            if value is not None and is_currency_lookup(field_mapping) and lookups.is_local_currency(value):
+                # NAV keeps the local currency as a blank currency code.
+                setattr(record, name, None)
+                continue
             parent = lookups.erp_record(field_mapping, value)
             if field_mapping.lookup_erp_key:
                 setattr(record, name, getattr(parent, field_mapping.lookup_erp_key) if parent else "")
