@@ -51,7 +51,7 @@ def create_multiple(request: webapi.Request, ctx: webapi.Context, entity: metada
     targets = _targets(request, entity)
     webapi.require_privilege(ctx, "Create", entity)
     caller = ctx.caller
-    with transaction.atomic(using=store.DB):
+    with transaction.atomic(using=store.DB), store.bulk_request_lookups():
         rows = [store.prepare_create(entity=entity, data=target, caller=caller) for target in targets]
         store.insert_prepared(entity=entity, rows=rows, caller=caller)
     ids = [str(row[entity.primary_id]) for row in rows]
@@ -62,7 +62,7 @@ def update_multiple(request: webapi.Request, ctx: webapi.Context, entity: metada
     targets = _targets(request, entity)
     webapi.require_privilege(ctx, "Write", entity)
     caller = ctx.caller
-    with transaction.atomic(using=store.DB):
+    with transaction.atomic(using=store.DB), store.bulk_request_lookups():
         keys = [_target_key(entity, target, required=True) for target in targets]
         existing = _existing_rows(entity, keys)
         updates = PendingUpdates(entity, caller)
@@ -80,7 +80,7 @@ def upsert_multiple(request: webapi.Request, ctx: webapi.Context, entity: metada
     webapi.require_privilege(ctx, "Create", entity)
     webapi.require_privilege(ctx, "Write", entity)
     caller = ctx.caller
-    with transaction.atomic(using=store.DB):
+    with transaction.atomic(using=store.DB), store.bulk_request_lookups():
         keys = [_target_key(entity, target, required=False) for target in targets]
         existing = _existing_rows(entity, [key for key in keys if key is not None])
         creates, ids = [], []

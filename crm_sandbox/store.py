@@ -16,13 +16,15 @@ import datetime as dt
 import re
 import secrets
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connections, transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
 
@@ -147,6 +149,30 @@ def _manager(entity: metadata.Entity):
 def _columns(entity: metadata.Entity) -> list[str]:
     model = model_for(entity)
     return [f.attname for f in model._meta.concrete_fields]
+
+
+# Within one bulk request (CreateMultiple, UpdateMultiple, UpsertMultiple) the rows its targets
+# bind to are looked up once each: a thousand accounts bound to the same currency cost one query.
+# The request runs in one transaction, so what was found stays there until it ends.
+_REQUEST_LOOKUPS: ContextVar[dict | None] = ContextVar("crm_sandbox_request_lookups", default=None)
+
+
+@contextmanager
+def bulk_request_lookups() -> Iterator[None]:
+    token = _REQUEST_LOOKUPS.set({})
+    try:
+        yield
+    finally:
+        _REQUEST_LOOKUPS.reset(token)
+
+
+def _request_memo(key: tuple, compute: Callable[[], Any]) -> Any:
+    memo = _REQUEST_LOOKUPS.get()
+    if memo is None:
+        return compute()
+    if key not in memo:
+        memo[key] = compute()
+    return memo[key]
 
 
 def _key_filter(entity: metadata.Entity, key: RecordKey) -> Q:
@@ -288,6 +314,21 @@ def next_versions(entity: metadata.Entity, record_ids: list[uuid.UUID], operatio
     return [entry.version for entry in entries]
 
 
+def _insert_many(model, rows: list[dict]) -> None:
+    """One prepared INSERT executed for every row: a wide table (an account has dozens of columns)
+    costs ``bulk_create`` a compiled statement per handful of rows under SQLite's parameter limit."""
+    connection = connections[DB]
+    fields = model._meta.concrete_fields
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(field.column) for field in fields)
+    placeholders = ", ".join(["%s"] * len(fields))
+    # Only names from the model's own metadata go into the text; every value is a parameter.
+    sql = f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ({placeholders})"  # noqa: S608
+    params = [[field.get_db_prep_save(row.get(field.attname), connection) for field in fields] for row in rows]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, params)
+
+
 def etag(row: dict) -> str:
     return f'W/"{row["versionnumber"]}"'
 
@@ -338,7 +379,7 @@ def insert_prepared(*, entity: metadata.Entity, rows: list[dict], caller: Caller
             if len(full_rows) == 1:
                 model(**full_rows[0]).save(using=DB, force_insert=True)
             else:
-                _manager(entity).bulk_create([model(**row) for row in full_rows], batch_size=500)
+                _insert_many(model, full_rows)
     except IntegrityError:
         raise DuplicateRecord() from None
     hook = AFTER_WRITE.get(entity.logical_name)
@@ -619,10 +660,15 @@ def _convert_bind(entity: metadata.Entity, navigation: str, raw: Any, values: di
         return
     target, key = parse_reference(raw)
     _check_target(navigation, expected, target)
-    row = record_find(entity=target, key=key)
-    if row is None:
+    row_id = _request_memo(("bind", target.logical_name, key), lambda: _row_id(target, key))
+    if row_id is None:
         raise not_found(target, key)
-    _set_lookup(attribute, row[target.primary_id], target.logical_name, values)
+    _set_lookup(attribute, row_id, target.logical_name, values)
+
+
+def _row_id(entity: metadata.Entity, key: RecordKey) -> uuid.UUID | None:
+    row = record_find(entity=entity, key=key)
+    return None if row is None else row[entity.primary_id]
 
 
 def _set_lookup(attribute: metadata.Attribute, value, target: str | None, values: dict) -> None:
@@ -768,7 +814,9 @@ def _apply_create_defaults(entity: metadata.Entity, values: dict, caller: Caller
 
 def base_currency_id() -> uuid.UUID | None:
     organization = metadata.ORGANIZATION
-    return _manager(organization).values_list("basecurrencyid", flat=True).first()
+    return _request_memo(
+        ("base currency",), lambda: _manager(organization).values_list("basecurrencyid", flat=True).first()
+    )
 
 
 def _apply_state(entity: metadata.Entity, values: dict, existing: dict | None) -> None:
