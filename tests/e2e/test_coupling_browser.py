@@ -1,0 +1,223 @@
+"""In a real browser, against a CRM sandbox: couple a customer from its list, synchronize it from its page,
+and fix failed records from the synchronization errors page (restore a deleted account, retry after a fix).
+
+Jobs run as a django-q2 worker runs them, in the request that queued them (django-q2's sync mode), so the
+page the browser lands on already shows their outcome.
+"""
+
+import os
+import uuid
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+
+from coupling.models import Coupling
+from erp import services as erp_services
+from syncjobs.mappings.services import mapping_reset_to_defaults
+from syncjobs.models import IntegrationTableMapping, SyncJob
+from tests import factories
+from tests.factories import TEST_PASSWORD, UserFactory
+from tests.syncjobs import coupling_support as cs
+from tests.syncjobs import crm_support
+from tests.syncjobs import engine_support as support
+
+# Playwright's sync API runs an event loop in this thread; the live server's ORM calls are safe.
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SCREENSHOTS = Path("/tmp")  # noqa: S108 — screenshots for a person to look at
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+sandbox = cs.module_sandbox("coupling_browser")
+
+COUPLING_USER_PERMS = [
+    "erp.view_customer",
+    "coupling.add_coupling",
+    "coupling.view_coupling",
+    "coupling.delete_coupling",
+    "syncjobs.add_syncjob",
+    "syncjobs.view_syncjob",
+]
+
+
+@pytest.fixture
+def page():
+    from playwright.sync_api import sync_playwright
+
+    if not CHROMIUM.exists():
+        pytest.fail("The browser tests need Chromium at /usr/bin/chromium (`make browser` installs it).")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.set_default_timeout(30000)
+        yield page
+        browser.close()
+
+
+@pytest.fixture
+def connected(sandbox, settings, tmp_path, monkeypatch):
+    """The enabled connection, the default mappings (a transactional test flushed the migration's), jobs run at once."""
+    from django_q.conf import Conf
+
+    settings.DATA_DIR = tmp_path
+    if not IntegrationTableMapping.objects.exists():
+        mapping_reset_to_defaults()
+    support.connect(sandbox)
+    monkeypatch.setattr(Conf, "SYNC", True)
+    return sandbox
+
+
+@pytest.fixture
+def ready_to_sync(connected):
+    """What a customer needs to go to Dynamics 365: its currency and salesperson coupled, a number series."""
+    usd = crm_support.local_currency("USD")
+    rows = support.crm_rows(
+        connected, "transactioncurrencies", select=["isocurrencycode"], filter=support.F.eq("isocurrencycode", "USD")
+    )
+    support.couple(usd, "transactioncurrency", rows[0]["transactioncurrencyid"])
+    factories.NoSeriesFactory(code="CUST", prefix="B")
+    salesperson = factories.SalespersonFactory(code="JR", name="John Roberts")
+    support.couple(salesperson, "systemuser", support.crm_user_id(connected, "John Roberts"))
+    return salesperson
+
+
+def synced_customer(salesperson, **values):
+    """A customer the engine created in Dynamics 365 (a job run here, as a worker would)."""
+    customer = factories.CustomerFactory(salesperson=salesperson, **values)
+    job = support.run("CUSTOMER", "to_crm", full=True, parameters={"erp_system_ids": [str(customer.system_id)]})
+    assert job.inserted == 1, support.errors(job)
+    return customer
+
+
+def log_in(page, live_server, perms: list[str], next_path: str) -> None:
+    user = UserFactory(perms=perms)
+    page.goto(f"{live_server.url}/accounts/login/?next={quote(next_path)}")
+    page.fill("#id_username", user.username)
+    page.fill("#id_password", TEST_PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"**{next_path}")
+
+
+def shot(page, name: str) -> None:
+    page.screenshot(path=str(SCREENSHOTS / f"coupling_{name}.png"), full_page=True)
+
+
+def test_couple_a_customer_from_its_list_with_an_uncoupled_account_and_sync_erp_data(
+    live_server, page, connected, ready_to_sync
+):
+    tag = uuid.uuid4().hex[:6]
+    customer = factories.CustomerFactory(name=f"Listcouple {tag} ERP", city="Bergen", salesperson=ready_to_sync)
+    crm_id = cs.create_account(connected, f"Listcouple {tag} CRM", address1_city="Oslo")
+    log_in(page, live_server, COUPLING_USER_PERMS, f"/erp/customers/?q=Listcouple+{tag}")
+
+    row = page.locator("table.object-table tbody tr", has_text=customer.name)
+    assert "Not coupled" in row.inner_text()
+    row.locator("[data-select-row]").check()
+    page.click("button[value=crm_couple]")
+    page.wait_for_url("**/sync/coupling/*/record/*/")
+    page.fill("input[name=q]", f"Listcouple {tag}")
+    page.click("button:has-text('Search')")
+    page.check(f"#row-{crm_id}")
+    page.check("input[name=sync][value=erp]")
+    shot(page, "1_couple_page")
+    page.click("button:has-text('Couple')")
+    page.wait_for_url(f"**{customer.get_absolute_url()}")
+    assert "coupled with account" in page.inner_text("#messages")
+    assert "Synchronizing: job #" in page.inner_text("#messages")
+    assert "Success" in page.inner_text("[data-testid=crm-last-sync]")
+
+    page.goto(f"{live_server.url}/erp/customers/?q=Listcouple+{tag}")
+    row = page.locator("table.object-table tbody tr", has_text=customer.name)
+    assert "Coupled" in row.inner_text() and "Open in Dynamics 365" in row.inner_text()
+    link = row.locator("a:has-text('Open in Dynamics 365')").get_attribute("href")
+    assert link.startswith(connected.url.rstrip("/")) and crm_id in link
+    shot(page, "2_list_coupled")
+    account = support.crm_row(connected, "accounts", crm_id, ["name", "address1_city"])
+    assert (account["name"], account["address1_city"]) == (customer.name, "Bergen")  # the ERP's data won
+
+
+def test_synchronize_now_from_the_detail_page_changes_the_crm_row(live_server, page, connected, ready_to_sync):
+    customer = synced_customer(ready_to_sync, name=f"Detailsync {uuid.uuid4().hex[:6]}", city="Springfield")
+    crm_id = support.coupling_of(customer).crm_id
+    customer.city = "Shelbyville"
+    erp_services.record_save(instance=customer)
+    log_in(page, live_server, COUPLING_USER_PERMS, customer.get_absolute_url())
+
+    assert "Coupled" in page.inner_text("[data-testid=crm-coupling-state]")
+    assert page.locator("[data-action=crm_couple]").count() == 0
+    assert page.locator("[data-action=crm_open]").get_attribute("target") == "_blank"
+    page.click("button[data-action=crm_synchronize]")
+    page.wait_for_selector("text=1 customer queued for synchronization.")
+    assert "Synchronization started: job #" in page.inner_text("#messages")
+    assert "Success" in page.inner_text("[data-testid=crm-last-sync]")
+    shot(page, "3_detail_synchronized")
+    assert support.crm_row(connected, "accounts", crm_id, ["address1_city"])["address1_city"] == "Shelbyville"
+
+    page.click("#messages a:has-text('job #')")
+    page.wait_for_url("**/sync/log/*/")
+    assert "Success" in page.inner_text("main")
+
+
+def test_errors_page_restores_an_account_deleted_under_a_coupled_customer(live_server, page, connected, ready_to_sync):
+    customer = synced_customer(ready_to_sync, name=f"Restorebrowser {uuid.uuid4().hex[:6]}")
+    old_id = support.coupling_of(customer).crm_id
+    support.crm_delete(connected, "accounts", old_id)
+    failed = support.run("CUSTOMER", "to_crm", parameters={"erp_system_ids": [str(customer.system_id)]})
+    assert failed.failed == 1
+    log_in(
+        page, live_server, ["syncjobs.view_syncjob", "syncjobs.change_syncjob", "erp.view_customer"], "/sync/errors/"
+    )
+
+    row = page.locator("table.object-table tbody tr", has_text=customer.name)
+    assert "coupled to a deleted Dynamics 365 account" in row.inner_text()
+    assert row.locator(f"a[href='{customer.get_absolute_url()}']").count() == 1
+    assert str(old_id) in row.locator("a:has-text('Open in Dynamics 365')").get_attribute("href")
+    assert "The Dynamics 365 account was deleted: recreate it from the customer." in row.inner_text()
+    shot(page, "4_errors_restore")
+    row.locator("button[data-restore=crm_row]").click()
+    page.wait_for_selector("text=1 error restored.")
+    assert "recreates the deleted records" in page.inner_text("#messages")
+    assert page.locator("button[data-restore]").count() == 0  # nothing is missing any more
+
+    coupling = support.coupling_of(customer)
+    assert coupling.state == Coupling.State.COUPLED and coupling.crm_id != old_id
+    assert support.crm_row(connected, "accounts", coupling.crm_id, ["name"])["name"] == customer.name
+
+
+def test_errors_page_retries_a_skipped_record_after_its_crm_data_was_fixed(live_server, page, connected, ready_to_sync):
+    customer = synced_customer(ready_to_sync, name=f"Retrybrowser {uuid.uuid4().hex[:6]}")
+    crm_id = support.coupling_of(customer).crm_id
+    support.crm_update(connected, "accounts", crm_id, {"emailaddress1": "not an e-mail address"})
+    for _ in range(2):  # the same failure twice: the record is skipped
+        support.run("CUSTOMER", "from_crm", parameters={"crm_ids": [str(crm_id)]})
+    assert support.coupling_of(customer).skipped
+    support.crm_update(connected, "accounts", crm_id, {"emailaddress1": "sales@retry.example.com"})
+    log_in(
+        page,
+        live_server,
+        ["syncjobs.view_syncjob", "syncjobs.change_syncjob", "erp.view_customer"],
+        "/sync/errors/?is_skipped=true",
+    )
+
+    rows = page.locator("table.object-table tbody tr", has_text=customer.name)
+    assert rows.count() == 2 and "Enter a valid email address." in rows.first.inner_text()
+    assert page.locator("button[data-restore]").count() == 0  # both sides exist: nothing to restore
+    rows.first.locator("[data-select-row]").check()
+    page.click("button[value=retry]")
+    page.wait_for_selector("text=1 error retried.")
+    assert "synchronizes the records again" in page.inner_text("#messages")
+    assert page.locator("table.object-table tbody tr", has_text=customer.name).count() == 0  # no longer skipped
+
+    customer.refresh_from_db()
+    assert customer.email == "sales@retry.example.com"
+    assert SyncJob.objects.latest("pk").status == SyncJob.Status.SUCCESS
