@@ -71,6 +71,9 @@ class RunContext:
     crm_uncoupled_failures: int = 0
     # CRM ids worked on in this job (written, unchanged or failed): the other direction's pass leaves them.
     synchronized: set[uuid.UUID] = field(default_factory=set)
+    # Couplings whose deleted side was met in this job (policy applied or reported): met again, e.g. by
+    # the other pass or the delta feed, they are not handled (or reported) twice.
+    deletions_handled: set[uuid.UUID] = field(default_factory=set)
 
     @cached_property
     def erp_model(self) -> type[models.Model]:

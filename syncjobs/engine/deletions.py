@@ -52,6 +52,7 @@ def _block(record: models.Model) -> bool:
 
 def crm_row_missing(ctx: RunContext, record: models.Model | None, coupling: Coupling) -> None:
     """The CRM row coupled to ``record`` was deleted (delta $deletedEntity, a 404, or missing on read)."""
+    ctx.deletions_handled.add(coupling.crm_id)
     policy = ctx.mapping.deletion_policy
     label = _label(ctx, record, coupling)
     try:
@@ -110,7 +111,9 @@ def _restore_crm_row(ctx: RunContext, record: models.Model, coupling: Coupling) 
     lookups = values.Lookups(ctx)
     lookups.prime_for_records([record])
     erp_side = values.erp_values(ctx, lookups, record)
-    ctx.client.upsert(ctx.mapping.crm_entity_set, coupling.crm_id, values.crm_payload(ctx, erp_side))
+    # Restored as a create would make it (e.g. customertypecode), or the row falls outside the mapping's filter.
+    body = {**values.creation_defaults(ctx), **values.crm_payload(ctx, erp_side)}
+    ctx.client.upsert(ctx.mapping.crm_entity_set, coupling.crm_id, body)
     outcomes.mark_success(ctx, coupling, snapshot=erp_side, record=record)
     outcomes.save_successes([coupling])
 
@@ -131,12 +134,15 @@ def erp_records_missing(ctx: RunContext) -> None:
             return
         last_pk = page[-1].pk
         for coupling in page:
+            if coupling.crm_id in ctx.deletions_handled:
+                continue  # the CRM → ERP pass found the record gone already: one outcome per job
             erp_record_missing(ctx, coupling, row=None)
         ctx.flush()
 
 
 def erp_record_missing(ctx: RunContext, coupling: Coupling, *, row: dict | None) -> None:
     """The ERP record coupled to a CRM row was deleted."""
+    ctx.deletions_handled.add(coupling.crm_id)
     policy = ctx.mapping.deletion_policy
     entity_set = ctx.mapping.crm_entity_set
     label = f"Dynamics 365 {ctx.mapping.crm_entity} {coupling.crm_id}"
@@ -196,7 +202,7 @@ def _restore_erp_record(ctx: RunContext, coupling: Coupling, row: dict | None) -
     crm_side = values.crm_values(ctx, row)
     record = ctx.erp_model()
     with transaction.atomic():
-        from_crm.fill_new_record(ctx, lookups, record, crm_side)
+        from_crm.fill_new_record(ctx, lookups, record, crm_side, row)
         erp_services.record_save(instance=record)
         coupling.erp_system_id = record.system_id
         coupling.save(update_fields=["erp_system_id", "modified_at"])

@@ -15,13 +15,14 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
+from django.urls import reverse
 
 import dataverse
 from coupling.models import Coupling
 from erp import services as erp_services
 from syncjobs.engine import deletions, outcomes, to_crm, values
-from syncjobs.engine.context import READ_IDS_PER_QUERY, READ_PAGE_SIZE, WATERMARK_OVERLAP, RunContext
-from syncjobs.engine.values import Lookups, RecordFailure
+from syncjobs.engine.context import READ_IDS_PER_QUERY, READ_PAGE_SIZE, WATERMARK_OVERLAP, RunContext, crm_noun
+from syncjobs.engine.values import Lookups, RecordFailure, Transform
 from syncjobs.engine.writes import WritePlan
 from syncjobs.models import Direction
 
@@ -186,6 +187,8 @@ def _deleted_rows(ctx: RunContext, crm_ids: list[uuid.UUID]) -> None:
         if coupling.skipped and not ctx.explicit:
             ctx.count("skipped")
             continue
+        if coupling.crm_id in ctx.deletions_handled:
+            continue  # the ERP → CRM pass found the row gone already: one outcome per job
         deletions.crm_row_missing(ctx, records.get(coupling.erp_system_id), coupling)
 
 
@@ -236,10 +239,66 @@ def _process_rows(ctx: RunContext, lookups: Lookups, field_directions, plan: Wri
     return successes
 
 
-def fill_new_record(ctx: RunContext, lookups: Lookups, record: models.Model, crm_side: dict) -> None:
+def fill_new_record(ctx: RunContext, lookups: Lookups, record: models.Model, crm_side: dict, row: dict) -> None:
     names = {f.name for f in ctx.from_crm_fields}
     values.apply_to_erp(ctx, lookups, record, crm_side, names)
+    _file_under_parent(ctx, record, row)
     _default_code(record)
+
+
+def _file_under_parent(ctx: RunContext, record: models.Model, row: dict) -> None:
+    """A new record takes its place under the parent its CRM row names (BC: SetContactParentCompany).
+
+    The CONTACT mapping sends a person's ``company__customer`` as parentcustomerid, one way only.
+    Read backwards once, when the person is created from Dynamics 365: the parent account's coupled
+    customer gives the company, the company contact whose ``customer`` it is. Without a coupled
+    parent or such a company the record fails, rather than landing outside its mapping.
+    """
+    for field_mapping in ctx.to_crm_fields:
+        reference, _, parent_field = field_mapping.erp_field.partition("__")
+        if (
+            field_mapping.transform != Transform.LOOKUP
+            or field_mapping.direction != Direction.TO_CRM
+            or not parent_field
+            or "__" in parent_field
+            or field_mapping.lookup_erp_key
+        ):
+            continue
+        lookup_mapping = field_mapping.lookup_mapping
+        parent_model = lookup_mapping.erp_model.model_class()
+        parent_noun = crm_noun(lookup_mapping.crm_entity)
+        crm_id = row.get(f"_{field_mapping.crm_attribute}_value")
+        parent = None
+        if crm_id:
+            coupled = Coupling.objects.filter(
+                crm_entity=lookup_mapping.crm_entity, crm_id=crm_id, state=Coupling.State.COUPLED
+            ).values_list("erp_system_id", flat=True)
+            parent = parent_model._default_manager.filter(system_id__in=coupled).first()
+        if parent is None:
+            couple_at = reverse("syncjobs:coupling_uncoupled", args=[lookup_mapping.pk])
+            missing = (
+                f"The {parent_noun} {crm_id} ({field_mapping.crm_attribute}) is not coupled to a "
+                f"{parent_model._meta.verbose_name}"
+                if crm_id
+                else f"The {crm_noun(ctx.mapping.crm_entity)} has no {parent_noun} in {field_mapping.crm_attribute}"
+            )
+            raise RecordFailure(
+                f"{missing}: the {record._meta.verbose_name} cannot be created without its {reference}.",
+                details=f"Couple the {parent_noun} (mapping {lookup_mapping.name}, {couple_at}), "
+                "then synchronize this row again.",
+            )
+        reference_field = type(record)._meta.get_field(reference)
+        holders = reference_field.related_model._default_manager.filter(**{parent_field: parent})
+        holder = holders.complex_filter(reference_field.get_limit_choices_to()).order_by("pk").first()
+        if holder is None:
+            holder_noun = f"{reference_field.verbose_name} {reference_field.related_model._meta.verbose_name}"
+            raise RecordFailure(
+                f"{parent._meta.verbose_name.capitalize()} {parent} has no {holder_noun} "
+                f"to file the new {record._meta.verbose_name} under.",
+                details=f"Create a {holder_noun} for {parent} ({parent.get_absolute_url()}), "
+                "then synchronize this row again.",
+            )
+        setattr(record, reference, holder)
 
 
 def _default_code(record: models.Model) -> None:
@@ -265,7 +324,7 @@ def _create_erp_record(ctx: RunContext, lookups: Lookups, row: dict, crm_id: uui
     record = ctx.erp_model()
     try:
         with transaction.atomic():
-            fill_new_record(ctx, lookups, record, crm_side)
+            fill_new_record(ctx, lookups, record, crm_side, row)
             erp_services.record_save(instance=record)
             coupling = Coupling.objects.create(
                 erp_model=ctx.erp_content_type,

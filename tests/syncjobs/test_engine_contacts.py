@@ -1,0 +1,133 @@
+"""CONTACT ↔ contact: a person goes under the account of their company's customer, and comes back under it.
+
+BC's rules: only persons whose company has a business relation to a customer synchronize; to
+Dynamics 365 the parent account is the customer's coupled account; a new Dynamics 365 contact
+becomes a person of the company contact of the customer coupled to its parent account, and fails
+when that account is not coupled (CRMSynchHelper.SetContactParentCompany, "CRM Synch. Rules Test").
+"""
+
+from pathlib import Path
+
+import pytest
+
+from crm_sandbox.testing import start_sandbox
+from dataverse import F
+from erp.models import Contact
+from syncjobs.models import SyncJob, SyncJobError
+from tests import factories
+from tests.syncjobs import engine_support as support
+from tests.syncjobs.coupling_support import create_account
+from tests.syncjobs.crm_support import prepare_integration
+
+
+@pytest.fixture(scope="module")
+def sandbox(tmp_path_factory):
+    sandbox = start_sandbox(Path(tmp_path_factory.mktemp("engine_contacts")))
+    prepare_integration(sandbox)
+    yield sandbox
+    sandbox.stop()
+
+
+@pytest.fixture
+def connected(db, sandbox):
+    support.connect(sandbox)
+    factories.NoSeriesFactory(code="CONT", prefix="CT")
+    return sandbox
+
+
+def coupled_company(sandbox, name: str):
+    """A customer coupled to an account, and the company contact that is that customer."""
+    account_id = create_account(sandbox, name)
+    customer = factories.CustomerFactory(name=name)
+    support.couple(customer, "account", account_id)
+    return factories.CompanyContactFactory(customer=customer), account_id
+
+
+def crm_contact(sandbox, first: str, last: str, account_id: str | None) -> str:
+    body = {"firstname": first, "lastname": last}
+    if account_id:
+        body["parentcustomerid_account@odata.bind"] = f"/accounts({account_id})"
+    with support.admin_client(sandbox) as admin:
+        return str(admin.create("contacts", body)).lower()
+
+
+def contacts_named(sandbox, last: str) -> list[dict]:
+    return support.crm_rows(
+        sandbox, "contacts", select=["firstname", "lastname", "_parentcustomerid_value"], filter=F.eq("lastname", last)
+    )
+
+
+def test_a_person_goes_to_dynamics_under_the_account_of_their_companys_customer(connected):
+    company, account_id = coupled_company(connected, "Contacts Parent Ltd")
+    person = factories.ContactFactory(first_name="Ann", last_name="Parented", company=company)
+
+    job = support.run("CONTACT", "to_crm", full=True)
+
+    assert job.status == SyncJob.Status.SUCCESS, support.errors(job)
+    [row] = contacts_named(connected, "Parented")
+    assert row["_parentcustomerid_value"] == account_id
+    assert row["contactid"] == str(support.coupling_of(person).crm_id)
+
+
+def test_a_person_whose_customer_is_not_coupled_fails_naming_it_and_where_to_couple_it(connected):
+    customer = factories.CustomerFactory(name="Contacts Uncoupled Ltd")
+    company = factories.CompanyContactFactory(customer=customer)
+    person = factories.ContactFactory(first_name="Bob", last_name="Unparented", company=company)
+
+    job = support.run("CONTACT", "to_crm", full=True)
+
+    assert job.status == SyncJob.Status.ERROR
+    error = SyncJobError.objects.get(job=job)
+    assert error.message == f"Customer {customer} must be coupled to a Dynamics 365 account."
+    assert error.erp_system_id == person.system_id
+    assert customer.get_absolute_url() in error.details
+    assert "mapping CUSTOMER" in error.details
+    assert support.coupling_of(person) is None
+    assert contacts_named(connected, "Unparented") == []
+
+
+def test_a_new_dynamics_contact_of_a_coupled_account_becomes_a_person_of_that_company(connected):
+    company, account_id = coupled_company(connected, "Contacts From Crm Ltd")
+    contact_id = crm_contact(connected, "Dee", "Fromcrm", account_id)
+
+    # What "Create in the ERP" on the uncoupled rows page runs.
+    job = support.run("CONTACT", "from_crm", full=True, parameters={"crm_ids": [contact_id]})
+
+    assert job.status == SyncJob.Status.SUCCESS, support.errors(job)
+    person = Contact.objects.get(last_name="Fromcrm")
+    assert (person.type, person.first_name, person.company) == (Contact.Type.PERSON, "Dee", company)
+    assert str(support.coupling_of(person).crm_id) == contact_id
+    # It is within the mapping now, and its parent as last synchronized is the account: nothing to send back.
+    again = support.run("CONTACT", "to_crm", parameters={"erp_system_ids": [str(person.system_id)]})
+    assert (again.status, again.modified, again.unchanged) == (SyncJob.Status.SUCCESS, 0, 1), support.errors(again)
+
+
+def test_a_new_dynamics_contact_of_an_uncoupled_account_fails_and_nothing_is_created(connected):
+    account_id = create_account(connected, "Contacts Lonely Account")
+    contact_id = crm_contact(connected, "Eve", "Lonelyparent", account_id)
+
+    job = support.run("CONTACT", "from_crm", full=True, parameters={"crm_ids": [contact_id]})
+
+    assert job.status == SyncJob.Status.ERROR
+    error = SyncJobError.objects.get(job=job)
+    assert error.message == (
+        f"The Dynamics 365 account {account_id} (parentcustomerid) is not coupled to a customer: "
+        "the contact cannot be created without its company."
+    )
+    assert str(error.crm_id) == contact_id
+    assert "mapping CUSTOMER" in error.details
+    assert not Contact.objects.filter(last_name="Lonelyparent").exists()
+
+
+def test_a_new_dynamics_contact_whose_customer_has_no_company_contact_fails_saying_so(connected):
+    account_id = create_account(connected, "Contacts Companyless Ltd")
+    customer = factories.CustomerFactory(name="Contacts Companyless Ltd")
+    support.couple(customer, "account", account_id)
+    contact_id = crm_contact(connected, "Fay", "Companyless", account_id)
+
+    job = support.run("CONTACT", "from_crm", full=True, parameters={"crm_ids": [contact_id]})
+
+    error = SyncJobError.objects.get(job=job)
+    assert error.message == f"Customer {customer} has no company contact to file the new contact under."
+    assert customer.get_absolute_url() in error.details
+    assert not Contact.objects.filter(last_name="Companyless").exists()
