@@ -23,7 +23,7 @@ from coupling import services as coupling_services
 from coupling.models import Coupling
 from syncjobs import clients, jobs
 from syncjobs.coupling_ui.selectors import and_filters, crm_mapping_filter, crm_primary_name
-from syncjobs.models import Direction, IntegrationFieldMapping, IntegrationTableMapping, SyncJob
+from syncjobs.models import Direction, FullSyncLine, IntegrationFieldMapping, IntegrationTableMapping, SyncJob
 
 RECORDS_PER_PAGE = 200
 # A group of several fields is asked for record by record, OR-ed: this many records per query.
@@ -266,6 +266,11 @@ def run_coupling(*, job: SyncJob) -> None:
 def _follow_up(job: SyncJob, mapping: IntegrationTableMapping, newly_coupled: list[str], to_create: list[str]) -> None:
     """Synchronize the newly coupled records (when the mapping says so) and create the unmatched ones."""
     notes = [f"{len(newly_coupled)} coupled."]
+    if FullSyncLine.objects.filter(coupling_job=job).exists():
+        # Part of a full synchronization: its coordinator synchronizes every coupled record next.
+        notes.append("The full synchronization synchronizes them next.")
+        SyncJob.objects.filter(pk=job.pk).update(message=" ".join(notes))
+        return
     sync_ids = newly_coupled if mapping.sync_after_bulk_coupling else []
     from_crm = mapping.direction == Direction.FROM_CRM
     if from_crm and sync_ids:

@@ -376,3 +376,82 @@ class SyncJobError(models.Model):
 
     def __str__(self):
         return f"{self.job}: {self.message[:80]}"
+
+
+class FullSyncRun(models.Model):
+    """One full synchronization (BC's "Dataverse Full Synch. Review" → Sync All): its lines run one
+    after the other, each mapping after those it depends on (syncjobs.full_sync).
+
+    The coordinator claims the run like a job claims a job; its heartbeat (and its lines' jobs')
+    tells whether a worker still carries it.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for a worker"
+        RUNNING = "running", "Running"
+        FINISHED = "finished", "Finished"
+        FAILED = "failed", "Stopped"  # the coordinator itself could not go on
+        CANCELLED = "cancelled", "Cancelled"
+
+    ACTIVE = (Status.PENDING, Status.RUNNING)
+
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True)
+    message = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    worker = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        verbose_name = "full synchronization"
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self):
+        return f"Full synchronization #{self.pk}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in self.ACTIVE
+
+
+class FullSyncLine(models.Model):
+    """One mapping of a full synchronization: what was found on each side, what was done, its jobs."""
+
+    class Recommendation(models.TextChoices):
+        FULL = "full", "Full synchronization"
+        COUPLE = "couple", "Couple records"
+        NONE = "none", "No records found"
+        SKIP = "skip", "Skip"
+
+    class Status(models.TextChoices):
+        WAITING = "waiting", "Waiting"
+        RUNNING = "running", "Running"
+        SUCCESS = "success", "Finished"
+        ERROR = "error", "Finished with errors"
+        FAILED = "failed", "Failed"
+        SKIPPED = "skipped", "Skipped"
+
+    run = models.ForeignKey(FullSyncRun, on_delete=models.CASCADE, related_name="lines")
+    position = models.PositiveSmallIntegerField()
+    mapping = models.ForeignKey(
+        IntegrationTableMapping, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    mapping_name = models.CharField(max_length=50)
+    recommendation = models.CharField(max_length=10, choices=Recommendation.choices)
+    erp_count = models.PositiveIntegerField("ERP records", null=True, blank=True)
+    crm_count = models.PositiveIntegerField("Dynamics 365 rows", null=True, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.WAITING)
+    message = models.TextField(blank=True)
+    coupling_job = models.ForeignKey(SyncJob, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    sync_job = models.ForeignKey(SyncJob, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        verbose_name = "full synchronization line"
+        ordering = ["run", "position"]
+
+    def __str__(self):
+        return f"{self.run} {self.mapping_name}"
