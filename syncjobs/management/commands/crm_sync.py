@@ -7,14 +7,20 @@
 Without --wait a job is queued for the django-q2 worker (qcluster) and its id printed; with
 --wait it runs here, in the foreground, and its counters are printed. The exit status is 1
 when records failed or a job could not run.
+
+``run --all --full`` is a full synchronization (syncjobs.full_sync): each mapping's recommendation
+from what both sides hold, in dependency order; where both sides already hold data it couples by
+match instead of creating duplicates. ``run --all`` without --full runs every mapping incrementally.
 """
 
+import requests
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from syncjobs import jobs, selectors
-from syncjobs.models import IntegrationTableMapping, SyncJob
+import dataverse
+from syncjobs import clients, full_sync, jobs, selectors
+from syncjobs.models import FullSyncLine, IntegrationTableMapping, SyncJob
 from syncjobs.tables import job_duration
 
 DIRECTIONS = {
@@ -91,6 +97,8 @@ class Command(BaseCommand):
         if options["all"]:
             if options["direction"]:
                 raise CommandError("--direction applies to one mapping; --all runs each in its own directions.")
+            if options["full"]:
+                return self.run_full_synchronization(wait=options["wait"])
             mappings = selectors.mapping_dependency_order(enabled_only=True)
             if not mappings:
                 raise CommandError("No integration table mapping is enabled.")
@@ -125,8 +133,12 @@ class Command(BaseCommand):
                 self.stdout.write(f"Queued job #{job.pk}: {job.mapping_name} {job.get_direction_display().lower()}.")
             return
 
-        finished = [jobs.job_run(job_id=job.pk) for job in created]
-        self.stdout.write(format_table([job_row(job) for job in finished]))
+        self.report_jobs([jobs.job_run(job_id=job.pk) for job in created])
+
+    def report_jobs(self, finished: list[SyncJob]) -> None:
+        """The counters of the jobs run; exit status 1 when records failed or a job could not run."""
+        if finished:
+            self.stdout.write(format_table([job_row(job) for job in finished]))
         for job in finished:
             if job.message:
                 self.stdout.write(f"#{job.pk} {job.mapping_name}: {job.message}")
@@ -139,3 +151,42 @@ class Command(BaseCommand):
             if failed_jobs:
                 problems.append(f"{len(failed_jobs)} job{'s' if len(failed_jobs) != 1 else ''} could not run")
             raise CommandError(f"{' and '.join(problems)}: see the synchronization errors page.", returncode=1)
+
+    def run_full_synchronization(self, *, wait: bool) -> None:
+        try:
+            run = full_sync.full_sync_start(enqueue=not wait)
+        except ValidationError as error:
+            raise CommandError(" ".join(error.messages)) from None
+        except (clients.CrmNotConfigured, dataverse.DataverseError, requests.RequestException) as error:
+            raise CommandError(f"Dynamics 365 could not be asked what it holds: {error}") from None
+        lines = list(run.lines.order_by("position"))
+        rows = [
+            (
+                line.mapping_name,
+                _count(line.erp_count),
+                _count(line.crm_count, capped=line.crm_count == full_sync.CRM_COUNT_LIMIT),
+                line.get_recommendation_display(),
+            )
+            for line in lines
+        ]
+        self.stdout.write(f"Full synchronization #{run.pk}:")
+        self.stdout.write(format_table(rows, ("mapping", "erp", "dynamics 365", "recommendation")))
+        if not wait:
+            self.stdout.write(f"Queued full synchronization #{run.pk}: the worker runs the mappings in this order.")
+            return
+        run = full_sync.full_sync_run(run_id=run.pk)
+        finished = full_sync.full_sync_jobs(run=run)
+        for line in run.lines.order_by("position"):
+            if line.status in (FullSyncLine.Status.SKIPPED, FullSyncLine.Status.FAILED):
+                self.stdout.write(f"{line.mapping_name}: {line.get_status_display().lower()}. {line.message}")
+        self.stdout.write(run.message)
+        self.report_jobs(finished)
+        # A line can fail before it has a job (e.g. its mapping changed meanwhile).
+        if run.status != run.Status.FINISHED or run.lines.filter(status=FullSyncLine.Status.FAILED).exists():
+            raise CommandError("The full synchronization did not finish every mapping.", returncode=1)
+
+
+def _count(value: int | None, *, capped: bool = False) -> str:
+    if value is None:
+        return "-"
+    return f"{value}+" if capped else str(value)
