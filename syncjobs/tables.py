@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from nav_crm.ui.tables import ObjectTable
+from syncjobs import scheduling, selectors
 from syncjobs.models import IntegrationFieldMapping, IntegrationTableMapping, SyncJob, SyncJobError
 
 
@@ -17,6 +18,7 @@ class MappingTable(ObjectTable):
     erp_model = tables.Column("ERP table", accessor="erp_model", order_by=("erp_model__model",))
     depends_on = tables.ManyToManyColumn(verbose_name="Depends on", orderable=False)
     is_enabled = tables.BooleanColumn("Enabled")
+    next_run = tables.Column("Next run", empty_values=(), orderable=False)
 
     class Meta(ObjectTable.Meta):
         model = IntegrationTableMapping
@@ -28,6 +30,7 @@ class MappingTable(ObjectTable):
             "crm_entity",
             "direction",
             "is_enabled",
+            "next_run",
             "depends_on",
             "update_conflict_policy",
             "deletion_policy",
@@ -36,6 +39,18 @@ class MappingTable(ObjectTable):
     def render_erp_model(self, value):
         model = value.model_class()
         return model._meta.verbose_name_plural.capitalize() if model else value.model
+
+    def render_next_run(self, record):
+        if not hasattr(self, "_schedule_states"):
+            # One query for the whole table, not two per row.
+            self._connection_enabled = selectors.crm_connection_is_enabled()
+            self._schedule_states = scheduling.schedule_states()
+        next_run = scheduling.mapping_next_run(
+            mapping=record, state=self._schedule_states.get(record.pk), connection_enabled=self._connection_enabled
+        )
+        return format_html(
+            '<span class="small" title="every {} minutes">{}</span>', record.sync_interval_minutes, next_run.label
+        )
 
 
 class FieldMappingTable(tables.Table):

@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from syncjobs import views
+from syncjobs import full_sync_views, views
 
 app_name = "syncjobs"
 
@@ -19,5 +19,9 @@ urlpatterns = [
     path("log/<int:pk>/", views.JobDetailView.as_view(), name="job_detail"),
     path("log/<int:pk>/status/", views.job_status, name="job_status"),
     path("errors/", views.ErrorListView.as_view(), name="error_list"),
+    path("full-synchronization/", full_sync_views.full_sync_review, name="full_sync"),
+    path("full-synchronization/start/", full_sync_views.full_sync_start, name="full_sync_start"),
+    path("full-synchronization/<int:pk>/status/", full_sync_views.full_sync_status, name="full_sync_status"),
+    path("full-synchronization/<int:pk>/cancel/", full_sync_views.full_sync_cancel, name="full_sync_cancel"),
     path("", include("syncjobs.coupling_ui.urls")),
 ]
