@@ -22,9 +22,9 @@ import dataverse
 from setup_wizard import solution
 from setup_wizard.models import SetupWizardProgress, WebServiceAccessKey
 from setup_wizard.solution import definition
-from syncjobs import clients, constants
+from syncjobs import clients, constants, full_sync
 from syncjobs.mappings import services as mapping_services
-from syncjobs.models import CrmConnection, IntegrationTableMapping
+from syncjobs.models import CrmConnection, FullSyncRun, IntegrationTableMapping
 
 logger = logging.getLogger(__name__)
 
@@ -419,3 +419,14 @@ def wizard_finish() -> SetupWizardProgress:
     progress.completed_steps = sorted({*progress.completed_steps, SetupWizardProgress.Step.SUMMARY})
     progress.save()
     return progress
+
+
+def wizard_full_synchronization_start(*, progress: SetupWizardProgress, user=None) -> FullSyncRun | None:
+    """The full synchronization asked for in step 4, started once the connection is enabled (None if not asked).
+
+    Raises what ``full_sync.full_sync_start`` raises: ValidationError (e.g. one is running already)
+    or the CRM client's errors when Dynamics 365 cannot be asked what it holds.
+    """
+    if not progress.full_synchronization_requested:
+        return None
+    return full_sync.full_sync_start(user=user)

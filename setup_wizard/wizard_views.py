@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.html import format_html
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods
@@ -25,6 +26,7 @@ from setup_wizard.views import manage_connection_required
 from syncjobs import constants
 from syncjobs import selectors as syncjobs_selectors
 from syncjobs import services as syncjobs_services
+from syncjobs.coupling_ui.views import CRM_ERRORS, crm_problem
 from syncjobs.models import CrmConnection
 
 Step = SetupWizardProgress.Step
@@ -293,8 +295,9 @@ def _summary_step(request, action, progress, connection):
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
         else:
-            services.wizard_finish()
+            progress = services.wizard_finish()
             messages.success(request, "The connection is enabled. The setup is finished.")
+            _start_requested_full_synchronization(request, progress)
         return redirect(step_url(Step.SUMMARY))
     sandbox_links = []
     if selectors.crm_is_demo_sandbox(server_url=connection.server_url):
@@ -316,6 +319,33 @@ def _summary_step(request, action, progress, connection):
         sandbox_links=sandbox_links,
         solution_name=constants.INTEGRATION_SOLUTION_NAME,
         solution_version=constants.INTEGRATION_SOLUTION_VERSION,
+    )
+
+
+def _start_requested_full_synchronization(request, progress: SetupWizardProgress) -> None:
+    try:
+        run = services.wizard_full_synchronization_start(progress=progress, user=request.user)
+    except ValidationError as error:
+        problem = " ".join(error.messages)
+    except CRM_ERRORS as error:
+        problem = crm_problem(error)
+    else:
+        if run is not None:
+            messages.info(
+                request,
+                format_html(
+                    'The full synchronization you asked for runs in the background: <a href="{}">follow it here</a>.',
+                    reverse("syncjobs:full_sync"),
+                ),
+            )
+        return
+    messages.warning(
+        request,
+        format_html(
+            'The full synchronization did not start: {} Start it from the <a href="{}">full synchronization page</a>.',
+            problem,
+            reverse("syncjobs:full_sync"),
+        ),
     )
 
 
