@@ -1,0 +1,156 @@
+"""Recurring synchronization: the every-minute dispatcher queues each enabled mapping's incremental run when
+it is due, once, only while the connection is enabled; the mappings page shows the next run."""
+
+import datetime
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+from django_q.models import Schedule
+
+from syncjobs import scheduling, tasks
+from syncjobs.models import CrmConnection, IntegrationTableMapping, SyncJob
+from syncjobs.selectors import mapping_dependency_order
+from tests import factories
+from tests.queue_support import queued_payloads
+from tests.syncjobs import coupling_support as cs
+from tests.syncjobs import engine_support as support
+
+pytestmark = pytest.mark.django_db
+
+sandbox = cs.module_sandbox("scheduled_sync")
+
+
+@pytest.fixture
+def sandbox_connected(sandbox):
+    support.connect(sandbox)
+    return sandbox
+
+
+@pytest.fixture
+def enabled_connection():
+    CrmConnection.objects.update_or_create(pk=CrmConnection.SINGLETON_PK, defaults={"is_enabled": True})
+
+
+def finish_all(*, minutes_ago: int) -> None:
+    """Every job ran and finished this long ago."""
+    SyncJob.objects.update(
+        status=SyncJob.Status.SUCCESS, finished_at=timezone.now() - datetime.timedelta(minutes=minutes_ago)
+    )
+
+
+def dispatch(django_capture_on_commit_callbacks) -> list[SyncJob]:
+    with django_capture_on_commit_callbacks(execute=True):
+        return scheduling.scheduled_sync_dispatch()
+
+
+def test_the_dispatcher_is_scheduled_every_minute():
+    schedule = Schedule.objects.get(func="syncjobs.tasks.dispatch_scheduled_synchronizations")
+    assert (schedule.schedule_type, schedule.minutes, schedule.repeats) == (Schedule.MINUTES, 1, -1)
+
+
+def test_nothing_is_queued_while_the_connection_is_disabled(django_capture_on_commit_callbacks):
+    CrmConnection.objects.update_or_create(pk=CrmConnection.SINGLETON_PK, defaults={"is_enabled": False})
+    assert dispatch(django_capture_on_commit_callbacks) == []
+    assert not SyncJob.objects.exists() and queued_payloads() == []
+    CrmConnection.objects.all().delete()  # never set up
+    assert tasks.dispatch_scheduled_synchronizations() == "none due"
+
+
+def test_mappings_that_never_ran_are_due_in_dependency_order_and_queued_once(
+    enabled_connection, django_capture_on_commit_callbacks
+):
+    IntegrationTableMapping.objects.filter(name="RESOURCE-PRODUCT").update(is_enabled=False)
+    created = dispatch(django_capture_on_commit_callbacks)
+    expected = [m.name for m in mapping_dependency_order(enabled_only=True)]
+    assert [job.mapping_name for job in created] == expected and "RESOURCE-PRODUCT" not in expected
+    assert all(not job.full and job.kind == SyncJob.Kind.SYNCHRONIZATION for job in created)
+    directions = dict(SyncJob.objects.values_list("mapping_name", "direction"))
+    assert (directions["CUSTOMER"], directions["SALESPEOPLE"], directions["CURRENCY"]) == ("both", "from_crm", "to_crm")
+    [payload] = queued_payloads()
+    assert (payload["func"], payload["args"]) == ("syncjobs.tasks.run_sync_jobs_in_order", ([j.pk for j in created],))
+
+    # A minute later the jobs are still queued or running: nothing is queued twice.
+    assert dispatch(django_capture_on_commit_callbacks) == []
+    SyncJob.objects.filter(mapping_name="CUSTOMER").update(status=SyncJob.Status.RUNNING)
+    assert dispatch(django_capture_on_commit_callbacks) == []
+    assert SyncJob.objects.count() == len(expected) and len(queued_payloads()) == 1
+
+
+def test_a_mapping_is_due_its_interval_after_its_last_job_finished(
+    enabled_connection, django_capture_on_commit_callbacks
+):
+    IntegrationTableMapping.objects.update(sync_interval_minutes=30)
+    IntegrationTableMapping.objects.filter(name="CURRENCY").update(sync_interval_minutes=5)
+    IntegrationTableMapping.objects.filter(name="CUSTOMER").update(sync_interval_minutes=10)
+    dispatch(django_capture_on_commit_callbacks)
+    finish_all(minutes_ago=10)
+
+    created = dispatch(django_capture_on_commit_callbacks)
+
+    assert [job.mapping_name for job in created] == ["CURRENCY", "CUSTOMER"]  # 5 and 10 minutes are up, 30 are not
+    assert queued_payloads()[-1]["func"] == "syncjobs.tasks.run_sync_jobs_in_order"
+    finish_all(minutes_ago=10)
+    IntegrationTableMapping.objects.filter(name="CUSTOMER").update(sync_interval_minutes=30)
+    [alone] = dispatch(django_capture_on_commit_callbacks)
+    assert alone.mapping_name == "CURRENCY"
+    last = queued_payloads()[-1]
+    assert (last["func"], last["args"]) == ("syncjobs.tasks.run_sync_job", (alone.pk,))
+
+
+def test_disabled_mappings_and_mappings_under_a_full_synchronization_wait(
+    enabled_connection, django_capture_on_commit_callbacks
+):
+    IntegrationTableMapping.objects.filter(name="CUSTOMER").update(is_enabled=False)
+    IntegrationTableMapping.objects.filter(name="CONTACT").update(full_sync_running=True)
+    names = [job.mapping_name for job in dispatch(django_capture_on_commit_callbacks)]
+    assert "CUSTOMER" not in names and "CONTACT" not in names and "CURRENCY" in names
+
+
+def test_the_task_reports_what_it_queued(enabled_connection):
+    IntegrationTableMapping.objects.exclude(name="CURRENCY").update(is_enabled=False)
+    assert tasks.dispatch_scheduled_synchronizations() == "queued 1: CURRENCY"
+    assert tasks.dispatch_scheduled_synchronizations() == "none due"
+
+
+def test_a_dispatched_job_synchronizes_against_the_crm(sandbox_connected, django_capture_on_commit_callbacks):
+    """What the dispatcher queues is a plain incremental job the worker runs: a coupled currency's change
+    reaches Dynamics 365."""
+    IntegrationTableMapping.objects.exclude(name="CURRENCY").update(is_enabled=False)
+    [gbp] = support.crm_rows(
+        sandbox_connected,
+        "transactioncurrencies",
+        select=["currencyname"],
+        filter=support.F.eq("isocurrencycode", "GBP"),
+    )
+    currency = factories.CurrencyFactory(code="GBP", description="Pound sterling (scheduled)", symbol="£")
+    support.couple(currency, "transactioncurrency", gbp["transactioncurrencyid"])
+    [job] = dispatch(django_capture_on_commit_callbacks)
+    [payload] = queued_payloads()
+    status = tasks.run_sync_job(*payload["args"])
+    job.refresh_from_db()
+    assert status == SyncJob.Status.SUCCESS, support.errors(job)
+    job.refresh_from_db()
+    assert job.modified == 1, support.errors(job)
+    row = support.crm_row(sandbox_connected, "transactioncurrencies", gbp["transactioncurrencyid"], ["currencyname"])
+    assert row["currencyname"] == "Pound sterling (scheduled)"
+    # Done just now: not due again before its interval is up.
+    assert dispatch(django_capture_on_commit_callbacks) == []
+
+
+def test_the_mappings_page_shows_the_next_run(enabled_connection):
+    IntegrationTableMapping.objects.update(sync_interval_minutes=30)
+    currency = IntegrationTableMapping.objects.get(name="CURRENCY")
+    finished = timezone.now() - datetime.timedelta(minutes=10)
+    SyncJob.objects.create(
+        mapping=currency, mapping_name="CURRENCY", direction="to_crm", status="success", finished_at=finished
+    )
+    IntegrationTableMapping.objects.filter(name="CONTACT").update(full_sync_running=True)
+    admin = cs.client_with("syncjobs.manage_mappings")
+    content = admin.get(reverse("syncjobs:mapping_list"), {"per_page": 100}).content.decode()
+    assert "Next run" in content
+    expected = timezone.localtime(finished + datetime.timedelta(minutes=30)).strftime("%Y-%m-%d %H:%M")
+    assert expected in content  # CURRENCY: 30 minutes after its last job
+    assert "Due now" in content and "After the full synchronization" in content
+    CrmConnection.objects.update(is_enabled=False)
+    assert "Connection disabled" in admin.get(reverse("syncjobs:mapping_list")).content.decode()
