@@ -200,6 +200,14 @@ def _process_rows(ctx: RunContext, lookups: Lookups, field_directions, plan: Wri
             erp_model=ctx.erp_content_type, crm_entity=ctx.mapping.crm_entity, crm_id__in=ids
         )
     }
+    # A row another table's mapping has coupled (a product of a resource in ITEM-PRODUCT's filter)
+    # is not this mapping's to create: the coupling is unique per CRM row.
+    coupled_elsewhere = {
+        c.crm_id: c
+        for c in Coupling.objects.filter(crm_entity=ctx.mapping.crm_entity, crm_id__in=ids)
+        .exclude(erp_model=ctx.erp_content_type)
+        .select_related("erp_model")
+    }
     queryset = ctx.erp_model._default_manager.filter(system_id__in=[c.erp_system_id for c in couplings.values()])
     related = values.select_related_paths(ctx.erp_model, [f.erp_field for f in ctx.fields if f.erp_field])
     records = {r.system_id: r for r in (queryset.select_related(*related) if related else queryset)}
@@ -213,7 +221,11 @@ def _process_rows(ctx: RunContext, lookups: Lookups, field_directions, plan: Wri
             continue
         if coupling is None:
             if not ctx.only_coupled and ctx.mapping.direction != Direction.TO_CRM:
-                _create_erp_record(ctx, lookups, row, crm_id)
+                other = coupled_elsewhere.get(crm_id)
+                if other is not None:
+                    _creation_failed(ctx, crm_id, _coupled_elsewhere_message(ctx, other), "")
+                else:
+                    _create_erp_record(ctx, lookups, row, crm_id)
             continue
         if coupling.state == Coupling.State.CREATING or crm_id in ctx.synchronized:
             continue  # being created by the ERP side, or already synchronized in this job
@@ -333,7 +345,16 @@ def _create_erp_record(ctx: RunContext, lookups: Lookups, row: dict, crm_id: uui
                 crm_id=crm_id,
             )
             erp_side = values.erp_values_for_merge(ctx, lookups, record)
-            outcomes.mark_success(ctx, coupling, snapshot={**erp_side, **crm_side}, record=record, row=row)
+            # Fields that go only to Dynamics 365 were not written there: their base is what the row
+            # holds, so the next ERP → CRM pass sends the new record's values where they differ (a
+            # credit limit the account never had, say) and nothing where they agree.
+            crm_holds = {
+                f.name: values.canonical(values.crm_row_value(f, row))
+                for f in ctx.to_crm_fields
+                if f.direction == Direction.TO_CRM and f.crm_attribute and not f.constant_value
+            }
+            snapshot = {**erp_side, **crm_holds, **crm_side}
+            outcomes.mark_success(ctx, coupling, snapshot=snapshot, record=record, row=row)
             outcomes.save_successes([coupling])
     except RecordFailure as failure:
         _creation_failed(ctx, crm_id, failure.message, failure.details)
@@ -345,6 +366,16 @@ def _create_erp_record(ctx: RunContext, lookups: Lookups, row: dict, crm_id: uui
         return
     ctx.count("inserted")
     ctx.count("coupled")
+
+
+def _coupled_elsewhere_message(ctx: RunContext, coupling: Coupling) -> str:
+    model = coupling.erp_model.model_class()
+    record = model._default_manager.filter(system_id=coupling.erp_system_id).first() if model else None
+    what = f"{model._meta.verbose_name} {record}" if record is not None else f"a {coupling.erp_model.model}"
+    return (
+        f"The {ctx.mapping.crm_entity} {coupling.crm_id} is coupled to {what}, so the mapping "
+        f"{ctx.mapping.name} does not create it in the ERP: narrow the mapping's CRM filter, or decouple it."
+    )
 
 
 def _creation_failed(ctx: RunContext, crm_id: uuid.UUID, message: str, details: str) -> None:

@@ -1,0 +1,65 @@
+"""Records that come from Dynamics 365: their ERP-only values go back, and rows another table owns stay put."""
+
+import uuid
+
+import pytest
+
+from coupling.models import Coupling
+from erp.models import Customer, Item
+from syncjobs.models import SyncJob
+from tests import factories
+from tests.syncjobs import crm_support
+from tests.syncjobs import engine_support as support
+from tests.syncjobs.crm_support import prepare_integration
+
+
+@pytest.fixture
+def connected(db, crm_sandbox_factory):
+    sandbox = crm_sandbox_factory()
+    prepare_integration(sandbox)
+    support.connect(sandbox)
+    usd = crm_support.local_currency("USD")
+    rows = support.crm_rows(
+        sandbox, "transactioncurrencies", select=["isocurrencycode"], filter=support.F.eq("isocurrencycode", "USD")
+    )
+    support.couple(usd, "transactioncurrency", rows[0]["transactioncurrencyid"])
+    return sandbox
+
+
+def test_a_customer_created_from_an_account_sends_its_erp_only_values_on_the_next_run(connected):
+    factories.NoSeriesFactory(code="CUST", prefix="C")
+    with support.admin_client(connected) as admin:
+        account_id = admin.create("accounts", {"name": "Born In CRM Ltd", "customertypecode": 3})
+    first = support.run("CUSTOMER", "both", full=True)
+    assert first.status == SyncJob.Status.SUCCESS, support.errors(first)
+    customer = Customer.objects.get(name="Born In CRM Ltd")
+    assert support.coupling_of(customer).crm_id == uuid.UUID(str(account_id))
+    # The credit limit goes only to Dynamics 365 and the account never had one.
+    assert support.crm_row(connected, "accounts", account_id, ["creditlimit"])["creditlimit"] is None
+
+    second = support.run("CUSTOMER", "both")
+
+    assert second.status == SyncJob.Status.SUCCESS, support.errors(second)
+    row = support.crm_row(connected, "accounts", account_id, ["creditlimit"])
+    assert row["creditlimit"] is not None
+    assert float(row["creditlimit"]) == float(customer.credit_limit_lcy)
+    third = support.run("CUSTOMER", "both", full=True)
+    assert third.modified == 0, support.errors(third)
+
+
+def test_a_product_coupled_to_a_resource_is_not_created_as_an_item(connected):
+    with support.admin_client(connected) as admin:
+        product_id = admin.create(
+            "products",
+            {"name": "Installation hour", "productnumber": "R-INSTALL", "producttypecode": 1},
+        )
+    resource = factories.ResourceFactory(name="Installation hour")
+    support.couple(resource, "product", product_id)
+
+    job = support.run("ITEM-PRODUCT", "from_crm", full=True, parameters={})
+
+    assert job.status != SyncJob.Status.FAILED, support.errors(job)
+    assert not Item.objects.filter(description="Installation hour").exists()
+    messages = [m for m in support.errors(job) if str(product_id) in m]
+    assert messages and "coupled to resource" in messages[0] and "ITEM-PRODUCT" in messages[0], support.errors(job)
+    assert Coupling.objects.filter(crm_entity="product", crm_id=product_id).count() == 1
