@@ -44,6 +44,9 @@ class Coupling(models.Model):
     last_error_fingerprint = models.CharField(max_length=64, blank=True)
     consecutive_failures = models.PositiveIntegerField(default=0)
     skipped = models.BooleanField(default=False, help_text="Failed the same way twice; normal runs pass over it.")
+    # Set when the ERP record is deleted (coupling.signals): an incremental run finds the deletions
+    # among the few couplings marked so, instead of checking every coupling against the ERP table.
+    erp_deleted_at = models.DateTimeField("ERP record deleted at", null=True, blank=True, editable=False)
 
     created_at = models.DateTimeField(auto_now_add=True)
     modified_at = models.DateTimeField(auto_now=True)
@@ -56,6 +59,8 @@ class Coupling(models.Model):
         indexes = [
             models.Index(fields=["erp_model", "skipped"]),
             models.Index(fields=["erp_model", "last_result"]),
+            models.Index(fields=["erp_model", "state"]),
+            models.Index(fields=["erp_model", "erp_deleted_at"]),
         ]
 
     def __str__(self):

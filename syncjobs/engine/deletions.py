@@ -119,7 +119,11 @@ def _restore_crm_row(ctx: RunContext, record: models.Model, coupling: Coupling) 
 
 
 def erp_records_missing(ctx: RunContext) -> None:
-    """Couplings of this mapping whose ERP record was deleted (one anti-join query, in pages)."""
+    """Couplings of this mapping whose ERP record was deleted (one anti-join query, in pages).
+
+    A full run checks every coupling; an incremental one only those marked when their record was
+    deleted (coupling.signals), so its cost follows the deletions, not the table.
+    """
     model = ctx.erp_model
     orphans = (
         Coupling.objects.filter(erp_model=ctx.erp_content_type)
@@ -127,6 +131,8 @@ def erp_records_missing(ctx: RunContext) -> None:
         .exclude(skipped=True)
         .order_by("pk")
     )
+    if not ctx.job.full:
+        orphans = orphans.filter(erp_deleted_at__isnull=False)
     last_pk = 0
     while True:
         page = list(orphans.filter(pk__gt=last_pk)[:500])
