@@ -271,6 +271,7 @@ def _seed_rows(credentials: dict) -> None:
             {
                 "productnumber": number,
                 "name": name,
+                "producttypecode": 1,  # Sales Inventory: the ERP's items
                 "price": str(price),
                 "quantitydecimal": 0,
                 "defaultuomscheduleid@odata.bind": _bind(metadata.UOMSCHEDULE, schedule_id),
@@ -301,6 +302,7 @@ def _seed_rows(credentials: dict) -> None:
             {
                 "accountnumber": number,
                 "name": name,
+                "customertypecode": 3,  # relationship type Customer, as the integration's filter expects
                 "address1_city": city,
                 "address1_country": country,
                 "telephone1": phone,

@@ -57,6 +57,8 @@ class TableDefault:
     crm_filter: str = ""
     is_option_mapping: bool = False
     crm_option_attribute: str = ""
+    # Set on the mappings that send ERP records: a full synchronization that couples by match first
+    # (data on both sides) then creates what found no counterpart, instead of leaving it behind.
     create_new_if_no_match: bool = False
     inactivity_timeout_minutes: int = 720
 
@@ -120,6 +122,7 @@ DEFAULTS: tuple[TableDefault, ...] = (
     ),
     TableDefault(
         name="CURRENCY",
+        create_new_if_no_match=True,
         title="Currencies → Currencies",
         erp_model="erp.currency",
         crm_entity="transactioncurrency",
@@ -135,6 +138,7 @@ DEFAULTS: tuple[TableDefault, ...] = (
     ),
     TableDefault(
         name="UNIT OF MEASURE",
+        create_new_if_no_match=True,
         title="Units of measure → Unit groups",
         erp_model="erp.unitofmeasure",
         crm_entity="uomschedule",
@@ -167,6 +171,7 @@ DEFAULTS: tuple[TableDefault, ...] = (
     ),
     TableDefault(
         name="CUSTOMER",
+        create_new_if_no_match=True,
         title="Customers ↔ Accounts",
         erp_model="erp.customer",
         crm_entity="account",
@@ -199,6 +204,7 @@ DEFAULTS: tuple[TableDefault, ...] = (
     ),
     TableDefault(
         name="CONTACT",
+        create_new_if_no_match=True,
         title="Contacts ↔ Contacts",
         erp_model="erp.contact",
         crm_entity="contact",
@@ -233,6 +239,7 @@ DEFAULTS: tuple[TableDefault, ...] = (
     ),
     TableDefault(
         name="ITEM-PRODUCT",
+        create_new_if_no_match=True,
         title="Items ↔ Products",
         erp_model="erp.item",
         crm_entity="product",
@@ -264,6 +271,7 @@ DEFAULTS: tuple[TableDefault, ...] = (
     ),
     TableDefault(
         name="RESOURCE-PRODUCT",
+        create_new_if_no_match=True,
         title="Resources ↔ Products",
         erp_model="erp.resource",
         crm_entity="product",
@@ -293,6 +301,7 @@ DEFAULTS: tuple[TableDefault, ...] = (
     ),
     TableDefault(
         name="CUSTPRCGRP-PRICE",
+        create_new_if_no_match=True,
         title="Customer price groups → Price lists",
         erp_model="erp.customerpricegroup",
         crm_entity="pricelevel",
