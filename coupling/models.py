@@ -58,7 +58,9 @@ class Coupling(models.Model):
         ]
         indexes = [
             models.Index(fields=["erp_model", "skipped"]),
-            models.Index(fields=["erp_model", "last_result"]),
+            # Failed couplings to retry: (erp_model, last_result, state) is chosen over the others
+            # for them, and stays small however many couplings succeed.
+            models.Index(fields=["erp_model", "last_result", "state"]),
             models.Index(fields=["erp_model", "state"]),
             models.Index(fields=["erp_model", "erp_deleted_at"]),
         ]

@@ -69,8 +69,6 @@ class RunContext:
     # Records that failed before they were coupled: the watermarks must not move past them.
     erp_retry_from: datetime.datetime | None = None
     crm_uncoupled_failures: int = 0
-    # CRM ids worked on in this job (written, unchanged or failed): the other direction's pass leaves them.
-    synchronized: set[uuid.UUID] = field(default_factory=set)
     # Couplings whose deleted side was met in this job (policy applied or reported): met again, e.g. by
     # the other pass or the delta feed, they are not handled (or reported) twice.
     deletions_handled: set[uuid.UUID] = field(default_factory=set)

@@ -12,9 +12,11 @@ Never silently dropped: each case counts (deleted / uncoupled / modified / inser
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
+from django.db.models import Exists, OuterRef
 
 import dataverse
 from coupling.models import Coupling
@@ -127,23 +129,34 @@ def erp_records_missing(ctx: RunContext) -> None:
     model = ctx.erp_model
     orphans = (
         Coupling.objects.filter(erp_model=ctx.erp_content_type)
-        .exclude(erp_system_id__in=model._default_manager.values("system_id"))
+        # NOT EXISTS probes the record's unique index per coupling; NOT IN would first copy every
+        # system id of the table, even when an incremental run has only a few couplings to check.
+        .filter(~Exists(model._default_manager.filter(system_id=OuterRef("erp_system_id"))))
         .exclude(skipped=True)
         .order_by("pk")
     )
     if not ctx.job.full:
-        orphans = orphans.filter(erp_deleted_at__isnull=False)
-    last_pk = 0
-    while True:
-        page = list(orphans.filter(pk__gt=last_pk)[:500])
-        if not page:
-            return
-        last_pk = page[-1].pk
+        # The marked couplings by their index first (in key order the database would walk them all).
+        marked = sorted(orphans.filter(erp_deleted_at__isnull=False).order_by().values_list("pk", flat=True))
+        pages = (list(orphans.filter(pk__in=marked[i : i + 500])) for i in range(0, len(marked), 500))
+    else:
+        pages = _keyset_pages(orphans)
+    for page in pages:
         for coupling in page:
             if coupling.crm_id in ctx.deletions_handled:
                 continue  # the CRM → ERP pass found the record gone already: one outcome per job
             erp_record_missing(ctx, coupling, row=None)
         ctx.flush()
+
+
+def _keyset_pages(queryset: models.QuerySet[Coupling]) -> Iterator[list[Coupling]]:
+    last_pk = 0
+    while True:
+        page = list(queryset.filter(pk__gt=last_pk)[:500])
+        if not page:
+            return
+        last_pk = page[-1].pk
+        yield page
 
 
 def erp_record_missing(ctx: RunContext, coupling: Coupling, *, row: dict | None) -> None:

@@ -227,8 +227,10 @@ def _process_rows(ctx: RunContext, lookups: Lookups, field_directions, plan: Wri
                 else:
                     _create_erp_record(ctx, lookups, row, crm_id)
             continue
-        if coupling.state == Coupling.State.CREATING or crm_id in ctx.synchronized:
-            continue  # being created by the ERP side, or already synchronized in this job
+        if coupling.state == Coupling.State.CREATING or coupling.last_job_id == ctx.job.pk:
+            # Being created by the ERP side, or worked on in this job already (written, unchanged or
+            # failed: the coupling says so, rather than a set of ids that would grow with the table).
+            continue
         record = records.get(coupling.erp_system_id)
         if record is None:
             deletions.erp_record_missing(ctx, coupling, row=row)

@@ -69,7 +69,6 @@ def mark_success(
     coupling.consecutive_failures = 0
     coupling.skipped = False
     coupling.modified_at = coupling.last_synced_at
-    ctx.synchronized.add(coupling.crm_id)
 
 
 def save_successes(couplings: list[Coupling]) -> None:
@@ -97,7 +96,5 @@ def record_failure(
         crm_entity=ctx.mapping.crm_entity,
         crm_id=crm_id or (coupling.crm_id if coupling is not None else None),
     )
-    if coupling is not None:
-        ctx.synchronized.add(coupling.crm_id)  # worked on (and failed) in this job: the other pass leaves it
     if coupling is None and record is not None:
         ctx.erp_failed_uncoupled(getattr(record, "modified_at", None))

@@ -23,6 +23,10 @@ def _couplings(ctx: RunContext) -> models.QuerySet[Coupling]:
     return Coupling.objects.filter(erp_model=ctx.erp_content_type)
 
 
+def _incremental(ctx: RunContext) -> bool:
+    return not ctx.explicit_erp_ids and not ctx.job.full and ctx.mapping.erp_watermark is not None
+
+
 def erp_queryset(ctx: RunContext) -> models.QuerySet:
     """The ERP records this run looks at (BC: FindModifiedLocalRecords, plus failed and pending ones)."""
     model = ctx.erp_model
@@ -32,7 +36,7 @@ def erp_queryset(ctx: RunContext) -> models.QuerySet:
         return model._default_manager.filter(system_id__in=ctx.explicit_erp_ids)
     if ctx.only_coupled:
         queryset = queryset.filter(Exists(coupled))
-    if not ctx.job.full and ctx.mapping.erp_watermark is not None:
+    if _incremental(ctx):
         redo = _couplings(ctx).filter(
             Q(state=Coupling.State.CREATING) | Q(last_result=Coupling.Result.FAILURE, skipped=False)
         )
@@ -52,6 +56,13 @@ def erp_pages(ctx: RunContext) -> Iterator[list[models.Model]]:
     related = values.select_related_paths(ctx.erp_model, paths)
     if related:
         queryset = queryset.select_related(*related)
+    if _incremental(ctx):
+        # The few changed records by their indexes first (no ORDER BY, which would make the database
+        # walk the table in key order testing each record), then read in pages: proportional to the change.
+        changed = sorted(queryset.order_by().values_list("pk", flat=True))
+        for start in range(0, len(changed), WRITE_PAGE_SIZE):
+            yield list(queryset.filter(pk__in=changed[start : start + WRITE_PAGE_SIZE]).order_by("pk"))
+        return
     last_pk = None
     while True:
         page_query = queryset.order_by("pk")

@@ -89,3 +89,14 @@ def test_list_annotation_marks_coupled_records():
     rows = {c.pk: c for c in selectors.with_coupling(Customer.objects.all())}
     assert rows[coupled.pk].is_coupled is True and rows[coupled.pk].crm_id == crm_id
     assert rows[uncoupled.pk].is_coupled is False and rows[uncoupled.pk].crm_id is None
+
+
+def test_deleting_a_coupled_record_marks_its_coupling_for_the_next_incremental_run():
+    deleted, kept = factories.CustomerFactory(), factories.CustomerFactory()
+    services.coupling_create(record=deleted, crm_entity="account", crm_id=uuid.uuid4())
+    services.coupling_create(record=kept, crm_entity="account", crm_id=uuid.uuid4())
+
+    Customer.objects.filter(pk=deleted.pk).delete()  # a bulk delete sends the signal per record too
+
+    marked = Coupling.objects.filter(erp_deleted_at__isnull=False)
+    assert list(marked.values_list("erp_system_id", flat=True)) == [deleted.system_id]
