@@ -64,8 +64,9 @@ def merge(
             result.merged[name] = crm_value
         else:
             if erp_only:
-                result.to_crm.add(name)
-                result.merged[name] = erp_value
+                if erp_value is not MISSING:  # left out (a lookup whose record is not coupled yet)
+                    result.to_crm.add(name)
+                    result.merged[name] = erp_value
                 continue
             erp_changed = erp_value is not MISSING and erp_value != base_value
             crm_changed = crm_value is not MISSING and crm_value != base_value

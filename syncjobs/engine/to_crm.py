@@ -179,13 +179,22 @@ def _sync_page(ctx, page, plan, sender, in_flight, lookups, field_directions, cr
     if new_couplings:
         Coupling.objects.bulk_create(new_couplings, batch_size=WRITE_PAGE_SIZE)
         ctx.count("coupled", len(new_couplings))
+    try:
+        bindings = values.creation_bindings(ctx, lookups) if pending else {}
+    except RecordFailure as failure:  # e.g. the local currency a new price list needs is not coupled
+        for record, coupling, _ in pending:
+            outcomes.record_failure(
+                ctx, message=failure.message, details=failure.details, record=record, coupling=coupling
+            )
+        pending = []
+        bindings = {}
     for record, coupling, erp_side in pending:
         merged = merge(directions=field_directions, base={}, erp=erp_side, crm=None, policy="", erp_only=True)
         plan.add(
             PendingWrite(
                 record=record,
                 coupling=coupling,
-                body={**creation_defaults, **values.crm_payload(ctx, erp_side, merged.to_crm)},
+                body={**creation_defaults, **bindings, **values.crm_payload(ctx, erp_side, merged.to_crm)},
                 snapshot=merged.merged,
                 create=True,
             )

@@ -279,7 +279,13 @@ def erp_values(ctx: RunContext, lookups: Lookups, record: models.Model) -> dict[
             values[field_mapping.name] = canonical(field_mapping.constant_value)
             continue
         if field_mapping.transform == Transform.LOOKUP:
-            values[field_mapping.name] = lookups.crm_id(field_mapping, record)
+            try:
+                values[field_mapping.name] = lookups.crm_id(field_mapping, record)
+            except RecordFailure:
+                if not field_mapping.clear_value_on_failed_sync:
+                    raise
+                # Left out: neither written nor remembered, so a later run sends it once the parent
+                # is coupled (a full run, or the next change of the record).
         elif field_mapping.transform == Transform.SCHEDULE_BASE_UNIT:
             schedule = lookups.crm_id(field_mapping, record)
             base_unit = lookups.schedule_base_unit(schedule) if schedule else None
@@ -353,6 +359,20 @@ def creation_defaults(ctx: RunContext) -> dict[str, int]:
         if match and match.group(1) != "statecode" and match.group(1) in ctx.attributes:
             defaults[match.group(1)] = int(match.group(2))
     return defaults
+
+
+# Entities whose rows cannot exist without a currency (Dataverse: required attribute). A mapping
+# that does not set it gives new rows the local currency, as BC does for price lists.
+CURRENCY_REQUIRED = frozenset({"pricelevel"})
+
+
+def creation_bindings(ctx: RunContext, lookups: Lookups) -> dict[str, str]:
+    """Lookups a new CRM row needs that the mapping does not set: the LCY of a new price list."""
+    if ctx.mapping.crm_entity not in CURRENCY_REQUIRED:
+        return {}
+    if any(f.crm_attribute == "transactioncurrencyid" for f in ctx.to_crm_fields):
+        return {}
+    return {"transactioncurrencyid@odata.bind": f"/transactioncurrencies({lookups.local_currency_crm_id()})"}
 
 
 def _lookup_target_set(ctx: RunContext, field_mapping: IntegrationFieldMapping) -> str:

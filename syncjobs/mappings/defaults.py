@@ -31,6 +31,9 @@ class FieldDefault:
     lookup_mapping: str = ""
     lookup_erp_key: str = ""
     not_null: bool = False
+    # BC's "Clear Value on Failed Sync": a lookup whose record is not coupled yet is left out instead
+    # of failing the record (a customer's primary contact, whose own mapping runs after CUSTOMER).
+    clear_value_on_failed_sync: bool = False
     use_for_match_based_coupling: bool = False
     match_priority: int = 0
     name: str = ""
@@ -198,7 +201,7 @@ DEFAULTS: tuple[TableDefault, ...] = (
             FieldDefault("shipment_method", "address1_freighttermscode", BI, transform=OPTION),
             FieldDefault("shipping_agent", "address1_shippingmethodcode", BI, transform=OPTION),
             FieldDefault("payment_terms", "paymenttermscode", BI, transform=OPTION),
-            _lookup("primary_contact", "primarycontactid", BI, "CONTACT"),
+            _lookup("primary_contact", "primarycontactid", BI, "CONTACT", clear_value_on_failed_sync=True),
             FieldDefault("credit_limit_lcy", "creditlimit", TO),
         ),
     ),

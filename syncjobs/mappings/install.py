@@ -74,7 +74,7 @@ def write_defaults(*, mapping_model, field_model, content_type_model) -> list:
                     "constant_value": field.constant_value,
                     "transform": field.transform,
                     "validate_field": True,
-                    "clear_value_on_failed_sync": False,
+                    "clear_value_on_failed_sync": field.clear_value_on_failed_sync,
                     "not_null": field.not_null,
                     "use_for_match_based_coupling": field.use_for_match_based_coupling,
                     "match_priority": field.match_priority,
