@@ -1,0 +1,67 @@
+"""Lookups the demo's first full synchronization meets before their records are coupled."""
+
+import uuid
+from pathlib import Path
+
+import pytest
+
+from crm_sandbox.testing import start_sandbox
+from syncjobs.models import SyncJob
+from tests import factories
+from tests.syncjobs import crm_support
+from tests.syncjobs import engine_support as support
+from tests.syncjobs.crm_support import prepare_integration
+
+
+@pytest.fixture(scope="module")
+def sandbox(tmp_path_factory):
+    sandbox = start_sandbox(Path(tmp_path_factory.mktemp("engine_deferred_lookups")))
+    prepare_integration(sandbox)
+    yield sandbox
+    sandbox.stop()
+
+
+@pytest.fixture
+def connected(db, sandbox):
+    support.connect(sandbox)
+    return sandbox
+
+
+def test_a_primary_contact_not_coupled_yet_is_left_out_then_sent_once_coupled(connected):
+    salesperson = factories.SalespersonFactory(code="JR", name="John Roberts")
+    support.couple(salesperson, "systemuser", support.crm_user_id(connected, "John Roberts"))
+    contact = factories.ContactFactory(first_name="Pat", last_name="Primary")
+    customer = factories.CustomerFactory(name="Deferred Contact Ltd", salesperson=salesperson, primary_contact=contact)
+
+    first = support.run("CUSTOMER", "to_crm", full=True, parameters={"erp_system_ids": [str(customer.system_id)]})
+
+    # CUSTOMER runs before CONTACT: the customer goes out without its primary contact, it does not fail.
+    assert (first.status, first.inserted, first.failed) == (SyncJob.Status.SUCCESS, 1, 0), support.errors(first)
+    account_id = support.coupling_of(customer).crm_id
+    assert support.crm_row(connected, "accounts", account_id, ["primarycontactid"])["_primarycontactid_value"] is None
+    assert "primarycontactid" not in support.coupling_of(customer).snapshot
+
+    contact_crm_id = uuid.uuid4()
+    with support.admin_client(connected) as admin:
+        admin.upsert("contacts", contact_crm_id, {"firstname": "Pat", "lastname": "Primary"})
+    support.couple(contact, "contact", contact_crm_id)
+    second = support.run("CUSTOMER", "to_crm", full=True, parameters={"erp_system_ids": [str(customer.system_id)]})
+
+    assert (second.status, second.modified) == (SyncJob.Status.SUCCESS, 1), support.errors(second)
+    row = support.crm_row(connected, "accounts", account_id, ["primarycontactid"])
+    assert row["_primarycontactid_value"] == str(contact_crm_id)
+
+
+def test_a_new_price_list_gets_the_local_currency(connected):
+    usd = crm_support.local_currency("USD")
+    currency_id = support.crm_rows(
+        connected, "transactioncurrencies", select=["isocurrencycode"], filter=support.F.eq("isocurrencycode", "USD")
+    )[0]["transactioncurrencyid"]
+    support.couple(usd, "transactioncurrency", currency_id)
+    group = factories.CustomerPriceGroupFactory(code="DEFERRED")
+
+    job = support.run("CUSTPRCGRP-PRICE", "to_crm", full=True, parameters={"erp_system_ids": [str(group.system_id)]})
+
+    assert (job.status, job.inserted) == (SyncJob.Status.SUCCESS, 1), support.errors(job)
+    row = support.crm_row(connected, "pricelevels", support.coupling_of(group).crm_id, ["transactioncurrencyid"])
+    assert row["_transactioncurrencyid_value"] == currency_id
