@@ -31,8 +31,8 @@ PAYMENT_TERMS_OPTIONS = {"30 DAYS": 1, "14 DAYS": 2, "60 DAYS": 4, "COD": 3}
 SHIPPING_AGENT_OPTIONS = {"DHL": 2, "FEDEX": 3, "UPS": 4}
 
 
-def bootstrap(data_dir: Path) -> None:
-    """Start Django on a new ERP database in ``data_dir`` and migrate it."""
+def bootstrap(data_dir: Path, *, migrate: bool = True) -> None:
+    """Start Django on the ERP database in ``data_dir`` and (unless it is known to be) migrate it."""
     data_dir.mkdir(parents=True, exist_ok=True)
     os.environ["NAV_CRM_DATA_DIR"] = str(data_dir)
     os.environ["DATABASE_URL"] = f"sqlite:///{data_dir / 'nav_crm.sqlite3'}"
@@ -42,6 +42,8 @@ def bootstrap(data_dir: Path) -> None:
     import django
 
     django.setup()
+    if not migrate:
+        return
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0, interactive=False)
