@@ -44,6 +44,9 @@ class Coupling(models.Model):
     last_error_fingerprint = models.CharField(max_length=64, blank=True)
     consecutive_failures = models.PositiveIntegerField(default=0)
     skipped = models.BooleanField(default=False, help_text="Failed the same way twice; normal runs pass over it.")
+    deferred_values = models.BooleanField(
+        default=False, editable=False, help_text="A value waits for its record to be coupled; runs look again."
+    )
     # Set when the ERP record is deleted (coupling.signals): an incremental run finds the deletions
     # among the few couplings marked so, instead of checking every coupling against the ERP table.
     erp_deleted_at = models.DateTimeField("ERP record deleted at", null=True, blank=True, editable=False)
@@ -63,6 +66,7 @@ class Coupling(models.Model):
             models.Index(fields=["erp_model", "last_result", "state"]),
             models.Index(fields=["erp_model", "state"]),
             models.Index(fields=["erp_model", "erp_deleted_at"]),
+            models.Index(fields=["erp_model", "deferred_values"]),
         ]
 
     def __str__(self):

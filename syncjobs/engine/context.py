@@ -92,6 +92,11 @@ class RunContext:
         ]
 
     @cached_property
+    def deferrable_fields(self) -> list[IntegrationFieldMapping]:
+        """Lookups left out while their record is not coupled (Clear Value on Failed Sync)."""
+        return [f for f in self.to_crm_fields if f.clear_value_on_failed_sync and not f.constant_value]
+
+    @cached_property
     def from_crm_fields(self) -> list[IntegrationFieldMapping]:
         return [f for f in self.fields if f.direction in (Direction.FROM_CRM, Direction.BIDIRECTIONAL) and f.erp_field]
 

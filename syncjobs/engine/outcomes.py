@@ -31,6 +31,7 @@ SUCCESS_FIELDS = [
     "last_error_fingerprint",
     "consecutive_failures",
     "skipped",
+    "deferred_values",
     "modified_at",
 ]
 
@@ -68,6 +69,9 @@ def mark_success(
     coupling.last_error_fingerprint = ""
     coupling.consecutive_failures = 0
     coupling.skipped = False
+    # A lookup left out (its record not coupled yet) is absent from the snapshot: the coupling is
+    # looked at again by incremental runs until the value has gone out.
+    coupling.deferred_values = any(f.name not in snapshot for f in ctx.deferrable_fields)
     coupling.modified_at = coupling.last_synced_at
 
 

@@ -38,7 +38,9 @@ def erp_queryset(ctx: RunContext) -> models.QuerySet:
         queryset = queryset.filter(Exists(coupled))
     if _incremental(ctx):
         redo = _couplings(ctx).filter(
-            Q(state=Coupling.State.CREATING) | Q(last_result=Coupling.Result.FAILURE, skipped=False)
+            Q(state=Coupling.State.CREATING)
+            | Q(last_result=Coupling.Result.FAILURE, skipped=False)
+            | Q(deferred_values=True, skipped=False)
         )
         # Two indexable terms (modified_at, and system_id IN the few couplings to redo): the database
         # reads the changed records by index instead of testing every record of the table.

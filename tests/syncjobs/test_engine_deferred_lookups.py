@@ -39,17 +39,27 @@ def test_a_primary_contact_not_coupled_yet_is_left_out_then_sent_once_coupled(co
     assert (first.status, first.inserted, first.failed) == (SyncJob.Status.SUCCESS, 1, 0), support.errors(first)
     account_id = support.coupling_of(customer).crm_id
     assert support.crm_row(connected, "accounts", account_id, ["primarycontactid"])["_primarycontactid_value"] is None
-    assert "primarycontactid" not in support.coupling_of(customer).snapshot
+    coupling = support.coupling_of(customer)
+    assert "primarycontactid" not in coupling.snapshot and coupling.deferred_values
+
+    # A user edits the account: its empty primary contact is not taken for a change to bring in.
+    support.crm_update(connected, "accounts", account_id, {"telephone1": "+1 555 0100"})
+    both = support.run("CUSTOMER", "from_crm")
+    assert both.status == SyncJob.Status.SUCCESS, support.errors(both)
+    customer.refresh_from_db()
+    assert (customer.phone, customer.primary_contact) == ("+1 555 0100", contact)
 
     contact_crm_id = uuid.uuid4()
     with support.admin_client(connected) as admin:
         admin.upsert("contacts", contact_crm_id, {"firstname": "Pat", "lastname": "Primary"})
     support.couple(contact, "contact", contact_crm_id)
-    second = support.run("CUSTOMER", "to_crm", full=True, parameters={"erp_system_ids": [str(customer.system_id)]})
+    # An incremental run: the customer did not change, its coupling says a value waits.
+    second = support.run("CUSTOMER", "to_crm")
 
     assert (second.status, second.modified) == (SyncJob.Status.SUCCESS, 1), support.errors(second)
     row = support.crm_row(connected, "accounts", account_id, ["primarycontactid"])
     assert row["_primarycontactid_value"] == str(contact_crm_id)
+    assert not support.coupling_of(customer).deferred_values
 
 
 def test_a_new_price_list_gets_the_local_currency(connected):
