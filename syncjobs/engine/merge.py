@@ -68,6 +68,10 @@ def merge(
                     result.to_crm.add(name)
                     result.merged[name] = erp_value
                 continue
+            if erp_value is MISSING and base_value is MISSING:
+                # Left out on the ERP side (a lookup whose record is not coupled yet) and never
+                # synchronized: nothing to compare with, so the CRM's value (likely empty) is not a change.
+                continue
             erp_changed = erp_value is not MISSING and erp_value != base_value
             crm_changed = crm_value is not MISSING and crm_value != base_value
             if base_value is MISSING and erp_changed:

@@ -454,6 +454,8 @@ def erp_values_for_merge(ctx: RunContext, lookups: Lookups, record: models.Model
                 )
             )
             crm_id = lookups.crm_ids[field_mapping.lookup_mapping.pk].get(parent.system_id) if parent else None
+            if parent is not None and crm_id is None and field_mapping.clear_value_on_failed_sync:
+                continue  # left out, as erp_values does: the record is not coupled yet
             values[field_mapping.name] = canonical(crm_id)
         else:
             value = erp_path_value(record, field_mapping.erp_field)

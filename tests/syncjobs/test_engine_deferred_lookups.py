@@ -75,3 +75,29 @@ def test_a_new_price_list_gets_the_local_currency(connected):
     assert (job.status, job.inserted) == (SyncJob.Status.SUCCESS, 1), support.errors(job)
     row = support.crm_row(connected, "pricelevels", support.coupling_of(group).crm_id, ["transactioncurrencyid"])
     assert row["_transactioncurrencyid_value"] == currency_id
+
+
+def test_a_customer_coupled_to_an_existing_account_gets_its_primary_contact_once_coupled(connected):
+    """Match-based coupling: the account exists with no primary contact; the contact is not coupled yet."""
+    contact = factories.ContactFactory(first_name="Max", last_name="Matched")
+    customer = factories.CustomerFactory(name="Matched Account Ltd", primary_contact=contact)
+    with support.admin_client(connected) as admin:
+        account_id = admin.create("accounts", {"name": "Matched Account Ltd", "customertypecode": 3})
+    support.couple(customer, "account", account_id)
+
+    first = support.run("CUSTOMER", "to_crm", full=True, parameters={"erp_system_ids": [str(customer.system_id)]})
+
+    assert first.status == SyncJob.Status.SUCCESS, support.errors(first)
+    assert support.coupling_of(customer).deferred_values  # the account's empty value is no answer
+    customer.refresh_from_db()
+    assert customer.primary_contact == contact
+
+    contact_crm_id = uuid.uuid4()
+    with support.admin_client(connected) as admin:
+        admin.upsert("contacts", contact_crm_id, {"firstname": "Max", "lastname": "Matched"})
+    support.couple(contact, "contact", contact_crm_id)
+    second = support.run("CUSTOMER", "to_crm")
+
+    assert second.status == SyncJob.Status.SUCCESS, support.errors(second)
+    row = support.crm_row(connected, "accounts", account_id, ["primarycontactid"])
+    assert row["_primarycontactid_value"] == str(contact_crm_id)
