@@ -440,23 +440,14 @@ def erp_values_for_merge(ctx: RunContext, lookups: Lookups, record: models.Model
             forward, _ = lookups.option_couplings(field_mapping)
             values[field_mapping.name] = canonical(forward.get(option_record.system_id)) if option_record else None
         elif field_mapping.transform == Transform.LOOKUP:
-            parent = lookups._parent(field_mapping, record)
-            if parent is None and is_currency_lookup(field_mapping):
-                try:
-                    values[field_mapping.name] = lookups.local_currency_crm_id()
-                except RecordFailure:
-                    values[field_mapping.name] = None  # compared only: the CRM's value then comes in
-                continue
-            lookups.crm_ids[field_mapping.lookup_mapping.pk].update(
-                coupling_selectors.crm_ids_for(
-                    model=field_mapping.lookup_mapping.erp_model.model_class(),
-                    system_ids=[parent.system_id] if parent else [],
-                )
-            )
-            crm_id = lookups.crm_ids[field_mapping.lookup_mapping.pk].get(parent.system_id) if parent else None
-            if parent is not None and crm_id is None and field_mapping.clear_value_on_failed_sync:
-                continue  # left out, as erp_values does: the record is not coupled yet
-            values[field_mapping.name] = canonical(crm_id)
+            # The same resolution as the values sent (cached per parent, blank currency = LCY);
+            # what cannot be resolved is compared as empty, so the CRM's value comes in.
+            try:
+                values[field_mapping.name] = canonical(lookups.crm_id(field_mapping, record))
+            except RecordFailure:
+                if field_mapping.clear_value_on_failed_sync:
+                    continue  # left out, as erp_values does: the record is not coupled yet
+                values[field_mapping.name] = None
         else:
             value = erp_path_value(record, field_mapping.erp_field)
             values[field_mapping.name] = canonical(value.strip() if isinstance(value, str) else value)
