@@ -2,10 +2,13 @@
 records to the CRM rows whose matching fields hold the same values.
 
 For each uncoupled ERP record the priority groups of match fields are tried in ascending
-priority (fields with the same priority must all match). Exactly one hit that no coupling takes
-couples the record; none, several or an already coupled one leave it unmatched: it is then
-created new in Dynamics 365 when the mapping says so, else logged as failed, naming the
-candidates. The CRM is read in bulk: one query per page of records and group.
+priority (fields with the same priority must all match). A lookup field matches by the coupled id
+of the record it refers to (a price list item: its price list and its product), so rows without a
+name of their own can be matched too; a record whose looked-up record is not coupled has nothing
+to match on. Exactly one hit that no coupling takes couples the record; none, several or an
+already coupled one leave it unmatched: it is then created new in Dynamics 365 when the mapping
+says so, else logged as failed, naming the candidates. The CRM is read in bulk: one query per page
+of records and group.
 """
 
 from __future__ import annotations
@@ -17,25 +20,30 @@ from itertools import groupby
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import Exists, OuterRef
+from django.utils import timezone
 
 import dataverse
 from coupling import services as coupling_services
 from coupling.models import Coupling
 from syncjobs import clients, jobs
 from syncjobs.coupling_ui.selectors import and_filters, crm_mapping_filter, crm_primary_name
+from syncjobs.engine.context import RunContext
+from syncjobs.engine.values import Lookups, RecordFailure
 from syncjobs.models import Direction, FullSyncLine, IntegrationFieldMapping, IntegrationTableMapping, SyncJob
 
 RECORDS_PER_PAGE = 200
 # A group of several fields is asked for record by record, OR-ed: this many records per query.
 RECORDS_PER_COMBINED_QUERY = 25
 CANDIDATES_NAMED = 5
-NOT_MATCHABLE = (IntegrationFieldMapping.Transform.LOOKUP, IntegrationFieldMapping.Transform.SCHEDULE_BASE_UNIT)
+NOT_MATCHABLE = (IntegrationFieldMapping.Transform.SCHEDULE_BASE_UNIT, IntegrationFieldMapping.Transform.OPTION)
+LOOKUP = IntegrationFieldMapping.Transform.LOOKUP
 
 
 def match_fields(*, mapping: IntegrationTableMapping) -> models.QuerySet[IntegrationFieldMapping]:
-    """The field mappings that can take part in matching: a plain ERP field against a CRM attribute."""
+    """The field mappings that can take part in matching: an ERP field (or the coupled id of the record a
+    lookup refers to) against a CRM attribute."""
     return (
-        mapping.field_mappings.filter(is_enabled=True)
+        mapping.field_mappings.filter(is_enabled=True, constant_value="")
         .exclude(erp_field="")
         .exclude(crm_attribute="")
         .exclude(transform__in=NOT_MATCHABLE)
@@ -106,19 +114,9 @@ def _same(field: IntegrationFieldMapping, erp_value, crm_value) -> bool:
     return left == right if field.case_sensitive_matching else left.casefold() == right.casefold()
 
 
-def _group_condition(group: list[IntegrationFieldMapping], records: list[models.Model]) -> dataverse.Filter:
-    if len(group) == 1:
-        field = group[0]
-        values = sorted({_text(_erp_value(r, field.erp_field)).strip() for r in records})
-        return dataverse.F.in_(field.crm_attribute, values)
-    return dataverse.F.any(
-        *[
-            dataverse.F.all(
-                *[dataverse.F.eq(f.crm_attribute, _text(_erp_value(r, f.erp_field)).strip()) for f in group]
-            )
-            for r in records
-        ]
-    )
+def _crm_name(field: IntegrationFieldMapping) -> str:
+    """The attribute as a query reads and filters it: a lookup as its ``_name_value`` id."""
+    return f"_{field.crm_attribute}_value" if field.transform == LOOKUP else field.crm_attribute
 
 
 class _Matcher:
@@ -134,25 +132,64 @@ class _Matcher:
         fields.sort(key=lambda f: f.match_priority)
         self.groups = [list(group) for _, group in groupby(fields, key=lambda f: f.match_priority)]
         self.name_attribute = crm_primary_name(client=client, crm_entity=self.mapping.crm_entity)
-        attributes = {f.crm_attribute for f in fields}
+        attributes = {_crm_name(f) for f in fields}
         self.select = [self.mapping.crm_primary_key, self.name_attribute, *sorted(attributes - {self.name_attribute})]
         self.claimed: set[str] = set()
+        # Lookup fields are answered by the engine's own lookups (coupled ids, read a page at a time).
+        self.lookups = Lookups(
+            RunContext(
+                job=job,
+                mapping=self.mapping,
+                client=client,
+                started_at=job.started_at or timezone.now(),
+                attributes={},
+                change_tracking=False,
+            )
+        )
+        # Why a record's looked-up record gives nothing to match on (it is not coupled), by record pk.
+        self.unresolved: dict[int, str] = {}
+
+    def start_page(self, records: list[models.Model]) -> None:
+        if any(f.transform == LOOKUP for group in self.groups for f in group):
+            self.lookups.prime_for_records(records)
+
+    def value(self, field: IntegrationFieldMapping, record: models.Model):
+        """What the record holds for ``field``: text, or for a lookup the coupled CRM id (None when there is none)."""
+        if field.transform != LOOKUP:
+            return _text(_erp_value(record, field.erp_field)).strip()
+        try:
+            crm_id = self.lookups.crm_id(field, record)
+        except RecordFailure as failure:
+            self.unresolved[record.pk] = failure.message
+            return None
+        return uuid.UUID(crm_id) if crm_id else None
+
+    def condition(self, group: list[IntegrationFieldMapping], records: list[models.Model]) -> dataverse.Filter:
+        if len(group) == 1 and group[0].transform != LOOKUP:
+            field = group[0]
+            return dataverse.F.in_(field.crm_attribute, sorted({self.value(field, r) for r in records}))
+        # Lookups are compared with eq (Dataverse's In takes strings), several fields record by record.
+        return dataverse.F.any(
+            *[dataverse.F.all(*[dataverse.F.eq(_crm_name(f), self.value(f, r)) for f in group]) for r in records]
+        )
+
+    def askable(self, group: list[IntegrationFieldMapping], record: models.Model) -> bool:
+        return all(self.value(f, record) for f in group)
 
     def candidates(self, group: list[IntegrationFieldMapping], records: list[models.Model]) -> dict:
         """CRM rows equal (as Dataverse compares: ignoring case) to each record on the group's fields."""
         rows: list[dict] = []
-        step = RECORDS_PER_PAGE if len(group) == 1 else RECORDS_PER_COMBINED_QUERY
+        simple = len(group) == 1 and group[0].transform != LOOKUP
+        step = RECORDS_PER_PAGE if simple else RECORDS_PER_COMBINED_QUERY
         for start in range(0, len(records), step):
             chunk = records[start : start + step]
-            condition = and_filters(_group_condition(group, chunk), crm_mapping_filter(self.mapping))
+            condition = and_filters(self.condition(group, chunk), crm_mapping_filter(self.mapping))
             rows.extend(self.client.query(self.mapping.crm_entity_set, select=self.select, filter=condition))
         by_record = {}
         for record in records:
             # Dataverse compares text ignoring case: case-sensitive fields are checked again here.
             by_record[record.pk] = [
-                row
-                for row in rows
-                if all(_same(f, _erp_value(record, f.erp_field), row.get(f.crm_attribute)) for f in group)
+                row for row in rows if all(_same(f, self.value(f, record), row.get(_crm_name(f))) for f in group)
             ]
         return by_record
 
@@ -197,13 +234,12 @@ def run_coupling(*, job: SyncJob) -> None:
             if not page:
                 break
             last_pk = page[-1].pk
+            matcher.start_page(page)
             unmatched = {record.pk: record for record in page}
             why: dict[int, str] = defaultdict(str)
             coupled_now = 0
             for group in matcher.groups:
-                askable = [
-                    r for r in unmatched.values() if all(_text(_erp_value(r, f.erp_field)).strip() for f in group)
-                ]
+                askable = [r for r in unmatched.values() if matcher.askable(group, r)]
                 if not askable:
                     continue
                 found = matcher.candidates(group, askable)
@@ -246,7 +282,9 @@ def run_coupling(*, job: SyncJob) -> None:
                     to_create.append(str(record.system_id))
                     continue
                 reason = (
-                    why[record.pk] or f"its {' and '.join(f.erp_field for g in matcher.groups for f in g)} is empty"
+                    why[record.pk]
+                    or matcher.unresolved.get(record.pk)
+                    or f"its {' and '.join(f.erp_field for g in matcher.groups for f in g)} is empty"
                 )
                 jobs.job_record_error(
                     job=job,

@@ -1,5 +1,7 @@
 """Match-based coupling: the criteria page and the background job, against a real CRM sandbox."""
 
+import uuid
+
 from django.urls import reverse
 
 from coupling.models import Coupling
@@ -174,3 +176,58 @@ def test_the_criteria_page_saves_the_criteria_and_starts_the_job(connected):
     assert not name.use_for_match_based_coupling
     mapping.refresh_from_db()
     assert mapping.create_new_if_no_match and not mapping.sync_after_bulk_coupling
+
+
+# --- Lookups as match fields: price list items have no name, they are their price list and product -------
+
+
+def seeded_price_list_item(sandbox) -> tuple[str, str, str]:
+    """(price list id, product id, price list item id) of one of the seed's Default Price List items."""
+    price_list = support.crm_rows(
+        sandbox, "pricelevels", select=["name"], filter=support.F.eq("name", "Default Price List")
+    )[0]["pricelevelid"]
+    product = support.crm_rows(
+        sandbox, "products", select=["productnumber"], filter=support.F.eq("productnumber", "I000010")
+    )[0]["productid"]
+    item = support.crm_rows(
+        sandbox,
+        "productpricelevels",
+        select=["amount"],
+        filter=support.F.all(
+            support.F.eq("_pricelevelid_value", uuid.UUID(price_list)),
+            support.F.eq("_productid_value", uuid.UUID(product)),
+        ),
+    )[0]["productpricelevelid"]
+    return price_list, product, item
+
+
+def test_price_list_items_match_by_their_coupled_price_list_and_product(connected):
+    price_list_id, product_id, item_id = seeded_price_list_item(connected)
+    group = factories.CustomerPriceGroupFactory(code="DEFAULT")
+    support.couple(group, "pricelevel", price_list_id)
+    item = factories.ItemFactory(no="I000010")
+    support.couple(item, "product", product_id)
+    price = factories.SalesPriceFactory(item=item, sales_type="customer_price_group", sales_code="DEFAULT")
+    # The same price list, an item not coupled: nothing to match on, and the failure says why.
+    lonely = factories.SalesPriceFactory(sales_type="customer_price_group", sales_code="DEFAULT")
+    mapping = support.mapping("SALESPRC-PRODPRICE", create_new_if_no_match=False)
+    assert {f.crm_attribute for f in mapping.field_mappings.filter(use_for_match_based_coupling=True)} == {
+        "pricelevelid",
+        "productid",
+    }
+
+    job = run_matching(mapping, [price, lonely])
+
+    assert job.coupled == 1, support.errors(job)
+    assert str(support.coupling_of(price).crm_id).lower() == item_id.lower()
+    assert support.coupling_of(lonely) is None
+    error = SyncJobError.objects.get(job=job)
+    assert error.erp_system_id == lonely.system_id
+    assert "must be coupled to a Dynamics 365 product" in error.message and lonely.item.no in error.message
+
+
+def test_lookup_fields_are_offered_as_coupling_criteria(connected):
+    offered = {f.crm_attribute for f in matching.match_fields(mapping=support.mapping("SALESPRC-PRODPRICE"))}
+    assert {"pricelevelid", "productid"} <= offered
+    # The unit is the base unit of a unit group, not a coupled id: it cannot be matched on.
+    assert "uomid" not in offered
