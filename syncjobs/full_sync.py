@@ -42,6 +42,7 @@ from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from coupling.models import Coupling
 from syncjobs import clients, jobs, matching, selectors
 from syncjobs.coupling_ui.selectors import crm_mapping_filter
 from syncjobs.models import Direction, FullSyncLine, FullSyncRun, IntegrationTableMapping, SyncJob
@@ -321,7 +322,7 @@ def _stale_cutoff(now: datetime.datetime) -> datetime.datetime:
 
 
 def _run_job_ids(run_id: int) -> list[int]:
-    ids = FullSyncLine.objects.filter(run_id=run_id).values_list("coupling_job_id", "sync_job_id")
+    ids = FullSyncLine.objects.filter(run_id=run_id).values_list("coupling_job_id", "sync_job_id", "deferred_job_id")
     return [job_id for pair in ids for job_id in pair if job_id is not None]
 
 
@@ -500,6 +501,28 @@ def _run_line(run: FullSyncRun, line: FullSyncLine) -> None:
         _outcome(line, [_job_done(run, _sync_job_for(line, full=True))])
 
 
+def _has_deferred_values(line: FullSyncLine) -> bool:
+    return Coupling.objects.filter(erp_model_id=line.mapping.erp_model_id, deferred_values=True, skipped=False).exists()
+
+
+def _send_deferred_values(run: FullSyncRun, line: FullSyncLine) -> None:
+    """A line's lookups that were left out because their record was coupled only by a later line (a
+    customer's primary contact) go out now, so that the run ends with both sides equal."""
+    if line.deferred_job_id is None:
+        if not _has_deferred_values(line):
+            return
+        job = jobs.job_create(
+            mapping=line.mapping, direction=SyncJob.JobDirection.TO_CRM, user=run.created_by, enqueue=False
+        )
+        line.deferred_job = job
+        line.save(update_fields=["deferred_job"])
+    job = _job_done(run, line.deferred_job)
+    if job.status in (SyncJob.Status.FAILED, SyncJob.Status.CANCELLED):
+        _set_line(line, LineStatus.FAILED, f"Job #{job.pk} could not send the lookups left out: {job.message}")
+    elif job.status == SyncJob.Status.ERROR and line.status == LineStatus.SUCCESS:
+        _set_line(line, LineStatus.ERROR, f"{job.failed} record{'s' if job.failed != 1 else ''} failed.")
+
+
 def _blocks_dependants(line: FullSyncLine) -> bool:
     """Failed, or meant to run and not started: what depends on it must not run either (BC: not Finished)."""
     if line.status == LineStatus.FAILED:
@@ -547,6 +570,10 @@ def full_sync_run(*, run_id: int) -> FullSyncRun:
                     _set_line(line, LineStatus.FAILED, f"{type(error).__name__}: {error}")
             if _blocks_dependants(line):
                 not_done.add(line.mapping_name)
+        for line in run.lines.select_related("mapping", "deferred_job", "run__created_by").order_by("position"):
+            if line.status in (LineStatus.SUCCESS, LineStatus.ERROR) and line.mapping is not None:
+                _beat(run)
+                _send_deferred_values(run, line)
         status, message = FullSyncRun.Status.FINISHED, _summary(run)
     except LeaseLost:
         logger.warning("Full synchronization #%s was taken over by another worker", run.pk)
@@ -597,6 +624,8 @@ def full_sync_latest() -> FullSyncRun | None:
 
 
 def full_sync_jobs(*, run: FullSyncRun) -> list[SyncJob]:
-    """The run's jobs in the order they ran: per line, coupling first."""
-    lines = run.lines.select_related("coupling_job", "sync_job").order_by("position")
-    return [job for line in lines for job in (line.coupling_job, line.sync_job) if job is not None]
+    """The run's jobs in the order they ran: per line coupling, then synchronization; then the lookups
+    left out, sent after every line."""
+    lines = list(run.lines.select_related("coupling_job", "sync_job", "deferred_job").order_by("position"))
+    jobs_of_lines = [job for line in lines for job in (line.coupling_job, line.sync_job) if job is not None]
+    return jobs_of_lines + [line.deferred_job for line in lines if line.deferred_job is not None]

@@ -47,7 +47,7 @@ def _last_jobs(mappings: list[IntegrationTableMapping]) -> dict[int, tuple[SyncJ
 def _run_context(run: FullSyncRun | None) -> dict:
     if run is None:
         return {"run": None}
-    lines = list(run.lines.select_related("mapping", "coupling_job", "sync_job").order_by("position"))
+    lines = list(run.lines.select_related("mapping", "coupling_job", "sync_job", "deferred_job").order_by("position"))
     return {
         "run": run,
         "run_lines": lines,

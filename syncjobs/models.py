@@ -448,6 +448,9 @@ class FullSyncLine(models.Model):
     message = models.TextField(blank=True)
     coupling_job = models.ForeignKey(SyncJob, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     sync_job = models.ForeignKey(SyncJob, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # After every line: the run that sends the lookups left out while their record was not coupled yet
+    # (a customer's primary contact: CONTACT runs after CUSTOMER).
+    deferred_job = models.ForeignKey(SyncJob, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
     class Meta:
         verbose_name = "full synchronization line"

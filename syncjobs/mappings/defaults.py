@@ -216,7 +216,10 @@ DEFAULTS: tuple[TableDefault, ...] = (
         direction=BI,
         priority=50,
         depends_on=("CUSTOMER",),
-        erp_filter={"type": "person", "company__isnull": False},
+        # Persons of a company that is a customer CUSTOMER synchronizes (not blocked): a contact of a
+        # blocked customer, or of a company that is no customer, has no account to belong to, and
+        # would otherwise fail every run (BC's known false "company does not exist" errors).
+        erp_filter={"type": "person", "company__customer__blocked": ""},
         crm_filter="statecode eq 0 and _parentcustomerid_value ne null",
         fields=(
             _lookup(
@@ -321,6 +324,7 @@ DEFAULTS: tuple[TableDefault, ...] = (
     ),
     TableDefault(
         name="SALESPRC-PRODPRICE",
+        create_new_if_no_match=True,
         title="Sales prices → Price list items",
         erp_model="erp.salesprice",
         crm_entity="productpricelevel",
@@ -332,8 +336,17 @@ DEFAULTS: tuple[TableDefault, ...] = (
         erp_filter={"sales_type": "customer_price_group", "sales_code__gt": ""},
         inactivity_timeout_minutes=1440,
         fields=(
-            _lookup("sales_code", "pricelevelid", TO, "CUSTPRCGRP-PRICE", lookup_erp_key="code"),
-            _lookup("item", "productid", TO, "ITEM-PRODUCT"),
+            # A price list item has no name: it is the same row when its price list and product are.
+            _lookup(
+                "sales_code",
+                "pricelevelid",
+                TO,
+                "CUSTPRCGRP-PRICE",
+                lookup_erp_key="code",
+                use_for_match_based_coupling=True,
+                match_priority=1,
+            ),
+            _lookup("item", "productid", TO, "ITEM-PRODUCT", use_for_match_based_coupling=True, match_priority=1),
             FieldDefault(
                 "item__base_unit_of_measure",
                 "uomid",

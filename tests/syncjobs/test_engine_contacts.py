@@ -86,6 +86,24 @@ def test_a_person_whose_customer_is_not_coupled_fails_naming_it_and_where_to_cou
     assert contacts_named(connected, "Unparented") == []
 
 
+def test_persons_of_a_blocked_customer_or_of_a_company_that_is_no_customer_are_outside_the_mapping(connected):
+    """Not failures on every run (BC's false "company does not exist" errors): they have no account to go under."""
+    blocked = factories.CustomerFactory(name="Contacts Blocked Ltd", blocked="all")
+    of_blocked = factories.ContactFactory(
+        last_name="OfBlocked", company=factories.CompanyContactFactory(customer=blocked)
+    )
+    of_no_customer = factories.ContactFactory(last_name="OfNoCustomer", company=factories.CompanyContactFactory())
+    company, account_id = coupled_company(connected, "Contacts Unblocked Ltd")
+    in_scope = factories.ContactFactory(last_name="OfUnblocked", company=company)
+
+    job = support.run("CONTACT", "to_crm", full=True)
+
+    assert (job.status, job.inserted, job.failed) == (SyncJob.Status.SUCCESS, 1, 0), support.errors(job)
+    assert support.coupling_of(in_scope) is not None
+    assert support.coupling_of(of_blocked) is None and support.coupling_of(of_no_customer) is None
+    assert contacts_named(connected, "OfBlocked") == [] and contacts_named(connected, "OfNoCustomer") == []
+
+
 def test_a_new_dynamics_contact_of_a_coupled_account_becomes_a_person_of_that_company(connected):
     company, account_id = coupled_company(connected, "Contacts From Crm Ltd")
     contact_id = crm_contact(connected, "Dee", "Fromcrm", account_id)
