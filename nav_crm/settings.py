@@ -216,6 +216,12 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "nav_crm.api.exceptions.api_exception_handler",
+    # No default throttle classes: only the token endpoint is throttled (password guessing), per
+    # client address, in the default cache (process-local memory: one counter per web process).
+    "DEFAULT_THROTTLE_RATES": {"api-token": env.str("API_TOKEN_THROTTLE_RATE", default="10/minute")},
+    # The client address is REMOTE_ADDR unless the app sits behind this many trusted proxies that
+    # append to X-Forwarded-For (DRF's default trusts the whole header, which a client can forge).
+    "NUM_PROXIES": env.int("API_NUM_PROXIES", default=0),
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "nav_crm API",
@@ -230,7 +236,8 @@ SPECTACULAR_SETTINGS = {
         "measure, salespeople, code tables), `no` (customers, contacts, items, resources, sales orders); sales "
         "prices by `system_id`, item ledger entries by entry no. Exchange rates, item units of measure and "
         "sales lines live under their parent. `system_id` is the stable id used for CRM coupling.\n\n"
-        "**Errors** are JSON: 400 with field errors, 401, 403, 404, 405, 409 when a record is still in use."
+        "**Errors** are JSON: 400 with field errors, 401, 403, 404, 405, 409 when a record is still in use, "
+        "429 (with Retry-After) when one address asks the token endpoint too often."
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,

@@ -1,8 +1,20 @@
 """Project-wide fixtures. App-specific fixtures live in tests/<app>/conftest.py."""
 
 import pytest
+from django.core.cache import cache
 
 from crm_sandbox.testing import RunningSandbox, start_sandbox
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Every test starts with an empty default cache: the API token throttle counts requests there
+    (per client address, and the test client is always 127.0.0.1), so no test inherits another's.
+
+    The settings configure no CACHES: this is Django's process-local memory cache.
+    """
+    cache.clear()
+
 
 # --- CRM sandbox --------------------------------------------------------------------------------
 # The sandbox is a separate system: each fixture starts `manage.py crm_sandbox serve` as its own
