@@ -5,36 +5,19 @@ Jobs run as a django-q2 worker runs them, in the request that queued them (djang
 page the browser lands on already shows their outcome.
 """
 
-import os
 import uuid
-from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 
 from coupling.models import Coupling
 from erp import services as erp_services
-from syncjobs.mappings.services import mapping_reset_to_defaults
-from syncjobs.models import IntegrationTableMapping, SyncJob
+from syncjobs.models import SyncJob
 from tests import factories
-from tests.factories import TEST_PASSWORD, UserFactory
+from tests.e2e import browser_support as browser
+from tests.e2e.browser_support import log_in
 from tests.syncjobs import coupling_support as cs
 from tests.syncjobs import crm_support
 from tests.syncjobs import engine_support as support
-
-# Playwright's sync API runs an event loop in this thread; the live server's ORM calls are safe.
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-SCREENSHOTS = Path("/tmp")  # noqa: S108 — screenshots for a person to look at
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -48,33 +31,6 @@ COUPLING_USER_PERMS = [
     "syncjobs.add_syncjob",
     "syncjobs.view_syncjob",
 ]
-
-
-@pytest.fixture
-def page():
-    from playwright.sync_api import sync_playwright
-
-    if not CHROMIUM.exists():
-        pytest.fail("The browser tests need Chromium at /usr/bin/chromium (`make browser` installs it).")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.set_default_timeout(30000)
-        yield page
-        browser.close()
-
-
-@pytest.fixture
-def connected(sandbox, settings, tmp_path, monkeypatch):
-    """The enabled connection, the default mappings (a transactional test flushed the migration's), jobs run at once."""
-    from django_q.conf import Conf
-
-    settings.DATA_DIR = tmp_path
-    if not IntegrationTableMapping.objects.exists():
-        mapping_reset_to_defaults()
-    support.connect(sandbox)
-    monkeypatch.setattr(Conf, "SYNC", True)
-    return sandbox
 
 
 @pytest.fixture
@@ -99,17 +55,8 @@ def synced_customer(salesperson, **values):
     return customer
 
 
-def log_in(page, live_server, perms: list[str], next_path: str) -> None:
-    user = UserFactory(perms=perms)
-    page.goto(f"{live_server.url}/accounts/login/?next={quote(next_path)}")
-    page.fill("#id_username", user.username)
-    page.fill("#id_password", TEST_PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"**{next_path}")
-
-
 def shot(page, name: str) -> None:
-    page.screenshot(path=str(SCREENSHOTS / f"coupling_{name}.png"), full_page=True)
+    browser.shot(page, f"coupling_{name}")
 
 
 def test_couple_a_customer_from_its_list_with_an_uncoupled_account_and_sync_erp_data(
@@ -118,7 +65,7 @@ def test_couple_a_customer_from_its_list_with_an_uncoupled_account_and_sync_erp_
     tag = uuid.uuid4().hex[:6]
     customer = factories.CustomerFactory(name=f"Listcouple {tag} ERP", city="Bergen", salesperson=ready_to_sync)
     crm_id = cs.create_account(connected, f"Listcouple {tag} CRM", address1_city="Oslo")
-    log_in(page, live_server, COUPLING_USER_PERMS, f"/erp/customers/?q=Listcouple+{tag}")
+    log_in(page, live_server, f"/erp/customers/?q=Listcouple+{tag}", perms=COUPLING_USER_PERMS)
 
     row = page.locator("table.object-table tbody tr", has_text=customer.name)
     assert "Not coupled" in row.inner_text()
@@ -151,7 +98,7 @@ def test_synchronize_now_from_the_detail_page_changes_the_crm_row(live_server, p
     crm_id = support.coupling_of(customer).crm_id
     customer.city = "Shelbyville"
     erp_services.record_save(instance=customer)
-    log_in(page, live_server, COUPLING_USER_PERMS, customer.get_absolute_url())
+    log_in(page, live_server, customer.get_absolute_url(), perms=COUPLING_USER_PERMS)
 
     assert "Coupled" in page.inner_text("[data-testid=crm-coupling-state]")
     assert page.locator("[data-action=crm_couple]").count() == 0
@@ -175,7 +122,10 @@ def test_errors_page_restores_an_account_deleted_under_a_coupled_customer(live_s
     failed = support.run("CUSTOMER", "to_crm", parameters={"erp_system_ids": [str(customer.system_id)]})
     assert failed.failed == 1
     log_in(
-        page, live_server, ["syncjobs.view_syncjob", "syncjobs.change_syncjob", "erp.view_customer"], "/sync/errors/"
+        page,
+        live_server,
+        "/sync/errors/",
+        perms=["syncjobs.view_syncjob", "syncjobs.change_syncjob", "erp.view_customer"],
     )
 
     row = page.locator("table.object-table tbody tr", has_text=customer.name)
@@ -205,8 +155,8 @@ def test_errors_page_retries_a_skipped_record_after_its_crm_data_was_fixed(live_
     log_in(
         page,
         live_server,
-        ["syncjobs.view_syncjob", "syncjobs.change_syncjob", "erp.view_customer"],
         "/sync/errors/?is_skipped=true",
+        perms=["syncjobs.view_syncjob", "syncjobs.change_syncjob", "erp.view_customer"],
     )
 
     rows = page.locator("table.object-table tbody tr", has_text=customer.name)

@@ -1,41 +1,11 @@
 """In a real browser: log in, create a customer through the form, find it in the list."""
 
-import os
-from pathlib import Path
-
 import pytest
 
 from erp.models import Customer
 from tests.factories import TEST_PASSWORD, CustomerFactory, NoSeriesFactory, UserFactory
 
-# Playwright's sync API runs an event loop in this thread; the live server's ORM calls are safe.
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def page():
-    from playwright.sync_api import sync_playwright
-
-    if not CHROMIUM.exists():
-        pytest.fail("The browser tests need Chromium at /usr/bin/chromium (`make browser` installs it).")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        page = browser.new_page()
-        page.set_default_timeout(15000)
-        yield page
-        browser.close()
 
 
 def test_log_in_create_a_customer_and_find_it_in_the_list(live_server, page):

@@ -1,49 +1,21 @@
 """In a real browser: a sync administrator walks the assisted setup against a CRM sandbox and enables the connection."""
 
-import os
 from pathlib import Path
 
 import pytest
 
 from syncjobs import constants
 from syncjobs import selectors as syncjobs_selectors
+from tests.e2e import browser_support as browser
 from tests.factories import TEST_PASSWORD, UserFactory
 from tests.setup_wizard.wizard_support import connection_rows, integration_user_roles
 from tests.syncjobs.crm_support import local_currency
 
-# Playwright's sync API runs an event loop in this thread; the live server's ORM calls are safe.
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-SCREENSHOTS = Path("/tmp")  # noqa: S108 — screenshots for a person to look at
-
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture
-def page():
-    from playwright.sync_api import sync_playwright
-
-    if not CHROMIUM.exists():
-        pytest.fail("The browser tests need Chromium at /usr/bin/chromium (`make browser` installs it).")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 1000})
-        page.set_default_timeout(30000)
-        yield page
-        browser.close()
-
-
 def shot(page, name: str) -> None:
-    page.screenshot(path=str(SCREENSHOTS / f"setup_wizard_{name}.png"), full_page=True)
+    browser.shot(page, f"setup_wizard_{name}")
 
 
 def test_walk_the_assisted_setup_and_enable_the_connection(live_server, page, crm_sandbox_factory, settings, tmp_path):
