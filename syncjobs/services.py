@@ -21,6 +21,7 @@ import requests
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import models, transaction
@@ -28,9 +29,10 @@ from django.utils import timezone
 
 import dataverse
 from coupling.models import Coupling
+from coupling.services import couplings_update_fields
 from erp import selectors as erp_selectors
 from syncjobs import clients, constants, crypto, jobs, selectors
-from syncjobs.models import CrmConnection, SyncJob, SyncJobError
+from syncjobs.models import CrmConnection, Direction, IntegrationFieldMapping, SyncJob, SyncJobError
 
 logger = logging.getLogger(__name__)
 
@@ -651,6 +653,49 @@ class RestoreOutcome:
     jobs: list[SyncJob] = field(default_factory=list)
     restored: list[SyncJobError] = field(default_factory=list)
     refused: list[tuple[SyncJobError, str]] = field(default_factory=list)
+    # Records that refer to a recreated row: their mappings' next runs send them the new id.
+    referring: int = 0
+
+
+def referring_couplings_resend(*, model: type[models.Model], system_ids: list) -> int:
+    """The records that refer to these (a customer's contacts, a price list's items) through a lookup
+    send that lookup again with their mapping's next run; returns how many couplings were marked.
+
+    For when the CRM rows of ``system_ids`` get new ids (a deleted row recreated): Dynamics 365 has
+    emptied (or still holds the old id in) the referring rows' lookup, while their snapshots say it
+    was sent. The lookup's value is dropped from each snapshot and the coupling is marked
+    ``deferred_values``, which incremental runs look at whether or not the record changed.
+    """
+    content_type = ContentType.objects.get_for_model(model)
+    lookups = IntegrationFieldMapping.objects.filter(
+        transform=IntegrationFieldMapping.Transform.LOOKUP,
+        lookup_mapping__erp_model=content_type,
+        direction__in=[Direction.TO_CRM, Direction.BIDIRECTIONAL],
+        is_enabled=True,
+        constant_value="",
+        table_mapping__is_enabled=True,
+        table_mapping__is_option_mapping=False,
+    ).select_related("table_mapping__erp_model")
+    records = model._default_manager.filter(system_id__in=system_ids)
+    marked = 0
+    for lookup in lookups:
+        child_model = lookup.table_mapping.erp_model.model_class()
+        if lookup.lookup_erp_key:  # a code that names the record (a sales price's sales code)
+            keys = records.values_list(lookup.lookup_erp_key, flat=True)
+            children = child_model._default_manager.filter(**{f"{lookup.erp_field}__in": keys})
+        else:
+            children = child_model._default_manager.filter(**{f"{lookup.erp_field}__in": records})
+        couplings = list(
+            Coupling.objects.filter(
+                erp_model=lookup.table_mapping.erp_model, erp_system_id__in=children.values("system_id")
+            )
+        )
+        for coupling in couplings:
+            coupling.snapshot.pop(lookup.name, None)
+            coupling.deferred_values = True
+        couplings_update_fields(couplings=couplings, fields=["snapshot", "deferred_values"])
+        marked += len(couplings)
+    return marked
 
 
 def _coupling_recreate_in_crm(*, coupling: Coupling) -> None:
@@ -708,6 +753,9 @@ def job_errors_restore(
             for plan in mapping_plans:
                 _coupling_recreate_in_crm(coupling=plan.coupling)
             system_ids = sorted({str(plan.erp_system_id) for plan in mapping_plans})
+            outcome.referring += referring_couplings_resend(
+                model=mapping.erp_model.model_class(), system_ids=system_ids
+            )
             outcome.jobs.append(
                 jobs.job_create(
                     mapping=mapping,

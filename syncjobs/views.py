@@ -248,6 +248,12 @@ def _restore(*, request: HttpRequest, queryset) -> BulkResult:
             request,
             format_html('Job <a href="{}">#{}</a> recreates the deleted records.', job.get_absolute_url(), job.pk),
         )
+    if outcome.referring:
+        messages.info(
+            request,
+            f"{outcome.referring} record{'s' if outcome.referring != 1 else ''} referring to them "
+            "(e.g. a customer's contacts) will point to the recreated rows after their mapping's next run.",
+        )
     return BulkResult(done=outcome.restored, failed=outcome.refused)
 
 
