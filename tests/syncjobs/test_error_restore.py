@@ -15,6 +15,7 @@ from coupling.models import Coupling
 from erp.models import Currency, Customer
 from syncjobs import jobs
 from syncjobs.models import CrmConnection, SyncJob, SyncJobError
+from syncjobs.services import referring_couplings_resend
 from tests import factories
 from tests.erp.pages_support import messages_of
 from tests.syncjobs import coupling_support as cs
@@ -257,3 +258,38 @@ def test_a_dynamics_that_cannot_answer_is_said_and_nothing_is_restored(connected
     coupling.refresh_from_db()
     assert coupling.state == Coupling.State.COUPLED and SyncJob.objects.count() == 1
     assert ContentType.objects.get_for_id(coupling.erp_model_id).model_class() is Customer
+
+
+def test_records_referring_to_a_recreated_row_send_their_lookup_again(db):
+    """A price list recreated under a new id: its prices (looked up by code) and nothing else forget the
+    id they sent, and are marked for the next run; the same for a customer's contacts (looked up by path)."""
+    group = factories.CustomerPriceGroupFactory(code="RECREATED")
+    price = factories.SalesPriceFactory(sales_type="customer_price_group", sales_code="RECREATED")
+    other = factories.SalesPriceFactory(sales_type="customer_price_group", sales_code="UNTOUCHED")
+    snapshot = {"pricelevelid": str(uuid.uuid4()), "amount": "10.00"}
+    for record in (price, other):
+        Coupling.objects.create(
+            erp_model=ContentType.objects.get_for_model(record),
+            erp_system_id=record.system_id,
+            crm_entity="productpricelevel",
+            crm_id=uuid.uuid4(),
+            snapshot=dict(snapshot),
+        )
+
+    assert referring_couplings_resend(model=type(group), system_ids=[group.system_id]) == 1
+
+    resend, untouched = support.coupling_of(price), support.coupling_of(other)
+    assert resend.deferred_values and resend.snapshot == {"amount": "10.00"}
+    assert not untouched.deferred_values and untouched.snapshot == snapshot
+
+    customer = factories.CustomerFactory()
+    person = factories.ContactFactory(company=factories.CompanyContactFactory(customer=customer))
+    Coupling.objects.create(
+        erp_model=ContentType.objects.get_for_model(person),
+        erp_system_id=person.system_id,
+        crm_entity="contact",
+        crm_id=uuid.uuid4(),
+        snapshot={"parentcustomerid": str(uuid.uuid4()), "lastname": person.last_name},
+    )
+    assert referring_couplings_resend(model=Customer, system_ids=[customer.system_id]) == 1
+    assert support.coupling_of(person).snapshot == {"lastname": person.last_name}
