@@ -52,6 +52,8 @@ class CrmAttribute:
     name: str
     type: str
     max_length: int | None = None
+    # RequiredLevel SystemRequired: Dynamics 365 refuses a new row without it.
+    required: bool = False
 
 
 @dataclass

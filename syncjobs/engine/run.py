@@ -21,8 +21,11 @@ from syncjobs.models import Direction, IntegrationTableMapping, SyncJob
 MAX_WARNINGS_IN_MESSAGE = 20
 
 
+SYSTEM_REQUIRED = "SystemRequired"
+
+
 def crm_entity_metadata(client, logical_name: str) -> tuple[dict[str, CrmAttribute], bool]:
-    """The entity's attributes (type, maximum length) and whether it allows change tracking."""
+    """The entity's attributes (type, maximum length, required) and whether it allows change tracking."""
     definition = client.retrieve(
         "EntityDefinitions",
         {"LogicalName": logical_name},
@@ -30,7 +33,12 @@ def crm_entity_metadata(client, logical_name: str) -> tuple[dict[str, CrmAttribu
         expand="Attributes",
     )
     attributes = {
-        item["LogicalName"]: CrmAttribute(item["LogicalName"], item.get("AttributeType", ""), item.get("MaxLength"))
+        item["LogicalName"]: CrmAttribute(
+            item["LogicalName"],
+            item.get("AttributeType", ""),
+            item.get("MaxLength"),
+            required=(item.get("RequiredLevel") or {}).get("Value") == SYSTEM_REQUIRED,
+        )
         for item in definition.get("Attributes", [])
     }
     return attributes, bool(definition.get("ChangeTrackingEnabled"))

@@ -361,18 +361,18 @@ def creation_defaults(ctx: RunContext) -> dict[str, int]:
     return defaults
 
 
-# Entities whose rows cannot exist without a currency (Dataverse: required attribute). A mapping
-# that does not set it gives new rows the local currency, as BC does for price lists.
-CURRENCY_REQUIRED = frozenset({"pricelevel"})
+CURRENCY_ATTRIBUTE = "transactioncurrencyid"
 
 
 def creation_bindings(ctx: RunContext, lookups: Lookups) -> dict[str, str]:
-    """Lookups a new CRM row needs that the mapping does not set: the LCY of a new price list."""
-    if ctx.mapping.crm_entity not in CURRENCY_REQUIRED:
+    """Lookups a new CRM row needs that the mapping does not set: a currency the entity requires
+    (its metadata says SystemRequired, e.g. a price list) is the local currency, as BC does."""
+    currency = ctx.attributes.get(CURRENCY_ATTRIBUTE)
+    if currency is None or not currency.required:
         return {}
-    if any(f.crm_attribute == "transactioncurrencyid" for f in ctx.to_crm_fields):
+    if any(f.crm_attribute == CURRENCY_ATTRIBUTE for f in ctx.to_crm_fields):
         return {}
-    return {"transactioncurrencyid@odata.bind": f"/transactioncurrencies({lookups.local_currency_crm_id()})"}
+    return {f"{CURRENCY_ATTRIBUTE}@odata.bind": f"/transactioncurrencies({lookups.local_currency_crm_id()})"}
 
 
 def _lookup_target_set(ctx: RunContext, field_mapping: IntegrationFieldMapping) -> str:
