@@ -3,7 +3,13 @@
 One django-q2 schedule, installed by a migration like the reaper's, calls ``scheduled_sync_dispatch``
 every minute. It queues an incremental job for every enabled mapping that is due: its last
 synchronization job finished at least ``sync_interval_minutes`` ago (or it never ran) and none of its
-jobs is waiting or running. Nothing runs while the connection is disabled, and a mapping under a
+jobs is waiting or running.
+
+Idle mappings (BC's "On Hold with Inactivity Timeout"): when a mapping's runs have found nothing to
+do for ``inactivity_timeout_minutes``, it runs only once per that timeout, until an ERP record in its
+filter changes (the ERP side is asked cheaply, by its ``modified_at`` index: like BC's table
+triggers, that wakes the mapping at its normal interval). Changes made only in Dynamics 365 wait at
+most the timeout. Nothing runs while the connection is disabled, and a mapping under a
 full synchronization waits for it to end. Running it twice at the same moment queues each due
 mapping once: the dispatch holds a write lock on the connection row while it decides.
 """
@@ -14,7 +20,7 @@ import datetime
 from dataclasses import dataclass
 
 from django.db import transaction
-from django.db.models import Exists, Max, OuterRef, Q
+from django.db.models import Exists, Max, Min, OuterRef, Q
 from django.utils import timezone
 
 from syncjobs import jobs, selectors
@@ -36,6 +42,8 @@ class ScheduleState:
 
     last_sync_finished_at: datetime.datetime | None
     has_unfinished_job: bool
+    # When the last synchronization job that found something to do finished (else the first job).
+    last_activity_at: datetime.datetime | None = None
 
 
 def schedule_states(*, mapping_ids: list[int] | None = None) -> dict[int, ScheduleState]:
@@ -44,11 +52,45 @@ def schedule_states(*, mapping_ids: list[int] | None = None) -> dict[int, Schedu
     queryset = IntegrationTableMapping.objects.all()
     if mapping_ids is not None:
         queryset = queryset.filter(pk__in=mapping_ids)
+    synchronization = Q(jobs__kind=SyncJob.Kind.SYNCHRONIZATION)
+    did_something = (
+        Q(jobs__inserted__gt=0)
+        | Q(jobs__modified__gt=0)
+        | Q(jobs__deleted__gt=0)
+        | Q(jobs__coupled__gt=0)
+        | Q(jobs__failed__gt=0)
+        | ~Q(jobs__status=SyncJob.Status.SUCCESS)
+    )
     rows = queryset.annotate(
-        last_finished=Max("jobs__finished_at", filter=Q(jobs__kind=SyncJob.Kind.SYNCHRONIZATION)),
+        last_finished=Max("jobs__finished_at", filter=synchronization),
+        first_finished=Min("jobs__finished_at", filter=synchronization),
+        last_active=Max("jobs__finished_at", filter=synchronization & did_something),
         unfinished=Exists(unfinished),
-    ).values_list("pk", "last_finished", "unfinished")
-    return {pk: ScheduleState(last_finished, unfinished) for pk, last_finished, unfinished in rows}
+    ).values_list("pk", "last_finished", "unfinished", "last_active", "first_finished")
+    return {
+        pk: ScheduleState(last_finished, unfinished, last_active or first_finished)
+        for pk, last_finished, unfinished, last_active, first_finished in rows
+    }
+
+
+def mapping_is_idle(*, mapping: IntegrationTableMapping, state: ScheduleState) -> bool:
+    """Its runs found nothing to do for its inactivity timeout, and no ERP record in its filter changed since."""
+    if state.last_sync_finished_at is None or state.last_activity_at is None:
+        return False
+    timeout = datetime.timedelta(minutes=mapping.inactivity_timeout_minutes)
+    if state.last_activity_at + timeout > state.last_sync_finished_at:
+        return False
+    return not _erp_changed_since_last_run(mapping, state)
+
+
+def _erp_changed_since_last_run(mapping: IntegrationTableMapping, state: ScheduleState) -> bool:
+    """An ERP record in the mapping's filter changed after what its last run took in (its ERP watermark;
+    option mappings, which keep none, after their last run)."""
+    if mapping.direction == Direction.FROM_CRM:
+        return False  # nothing of the ERP's goes to Dynamics 365
+    since = mapping.erp_watermark or state.last_sync_finished_at
+    model = mapping.erp_model.model_class()
+    return model._default_manager.filter(modified_at__gt=since, **mapping.erp_filter).exists()
 
 
 @dataclass(frozen=True)
@@ -85,10 +127,13 @@ def mapping_next_run(
         return NextRun(None, "Running or queued now")
     if state.last_sync_finished_at is None:
         return NextRun(now, DUE_NOW)
-    at = state.last_sync_finished_at + datetime.timedelta(minutes=mapping.sync_interval_minutes)
+    idle = mapping_is_idle(mapping=mapping, state=state)
+    minutes = mapping.inactivity_timeout_minutes if idle else mapping.sync_interval_minutes
+    at = state.last_sync_finished_at + datetime.timedelta(minutes=minutes)
     if at <= now:
         return NextRun(now, DUE_NOW)
-    return NextRun(at, timezone.localtime(at).strftime("%Y-%m-%d %H:%M"))
+    label = timezone.localtime(at).strftime("%Y-%m-%d %H:%M")
+    return NextRun(at, f"{label} (idle: nothing to do for {mapping.inactivity_timeout_minutes} min)" if idle else label)
 
 
 def scheduled_sync_due(*, now: datetime.datetime | None = None) -> list[IntegrationTableMapping]:

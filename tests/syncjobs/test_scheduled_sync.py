@@ -154,3 +154,68 @@ def test_the_mappings_page_shows_the_next_run(enabled_connection):
     assert "Due now" in content and "After the full synchronization" in content
     CrmConnection.objects.update(is_enabled=False)
     assert "Connection disabled" in admin.get(reverse("syncjobs:mapping_list")).content.decode()
+
+
+def run_finished(name: str, *, minutes_ago: int, **counters) -> SyncJob:
+    """A synchronization job of the mapping that finished this long ago with these counters."""
+    mapping = IntegrationTableMapping.objects.get(name=name)
+    return SyncJob.objects.create(
+        mapping=mapping,
+        mapping_name=name,
+        direction=SyncJob.JobDirection.BOTH,
+        status=SyncJob.Status.SUCCESS,
+        finished_at=timezone.now() - datetime.timedelta(minutes=minutes_ago),
+        **counters,
+    )
+
+
+def due_names() -> list[str]:
+    return [mapping.name for mapping in scheduling.scheduled_sync_due()]
+
+
+def test_a_mapping_idle_for_its_inactivity_timeout_runs_once_per_timeout_until_an_erp_change_wakes_it(
+    enabled_connection,
+):
+    IntegrationTableMapping.objects.exclude(name="CUSTOMER").update(is_enabled=False)
+    IntegrationTableMapping.objects.filter(name="CUSTOMER").update(
+        sync_interval_minutes=30, inactivity_timeout_minutes=120, erp_watermark=timezone.now()
+    )
+    customer = factories.CustomerFactory()  # changed before the watermark below: already taken in
+    IntegrationTableMapping.objects.filter(name="CUSTOMER").update(erp_watermark=timezone.now())
+    # Its last change was found 200 minutes ago; the runs since found nothing to do.
+    run_finished("CUSTOMER", minutes_ago=200, modified=3)
+    run_finished("CUSTOMER", minutes_ago=45)
+    assert due_names() == []  # its 30 minutes are up, but it is idle: next at 45 - 120 minutes from now
+    mapping = IntegrationTableMapping.objects.get(name="CUSTOMER")
+    state = scheduling.schedule_states()[mapping.pk]
+    next_run = scheduling.mapping_next_run(mapping=mapping, state=state, connection_enabled=True)
+    assert "idle: nothing to do for 120 min" in next_run.label
+    assert next_run.at == state.last_sync_finished_at + datetime.timedelta(minutes=120)
+
+    # A change in the ERP wakes it at its normal interval.
+    customer.name = "Woken Up Ltd"
+    customer.save()
+    assert due_names() == ["CUSTOMER"]
+
+    # Once the timeout is up it runs anyway (changes made only in Dynamics 365).
+    IntegrationTableMapping.objects.filter(name="CUSTOMER").update(erp_watermark=timezone.now())
+    assert due_names() == []
+    SyncJob.objects.filter(mapping_name="CUSTOMER", modified=3).update(
+        finished_at=timezone.now() - datetime.timedelta(minutes=400)
+    )
+    SyncJob.objects.filter(mapping_name="CUSTOMER", modified=0).update(
+        finished_at=timezone.now() - datetime.timedelta(minutes=125)
+    )
+    state = scheduling.schedule_states()[mapping.pk]
+    assert scheduling.mapping_is_idle(mapping=IntegrationTableMapping.objects.get(name="CUSTOMER"), state=state)
+    assert due_names() == ["CUSTOMER"]
+
+
+def test_a_mapping_that_found_something_within_its_timeout_keeps_its_interval(enabled_connection):
+    IntegrationTableMapping.objects.exclude(name="CUSTOMER").update(is_enabled=False)
+    IntegrationTableMapping.objects.filter(name="CUSTOMER").update(
+        sync_interval_minutes=30, inactivity_timeout_minutes=120, erp_watermark=timezone.now()
+    )
+    run_finished("CUSTOMER", minutes_ago=100, inserted=1)
+    run_finished("CUSTOMER", minutes_ago=40)
+    assert due_names() == ["CUSTOMER"]
