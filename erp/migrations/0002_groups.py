@@ -32,8 +32,10 @@ ERP_MODELS = [
 SALES_EDITS = ["customer", "contact", "salesheader", "salesline", "salesprice"]
 
 GROUP_PERMISSIONS = {
+    # add_itemledgerentry: posting a shipment writes sale entries (granted to existing databases by 0005).
     "Sales": [f"view_{model}" for model in ERP_MODELS]
-    + [f"{action}_{model}" for model in SALES_EDITS for action in ("add", "change")],
+    + [f"{action}_{model}" for model in SALES_EDITS for action in ("add", "change")]
+    + ["add_itemledgerentry"],
     "Sync administrators": [f"view_{model}" for model in ERP_MODELS],
 }
 

@@ -226,6 +226,18 @@ def test_post_shipment_writes_sale_entries_and_ships_the_lines(customer, item):
     assert models.ItemLedgerEntry.objects.filter(entry_type="sale").count() == 1
 
 
+def test_the_sales_group_posts_a_shipment(customer, item):
+    # The endpoint needs erp.add_itemledgerentry besides erp.change_salesheader; the Sales role has both.
+    order = factories.SalesHeaderFactory(sell_to_customer=customer)
+    line = factories.SalesLineFactory(order=order, item=item, quantity=Decimal("2"))
+    client = token_client(user=factories.UserFactory(groups=["Sales"]))
+    response = client.post(f"{API}/sales-orders/{order.no}/post-shipment/")
+    assert response.status_code == 200, response.json()
+    line.refresh_from_db()
+    assert line.quantity_shipped == 2
+    assert models.ItemLedgerEntry.objects.get(sales_line=line).quantity == -2
+
+
 def test_post_shipment_refuses_a_customer_blocked_for_shipping(item):
     customer = factories.CustomerFactory(blocked=models.Customer.Blocked.SHIP)
     order = factories.SalesHeaderFactory(sell_to_customer=customer)

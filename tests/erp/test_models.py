@@ -51,3 +51,4 @@ def test_user_factory_recreates_groups_a_flush_removed():
     Group.objects.filter(name="Sales").delete()
     user = factories.UserFactory(groups=["Sales"])
     assert user.has_perm("erp.change_contact")
+    assert user.has_perm("erp.add_itemledgerentry")  # the groups as a new database gets them
