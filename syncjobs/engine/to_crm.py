@@ -6,12 +6,13 @@ import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import models, transaction
 from django.db.models import Exists, OuterRef, Q
 
 from coupling.models import Coupling
 from erp import services as erp_services
+from erp.models import SyncedModel
 from syncjobs.engine import deletions, outcomes, values
 from syncjobs.engine.context import READ_IDS_PER_QUERY, WATERMARK_OVERLAP, WRITE_PAGE_SIZE, RunContext
 from syncjobs.engine.merge import conflict_message, merge
@@ -51,6 +52,38 @@ def erp_queryset(ctx: RunContext) -> models.QuerySet:
     return queryset
 
 
+def filter_relations(model: type[models.Model], erp_filter: dict) -> set[str]:
+    """The references the ERP filter looks through (``company__customer`` in ``company__customer__blocked``)."""
+    paths = set()
+    for key in erp_filter:
+        current, walked = model, []
+        for part in key.split("__"):
+            try:
+                field = current._meta.get_field(part)
+            except FieldDoesNotExist:
+                break  # a lookup such as "gt"
+            if not (field.is_relation and field.concrete and field.related_model):
+                break
+            walked.append(part)
+            current = field.related_model
+        if walked and issubclass(current, SyncedModel):
+            paths.add("__".join(walked))
+    return paths
+
+
+def _changed_through_filter(ctx: RunContext) -> set[int]:
+    """Records that came into the filter because a record it looks through changed (a customer unblocked:
+    its contacts), though they did not change themselves. Read from the changed side, by its index."""
+    since = ctx.mapping.erp_watermark - WATERMARK_OVERLAP
+    scope = ctx.erp_model._default_manager.filter(**ctx.mapping.erp_filter)
+    if ctx.only_coupled:
+        scope = scope.filter(Exists(_couplings(ctx).filter(erp_system_id=OuterRef("system_id"))))
+    pks: set[int] = set()
+    for path in filter_relations(ctx.erp_model, ctx.mapping.erp_filter):
+        pks.update(scope.filter(**{f"{path}__modified_at__gt": since}).order_by().values_list("pk", flat=True))
+    return pks
+
+
 def erp_pages(ctx: RunContext) -> Iterator[list[models.Model]]:
     """Pages of records in primary key order (keyset paging: bounded memory, stable under writes)."""
     queryset = erp_queryset(ctx)
@@ -61,9 +94,10 @@ def erp_pages(ctx: RunContext) -> Iterator[list[models.Model]]:
     if _incremental(ctx):
         # The few changed records by their indexes first (no ORDER BY, which would make the database
         # walk the table in key order testing each record), then read in pages: proportional to the change.
-        changed = sorted(queryset.order_by().values_list("pk", flat=True))
+        changed = sorted(set(queryset.order_by().values_list("pk", flat=True)) | _changed_through_filter(ctx))
+        records = ctx.erp_model._default_manager.select_related(*related)
         for start in range(0, len(changed), WRITE_PAGE_SIZE):
-            yield list(queryset.filter(pk__in=changed[start : start + WRITE_PAGE_SIZE]).order_by("pk"))
+            yield list(records.filter(pk__in=changed[start : start + WRITE_PAGE_SIZE]).order_by("pk"))
         return
     last_pk = None
     while True:

@@ -6,13 +6,14 @@ becomes a person of the company contact of the customer coupled to its parent ac
 when that account is not coupled (CRMSynchHelper.SetContactParentCompany, "CRM Synch. Rules Test").
 """
 
+import datetime
 from pathlib import Path
 
 import pytest
 
 from crm_sandbox.testing import start_sandbox
 from dataverse import F
-from erp.models import Contact
+from erp.models import Contact, Customer
 from syncjobs.models import SyncJob, SyncJobError
 from tests import factories
 from tests.syncjobs import engine_support as support
@@ -102,6 +103,32 @@ def test_persons_of_a_blocked_customer_or_of_a_company_that_is_no_customer_are_o
     assert support.coupling_of(in_scope) is not None
     assert support.coupling_of(of_blocked) is None and support.coupling_of(of_no_customer) is None
     assert contacts_named(connected, "OfBlocked") == [] and contacts_named(connected, "OfNoCustomer") == []
+
+
+def test_a_change_made_while_the_customer_was_blocked_goes_out_once_it_is_unblocked(connected):
+    """The person did not change again: the run finds them through their customer, which the filter looks through."""
+    company, account_id = coupled_company(connected, "Contacts Unblocked Later Ltd")
+    person = factories.ContactFactory(last_name="Unblockedlater", job_title="Buyer", company=company)
+    assert support.run("CONTACT", "to_crm", full=True).inserted == 1
+    crm_id = support.coupling_of(person).crm_id
+    customer = company.customer
+    Customer.objects.filter(pk=customer.pk).update(blocked="all")
+    person.job_title = "Head buyer"
+    person.save()
+    while_blocked = support.run("CONTACT", "to_crm")
+    assert (while_blocked.status, while_blocked.modified) == (SyncJob.Status.SUCCESS, 0)
+    assert support.crm_row(connected, "contacts", crm_id, ["jobtitle"])["jobtitle"] == "Buyer"
+    # Time passes: the change is older than what the next run looks back to (its watermark, less the overlap).
+    watermark = support.mapping("CONTACT").erp_watermark
+    Contact.objects.filter(pk=person.pk).update(modified_at=watermark - datetime.timedelta(minutes=5))
+
+    customer.refresh_from_db()
+    customer.blocked = ""
+    customer.save()
+    unblocked = support.run("CONTACT", "to_crm")
+
+    assert (unblocked.status, unblocked.modified) == (SyncJob.Status.SUCCESS, 1), support.errors(unblocked)
+    assert support.crm_row(connected, "contacts", crm_id, ["jobtitle"])["jobtitle"] == "Head buyer"
 
 
 def test_a_new_dynamics_contact_of_a_coupled_account_becomes_a_person_of_that_company(connected):
