@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import models, transaction
@@ -144,101 +145,128 @@ def validation_message(error: ValidationError) -> str:
 
 
 def sync_to_crm(ctx: RunContext) -> None:
-    lookups = Lookups(ctx)
-    field_directions = directions(ctx)
-    creation_defaults = values.creation_defaults(ctx)
-    plan = WritePlan(ctx, on_row_missing=lambda write: deletions.crm_row_missing(ctx, write.record, write.coupling))
     # A page's bulk requests are in flight on a worker thread while the next page is read and
     # merged here; each page's outcome is settled (couplings saved, progress written) in order.
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="crm-write") as sender:
-        in_flight: tuple[Dispatched, list[Coupling], int] | None = None
+        run = ToCrmPass(ctx, sender)
         for page in erp_pages(ctx):
-            in_flight = _sync_page(ctx, page, plan, sender, in_flight, lookups, field_directions, creation_defaults)
-        if in_flight is not None:
-            _settle(ctx, *in_flight)
+            run.sync_page(page)
+        run.settle()
 
 
-def _settle(ctx: RunContext, dispatched: Dispatched, successes: list[Coupling], page_size: int) -> None:
-    outcomes.save_successes(successes + dispatched.collect())
-    ctx.flush(done=page_size)
+@dataclass
+class _InFlight:
+    """A page whose writes were dispatched and whose outcome is not saved yet."""
+
+    dispatched: Dispatched
+    successes: list[Coupling]
+    page_size: int
 
 
-def _sync_page(ctx, page, plan, sender, in_flight, lookups, field_directions, creation_defaults):
-    """Merge one page and dispatch its writes; settle the previous page's once this one is on its way."""
-    needs_crm_values = bool(ctx.from_crm_fields)
-    couplings = {c.erp_system_id: c for c in _couplings(ctx).filter(erp_system_id__in=[r.system_id for r in page])}
-    lookups.prime_for_records(page)
-    coupled_ids = [c.crm_id for c in couplings.values() if c.state == Coupling.State.COUPLED]
-    crm_rows = fetch_crm_rows(ctx, coupled_ids) if needs_crm_values and coupled_ids else {}
-    new_couplings: list[Coupling] = []
-    pending: list[tuple[models.Model, Coupling, dict]] = []
-    successes: list[Coupling] = []
-    for record in page:
-        coupling = couplings.get(record.system_id)
-        if coupling is not None and coupling.skipped and not ctx.explicit:
-            ctx.count("skipped")
-            continue
-        try:
-            erp_side = values.erp_values(ctx, lookups, record)
-        except RecordFailure as failure:
-            outcomes.record_failure(
-                ctx, message=failure.message, details=failure.details, record=record, coupling=coupling
-            )
-            continue
-        if coupling is None:
-            if ctx.only_coupled:
-                continue
-            # The id is chosen and committed before anything is sent: a rerun upserts this same row.
-            coupling = Coupling(
-                erp_model=ctx.erp_content_type,
-                erp_system_id=record.system_id,
-                crm_entity=ctx.mapping.crm_entity,
-                crm_id=uuid.uuid4(),
-                state=Coupling.State.CREATING,
-            )
-            new_couplings.append(coupling)
-        if coupling.state == Coupling.State.CREATING:
-            pending.append((record, coupling, erp_side))
-            continue
-        row = crm_rows.get(coupling.crm_id) if needs_crm_values else None
-        if needs_crm_values and row is None:
-            deletions.crm_row_missing(ctx, record, coupling)
-            continue
-        write = merge_record(ctx, lookups, field_directions, record, coupling, erp_side, row)
-        if write is None:
-            continue
-        if write.body:
-            plan.add(write)
-        else:
-            outcomes.mark_success(ctx, coupling, snapshot=write.snapshot, record=record, row=row)
-            successes.append(coupling)
-    if new_couplings:
-        Coupling.objects.bulk_create(new_couplings, batch_size=WRITE_PAGE_SIZE)
-        ctx.count("coupled", len(new_couplings))
-    try:
-        bindings = values.creation_bindings(ctx, lookups) if pending else {}
-    except RecordFailure as failure:  # e.g. the local currency a new price list needs is not coupled
-        for record, coupling, _ in pending:
-            outcomes.record_failure(
-                ctx, message=failure.message, details=failure.details, record=record, coupling=coupling
-            )
-        pending = []
-        bindings = {}
-    for record, coupling, erp_side in pending:
-        merged = merge(directions=field_directions, base={}, erp=erp_side, crm=None, policy="", erp_only=True)
-        plan.add(
-            PendingWrite(
-                record=record,
-                coupling=coupling,
-                body={**creation_defaults, **bindings, **values.crm_payload(ctx, erp_side, merged.to_crm)},
-                snapshot=merged.merged,
-                create=True,
-            )
+class ToCrmPass:
+    """One ERP → Dynamics 365 pass: what every page needs, and the page whose writes are in flight."""
+
+    def __init__(self, ctx: RunContext, sender: ThreadPoolExecutor):
+        self.ctx = ctx
+        self.sender = sender
+        self.lookups = Lookups(ctx)
+        self.field_directions = directions(ctx)
+        self.creation_defaults = values.creation_defaults(ctx)
+        self.plan = WritePlan(
+            ctx, on_row_missing=lambda write: deletions.crm_row_missing(ctx, write.record, write.coupling)
         )
-    dispatched = plan.dispatch(sender)
-    if in_flight is not None:
-        _settle(ctx, *in_flight)
-    return dispatched, successes, len(page)
+        self.in_flight: _InFlight | None = None
+
+    def settle(self) -> None:
+        """Save the outcome of the page in flight (its couplings, the job's progress)."""
+        if self.in_flight is None:
+            return
+        outcomes.save_successes(self.in_flight.successes + self.in_flight.dispatched.collect())
+        self.ctx.flush(done=self.in_flight.page_size)
+        self.in_flight = None
+
+    def sync_page(self, page: list[models.Model]) -> None:
+        """Merge one page and dispatch its writes; settle the previous page's once this one is on its way."""
+        ctx, lookups = self.ctx, self.lookups
+        needs_crm_values = bool(ctx.from_crm_fields)
+        couplings = {c.erp_system_id: c for c in _couplings(ctx).filter(erp_system_id__in=[r.system_id for r in page])}
+        lookups.prime_for_records(page)
+        coupled_ids = [c.crm_id for c in couplings.values() if c.state == Coupling.State.COUPLED]
+        crm_rows = fetch_crm_rows(ctx, coupled_ids) if needs_crm_values and coupled_ids else {}
+        new_couplings: list[Coupling] = []
+        pending: list[tuple[models.Model, Coupling, dict]] = []
+        successes: list[Coupling] = []
+        for record in page:
+            coupling = couplings.get(record.system_id)
+            if coupling is not None and coupling.skipped and not ctx.explicit:
+                ctx.count("skipped")
+                continue
+            try:
+                erp_side = values.erp_values(ctx, lookups, record)
+            except RecordFailure as failure:
+                outcomes.record_failure(
+                    ctx, message=failure.message, details=failure.details, record=record, coupling=coupling
+                )
+                continue
+            if coupling is None:
+                if ctx.only_coupled:
+                    continue
+                # The id is chosen and committed before anything is sent: a rerun upserts this same row.
+                coupling = Coupling(
+                    erp_model=ctx.erp_content_type,
+                    erp_system_id=record.system_id,
+                    crm_entity=ctx.mapping.crm_entity,
+                    crm_id=uuid.uuid4(),
+                    state=Coupling.State.CREATING,
+                )
+                new_couplings.append(coupling)
+            if coupling.state == Coupling.State.CREATING:
+                pending.append((record, coupling, erp_side))
+                continue
+            row = crm_rows.get(coupling.crm_id) if needs_crm_values else None
+            if needs_crm_values and row is None:
+                deletions.crm_row_missing(ctx, record, coupling)
+                continue
+            write = merge_record(ctx, lookups, self.field_directions, record, coupling, erp_side, row)
+            if write is None:
+                continue
+            if write.body:
+                self.plan.add(write)
+            else:
+                outcomes.mark_success(ctx, coupling, snapshot=write.snapshot, record=record, row=row)
+                successes.append(coupling)
+        if new_couplings:
+            Coupling.objects.bulk_create(new_couplings, batch_size=WRITE_PAGE_SIZE)
+            ctx.count("coupled", len(new_couplings))
+        self._plan_creates(pending)
+        dispatched = self.plan.dispatch(self.sender)
+        self.settle()
+        self.in_flight = _InFlight(dispatched, successes, len(page))
+
+    def _plan_creates(self, pending: list[tuple[models.Model, Coupling, dict]]) -> None:
+        """New rows: everything the ERP maps, plus what a new row needs that the mapping does not set."""
+        if not pending:
+            return
+        try:
+            bindings = values.creation_bindings(self.ctx, self.lookups)
+        except RecordFailure as failure:  # e.g. the local currency a new price list needs is not coupled
+            for record, coupling, _ in pending:
+                outcomes.record_failure(
+                    self.ctx, message=failure.message, details=failure.details, record=record, coupling=coupling
+                )
+            return
+        for record, coupling, erp_side in pending:
+            merged = merge(directions=self.field_directions, base={}, erp=erp_side, crm=None, policy="", erp_only=True)
+            body = values.crm_payload(self.ctx, erp_side, merged.to_crm)
+            self.plan.add(
+                PendingWrite(
+                    record=record,
+                    coupling=coupling,
+                    body={**self.creation_defaults, **bindings, **body},
+                    snapshot=merged.merged,
+                    create=True,
+                )
+            )
 
 
 def merge_record(ctx, lookups, field_directions, record, coupling, erp_side, row) -> PendingWrite | None:
