@@ -378,6 +378,17 @@ def wizard_step_complete(*, step: int) -> SetupWizardProgress:
 
 
 @transaction.atomic
+def wizard_steps_done_elsewhere(*, steps: Iterable[int]) -> SetupWizardProgress:
+    """Steps done outside the assisted setup (``crm_connect``): marked done; the setup resumes at the first
+    step still open, never further back than it was."""
+    progress = _progress_for_update()
+    progress.completed_steps = sorted({*progress.completed_steps, *steps})
+    progress.current_step = max(progress.current_step, progress.first_incomplete_step)
+    progress.save(update_fields=["completed_steps", "current_step", "modified_at"])
+    return progress
+
+
+@transaction.atomic
 def wizard_step_go_to(*, step: int) -> SetupWizardProgress:
     """Where the assisted setup resumes (Back, or a completed step chosen in the step indicator)."""
     progress = _progress_for_update()

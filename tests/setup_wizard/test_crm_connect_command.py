@@ -96,6 +96,9 @@ def test_connect_import_the_solution_set_up_item_availability_and_enable(crm_san
     database = Path(erp["DATABASE_URL"].removeprefix("sqlite:///"))
     with sqlite3.connect(database) as erp_db:
         assert erp_db.execute("SELECT is_enabled FROM syncjobs_crmconnection").fetchall() == [(1,)]
+        # The assisted setup resumes at "What to synchronize": connection, solution and features are done.
+        progress = erp_db.execute("SELECT current_step, completed_steps FROM setup_wizard_setupwizardprogress")
+        assert progress.fetchall() == [(4, "[1, 2, 3]")]
         dump = "".join(repr(row) for table in tables(erp_db) for row in erp_db.execute(f'SELECT * FROM "{table}"'))
     assert sandbox.admin_password not in dump
 
@@ -122,6 +125,10 @@ def test_connecting_without_enabling_reports_the_checks_and_succeeds(crm_sandbox
     result = run(erp, *connect_args(crm_sandbox, tmp_path))
     assert result.returncode == 0, result.stderr
     assert "the connection is not enabled (use --enable)" in result.stdout
+    database = Path(erp["DATABASE_URL"].removeprefix("sqlite:///"))
+    with sqlite3.connect(database) as erp_db:
+        progress = erp_db.execute("SELECT current_step, completed_steps FROM setup_wizard_setupwizardprogress")
+        assert progress.fetchall() == [(2, "[1]")]  # the solution is next
 
 
 def test_a_wrong_client_secret_fails_with_the_reason(crm_sandbox, erp, tmp_path):

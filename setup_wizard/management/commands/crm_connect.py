@@ -12,6 +12,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from setup_wizard import services
 from setup_wizard.management.commands.crm_connection_test import MARKS
+from setup_wizard.models import SetupWizardProgress
 from syncjobs import constants
 from syncjobs import services as syncjobs_services
 
@@ -108,12 +109,19 @@ class Command(BaseCommand):
         failed = [r for r in results if r.key in CONNECTION_CHECKS and not r.passed]
         if failed:
             raise CommandError(f"The CRM cannot be reached as the integration app: {failed[0].message}")
+        # The assisted setup then resumes after what was done here.
+        Step = SetupWizardProgress.Step
+        done = [Step.CONNECTION]
+        services.wizard_steps_done_elsewhere(steps=done)
 
         if options["import_solution"]:
             self._import_solution(connection, options["admin_user"], options["admin_password_file"])
             results = self._test(connection)
+            done.append(Step.SOLUTION)
         if options["item_availability"]:
             self._item_availability(connection, options["item_availability_user"], options["erp_url"])
+            done.append(Step.FEATURES)
+        services.wizard_steps_done_elsewhere(steps=done)
         if options["enable"]:
             self._step("Enabling the connection")
             try:
