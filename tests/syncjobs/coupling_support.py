@@ -1,4 +1,4 @@
-"""Helpers for the coupling page tests: a private sandbox per module, accounts, logged-in clients."""
+"""Helpers for the tests against a CRM sandbox: a private sandbox per module, accounts, logged-in clients."""
 
 from __future__ import annotations
 
@@ -22,6 +22,11 @@ EVERYTHING = (
 
 
 def module_sandbox(name: str):
+    """A fixture: the module's own sandbox (started once, in a folder named after `name`), ready for the integration.
+
+    Assign it to `sandbox`: a fixture takes the name of the module attribute it is assigned to.
+    """
+
     @pytest.fixture(scope="module")
     def sandbox(tmp_path_factory):
         sandbox = start_sandbox(Path(tmp_path_factory.mktemp(name)))
@@ -33,6 +38,12 @@ def module_sandbox(name: str):
 
 
 def connected_fixture():
+    """A fixture: the module's `sandbox` with the saved, enabled connection the engine uses.
+
+    Usually `connected = connected_fixture()`; a module whose `connected` does more builds it on this one
+    under another name (`sandbox_connected = connected_fixture()`).
+    """
+
     @pytest.fixture
     def connected(db, sandbox):
         support.connect(sandbox)

@@ -9,6 +9,8 @@ from coupling.models import Coupling
 from dataverse import F  # noqa: F401 — re-exported for tests
 from syncjobs import jobs
 from syncjobs.models import IntegrationTableMapping, SyncJob
+from tests import factories
+from tests.syncjobs import crm_support
 from tests.syncjobs.crm_support import admin_client, save_connection
 
 
@@ -48,6 +50,26 @@ def crm_user_id(sandbox, fullname: str) -> str:
 
 def couple(record, crm_entity: str, crm_id) -> Coupling:
     return coupling_services.coupling_create(record=record, crm_entity=crm_entity, crm_id=crm_id)
+
+
+def crm_currency_id(sandbox, code: str) -> str:
+    """The id of the CRM's transactioncurrency with this ISO code."""
+    rows = crm_rows(sandbox, "transactioncurrencies", select=["isocurrencycode"], filter=F.eq("isocurrencycode", code))
+    return rows[0]["transactioncurrencyid"]
+
+
+def couple_local_currency(sandbox, code: str = "USD"):
+    """The ERP's local currency (LCY), coupled to the CRM's currency with the same code (USD: its base currency)."""
+    currency = crm_support.local_currency(code)
+    couple(currency, "transactioncurrency", crm_currency_id(sandbox, code))
+    return currency
+
+
+def couple_john_roberts(sandbox):
+    """Salesperson JR "John Roberts", coupled to the CRM user of that name (the sandbox seeds it)."""
+    salesperson = factories.SalespersonFactory(code="JR", name="John Roberts")
+    couple(salesperson, "systemuser", crm_user_id(sandbox, "John Roberts"))
+    return salesperson
 
 
 def crm_rows(sandbox, entity_set: str, *, select: list[str], filter=None) -> list[dict]:

@@ -248,10 +248,8 @@ def test_uncoupled_crm_rows_are_listed_and_created_in_the_erp_by_a_job(connected
     job = SyncJob.objects.get(parameters__crm_ids=[free_id])
     assert (job.direction, job.full, job.kind) == ("from_crm", True, SyncJob.Kind.SYNCHRONIZATION)
 
-    usd = support.crm_rows(
-        connected, "transactioncurrencies", select=["isocurrencycode"], filter=support.F.eq("isocurrencycode", "USD")
-    )
-    support.couple(factories.CurrencyFactory(code="USD"), "transactioncurrency", usd[0]["transactioncurrencyid"])
+    usd = support.crm_currency_id(connected, "USD")
+    support.couple(factories.CurrencyFactory(code="USD"), "transactioncurrency", usd)
     factories.NoSeriesFactory(code="CUST", prefix="C")
     finished = support.run("CUSTOMER", "from_crm", full=True, parameters={"crm_ids": [free_id]})
     assert finished.inserted == 1, support.errors(finished)

@@ -12,7 +12,7 @@ from coupling.models import Coupling
 from erp.models import Customer
 from syncjobs.models import IntegrationFieldMapping
 from tests import factories
-from tests.syncjobs import crm_support
+from tests.syncjobs import coupling_support as cs
 from tests.syncjobs import engine_support as support
 from tests.syncjobs.crm_support import admin_client, prepare_integration
 
@@ -34,10 +34,7 @@ def sandbox(crm_sandbox_factory):
     return sandbox
 
 
-@pytest.fixture
-def connected(db, sandbox):
-    support.connect(sandbox)
-    return sandbox
+connected = cs.connected_fixture()
 
 
 def create_account(sandbox, name: str) -> str:
@@ -49,13 +46,8 @@ def create_account(sandbox, name: str) -> str:
 @pytest.fixture
 def synced(connected):
     """Two customers created in the CRM by a full CUSTOMER run; both sides in sync."""
-    usd = crm_support.local_currency("USD")
-    rows = support.crm_rows(
-        connected, "transactioncurrencies", select=["isocurrencycode"], filter=support.F.eq("isocurrencycode", "USD")
-    )
-    support.couple(usd, "transactioncurrency", rows[0]["transactioncurrencyid"])
-    salesperson = factories.SalespersonFactory(code="JR", name="John Roberts")
-    support.couple(salesperson, "systemuser", support.crm_user_id(connected, "John Roberts"))
+    support.couple_local_currency(connected)
+    salesperson = support.couple_john_roberts(connected)
     customers = [
         factories.CustomerFactory(name="Verify One Ltd", city="Springfield", salesperson=salesperson),
         # No salesperson: the account's owner (a field never written empty) is not a difference.

@@ -8,7 +8,7 @@ from syncjobs import jobs
 from syncjobs.engine import run_synchronization
 from syncjobs.models import IntegrationTableMapping, SyncJob, SyncJobError
 from tests import factories
-from tests.syncjobs import crm_support
+from tests.syncjobs import coupling_support as cs
 from tests.syncjobs import engine_support as support
 from tests.syncjobs.crm_support import prepare_integration
 
@@ -24,29 +24,20 @@ def sandbox(crm_sandbox_factory):
     return sandbox
 
 
-@pytest.fixture
-def connected(db, sandbox):
-    support.connect(sandbox)
-    return sandbox
+connected = cs.connected_fixture()
 
 
 @pytest.fixture
 def local_currency(connected):
     """The LCY coupled to the CRM's base currency (BC refuses to enable the integration otherwise)."""
-    usd = crm_support.local_currency("USD")
-    rows = support.crm_rows(
-        connected, "transactioncurrencies", select=["isocurrencycode"], filter=support.F.eq("isocurrencycode", "USD")
-    )
-    support.couple(usd, "transactioncurrency", rows[0]["transactioncurrencyid"])
-    return usd
+    return support.couple_local_currency(connected)
 
 
 @pytest.fixture
 def synced_customer(connected, local_currency):
     """A customer created in the CRM by a full run (which also brings in the CRM's accounts); both in sync."""
     factories.NoSeriesFactory(code="CUST", prefix="C")
-    salesperson = factories.SalespersonFactory(code="JR", name="John Roberts")
-    support.couple(salesperson, "systemuser", support.crm_user_id(connected, "John Roberts"))
+    salesperson = support.couple_john_roberts(connected)
     customer = factories.CustomerFactory(name="Both Ways Inc", city="Springfield", phone="+1 555 000 0001")
     customer.salesperson = salesperson
     customer.save()

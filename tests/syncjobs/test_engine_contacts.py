@@ -7,33 +7,25 @@ when that account is not coupled (CRMSynchHelper.SetContactParentCompany, "CRM S
 """
 
 import datetime
-from pathlib import Path
 
 import pytest
 
-from crm_sandbox.testing import start_sandbox
 from dataverse import F
 from erp.models import Contact, Customer
 from syncjobs.models import SyncJob, SyncJobError
 from tests import factories
+from tests.syncjobs import coupling_support as cs
 from tests.syncjobs import engine_support as support
 from tests.syncjobs.coupling_support import create_account
-from tests.syncjobs.crm_support import prepare_integration
 
-
-@pytest.fixture(scope="module")
-def sandbox(tmp_path_factory):
-    sandbox = start_sandbox(Path(tmp_path_factory.mktemp("engine_contacts")))
-    prepare_integration(sandbox)
-    yield sandbox
-    sandbox.stop()
+sandbox = cs.module_sandbox("engine_contacts")
+sandbox_connected = cs.connected_fixture()
 
 
 @pytest.fixture
-def connected(db, sandbox):
-    support.connect(sandbox)
+def connected(sandbox_connected):
     factories.NoSeriesFactory(code="CONT", prefix="CT")
-    return sandbox
+    return sandbox_connected
 
 
 def coupled_company(sandbox, name: str):

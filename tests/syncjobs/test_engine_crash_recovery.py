@@ -5,12 +5,9 @@ so what the rerun finds is what a real worker would find after dying at that poi
 own bookkeeping raising once the CRM has taken the write; the CRM is the real sandbox.
 """
 
-from pathlib import Path
-
 import pytest
 
 from coupling.models import Coupling
-from crm_sandbox.testing import start_sandbox
 from dataverse import F
 from erp.models import Customer
 from syncjobs.engine import outcomes
@@ -18,9 +15,9 @@ from syncjobs.engine.writes import WritePlan
 from syncjobs.mappings.services import mapping_reset_to_defaults
 from syncjobs.models import IntegrationTableMapping, SyncJob
 from tests import factories
+from tests.syncjobs import coupling_support as cs
 from tests.syncjobs import engine_support as support
 from tests.syncjobs.coupling_support import create_account
-from tests.syncjobs.crm_support import local_currency, prepare_integration
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -31,21 +28,16 @@ class WorkerKilled(Exception):
     """Stands for the process dying: nothing after the raise runs, nothing uncommitted survives."""
 
 
-@pytest.fixture(scope="module")
-def sandbox(tmp_path_factory):
-    sandbox = start_sandbox(Path(tmp_path_factory.mktemp("engine_crash_recovery")))
-    prepare_integration(sandbox)
-    yield sandbox
-    sandbox.stop()
+sandbox = cs.module_sandbox("engine_crash_recovery")
+sandbox_connected = cs.connected_fixture()
 
 
 @pytest.fixture
-def connected(transactional_db, sandbox):
+def connected(transactional_db, sandbox_connected):
     # A transactional test before this one flushed the rows the data migrations installed.
     if not IntegrationTableMapping.objects.exists():
         mapping_reset_to_defaults()
-    support.connect(sandbox)
-    return sandbox
+    return sandbox_connected
 
 
 @pytest.fixture
@@ -131,11 +123,7 @@ def test_per_record_create_acknowledged_then_crash_midway_then_rerun(connected, 
 
 
 def test_crm_row_created_in_the_erp_then_crash_before_the_commit_then_rerun(connected, monkeypatch):
-    currency = local_currency("USD")
-    usd = support.crm_rows(
-        connected, "transactioncurrencies", select=["isocurrencycode"], filter=F.eq("isocurrencycode", "USD")
-    )
-    support.couple(currency, "transactioncurrency", usd[0]["transactioncurrencyid"])
+    support.couple_local_currency(connected)
     factories.NoSeriesFactory(code="CUST", prefix="CR")
     account_ids = [create_account(connected, f"Crash From Crm {n}") for n in range(3)]
 

@@ -8,7 +8,6 @@ from coupling.models import Coupling
 from erp.models import Customer, Item
 from syncjobs.models import SyncJob
 from tests import factories
-from tests.syncjobs import crm_support
 from tests.syncjobs import engine_support as support
 from tests.syncjobs.crm_support import prepare_integration
 
@@ -18,11 +17,7 @@ def connected(db, crm_sandbox_factory):
     sandbox = crm_sandbox_factory()
     prepare_integration(sandbox)
     support.connect(sandbox)
-    usd = crm_support.local_currency("USD")
-    rows = support.crm_rows(
-        sandbox, "transactioncurrencies", select=["isocurrencycode"], filter=support.F.eq("isocurrencycode", "USD")
-    )
-    support.couple(usd, "transactioncurrency", rows[0]["transactioncurrencyid"])
+    support.couple_local_currency(sandbox)
     return sandbox
 
 

@@ -1,35 +1,18 @@
 """Lookups the demo's first full synchronization meets before their records are coupled."""
 
 import uuid
-from pathlib import Path
 
-import pytest
-
-from crm_sandbox.testing import start_sandbox
 from syncjobs.models import SyncJob
 from tests import factories
-from tests.syncjobs import crm_support
+from tests.syncjobs import coupling_support as cs
 from tests.syncjobs import engine_support as support
-from tests.syncjobs.crm_support import prepare_integration
 
-
-@pytest.fixture(scope="module")
-def sandbox(tmp_path_factory):
-    sandbox = start_sandbox(Path(tmp_path_factory.mktemp("engine_deferred_lookups")))
-    prepare_integration(sandbox)
-    yield sandbox
-    sandbox.stop()
-
-
-@pytest.fixture
-def connected(db, sandbox):
-    support.connect(sandbox)
-    return sandbox
+sandbox = cs.module_sandbox("engine_deferred_lookups")
+connected = cs.connected_fixture()
 
 
 def test_a_primary_contact_not_coupled_yet_is_left_out_then_sent_once_coupled(connected):
-    salesperson = factories.SalespersonFactory(code="JR", name="John Roberts")
-    support.couple(salesperson, "systemuser", support.crm_user_id(connected, "John Roberts"))
+    salesperson = support.couple_john_roberts(connected)
     contact = factories.ContactFactory(first_name="Pat", last_name="Primary")
     customer = factories.CustomerFactory(name="Deferred Contact Ltd", salesperson=salesperson, primary_contact=contact)
 
@@ -63,11 +46,8 @@ def test_a_primary_contact_not_coupled_yet_is_left_out_then_sent_once_coupled(co
 
 
 def test_a_new_price_list_gets_the_local_currency(connected):
-    usd = crm_support.local_currency("USD")
-    currency_id = support.crm_rows(
-        connected, "transactioncurrencies", select=["isocurrencycode"], filter=support.F.eq("isocurrencycode", "USD")
-    )[0]["transactioncurrencyid"]
-    support.couple(usd, "transactioncurrency", currency_id)
+    support.couple_local_currency(connected)
+    currency_id = support.crm_currency_id(connected, "USD")
     group = factories.CustomerPriceGroupFactory(code="DEFERRED")
 
     job = support.run("CUSTPRCGRP-PRICE", "to_crm", full=True, parameters={"erp_system_ids": [str(group.system_id)]})

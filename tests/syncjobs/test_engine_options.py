@@ -4,42 +4,27 @@ The module's sandbox is shared by its tests, and option sets outlive a test: eac
 labels (or option sets) the others leave alone. The ERP database is rolled back after each test.
 """
 
-from pathlib import Path
-
 import pytest
 
 from coupling.models import OptionCoupling
-from crm_sandbox.testing import start_sandbox
 from erp.models import Customer, PaymentTerms, ShipmentMethod, ShippingAgent
 from syncjobs import jobs, selectors
 from syncjobs.models import Direction, IntegrationTableMapping, SyncJob, SyncJobError
 from tests import factories
+from tests.syncjobs import coupling_support as cs
 from tests.syncjobs import crm_support
 from tests.syncjobs import engine_support as support
-from tests.syncjobs.crm_support import prepare_integration
 
 Policy = IntegrationTableMapping.DeletionPolicy
 
 
-@pytest.fixture(scope="module")
-def sandbox(tmp_path_factory):
-    sandbox = start_sandbox(Path(tmp_path_factory.mktemp("engine_options")))
-    prepare_integration(sandbox)
-    yield sandbox
-    sandbox.stop()
-
-
-@pytest.fixture
-def connected(db, sandbox):
-    support.connect(sandbox)
-    return sandbox
+sandbox = cs.module_sandbox("engine_options")
+connected = cs.connected_fixture()
 
 
 @pytest.fixture
 def john(connected):
-    salesperson = factories.SalespersonFactory(code="JR", name="John Roberts")
-    support.couple(salesperson, "systemuser", support.crm_user_id(connected, "John Roberts"))
-    return salesperson
+    return support.couple_john_roberts(connected)
 
 
 def option_set(sandbox, attribute: str) -> dict[int, str]:
@@ -214,13 +199,6 @@ def test_option_mappings_run_before_customers_and_as_jobs(connected):
 # --- Blank currency = local currency (LCY) -------------------------------------------------------------------------
 
 
-def crm_currency_id(sandbox, code: str) -> str:
-    rows = support.crm_rows(
-        sandbox, "transactioncurrencies", select=["isocurrencycode"], filter=support.F.eq("isocurrencycode", code)
-    )
-    return rows[0]["transactioncurrencyid"]
-
-
 def account_currency(sandbox, customer) -> str:
     row = support.crm_row(sandbox, "accounts", support.coupling_of(customer).crm_id, ["transactioncurrencyid"])
     return row["_transactioncurrencyid_value"]
@@ -233,7 +211,8 @@ def test_blank_currency_without_lcy_is_the_organizations_base_currency(connected
     again = support.run("CUSTOMER", "to_crm", full=True)
 
     assert created.status == again.status == SyncJob.Status.SUCCESS, support.errors(created) + support.errors(again)
-    assert account_currency(connected, customer) == crm_currency_id(connected, "USD")  # the seeded base currency
+    # The seeded base currency.
+    assert account_currency(connected, customer) == support.crm_currency_id(connected, "USD")
     # The CRM's value is what the blank stands for: nothing to bring back, nothing to send.
     assert counters(again) == {"unchanged": 1}
     customer.refresh_from_db()
@@ -241,14 +220,13 @@ def test_blank_currency_without_lcy_is_the_organizations_base_currency(connected
 
 
 def test_blank_currency_is_the_coupled_local_currency(connected, john):
-    euro = crm_support.local_currency("EUR")
-    support.couple(euro, "transactioncurrency", crm_currency_id(connected, "EUR"))
+    support.couple_local_currency(connected, "EUR")
     customer = factories.CustomerFactory(name="Options Euro Ltd", salesperson=john, currency=None)
 
     job = support.run("CUSTOMER", "to_crm", full=True)
 
     assert job.status == SyncJob.Status.SUCCESS, support.errors(job)
-    assert account_currency(connected, customer) == crm_currency_id(connected, "EUR")
+    assert account_currency(connected, customer) == support.crm_currency_id(connected, "EUR")
 
 
 def test_blank_currency_with_an_uncoupled_lcy_names_it(connected, john):
@@ -266,7 +244,7 @@ def test_blank_currency_with_an_uncoupled_lcy_names_it(connected, john):
 
 def test_an_account_in_the_local_currency_becomes_a_customer_with_a_blank_currency(connected):
     factories.NoSeriesFactory(code="CUST", prefix="C")
-    usd = crm_currency_id(connected, "USD")
+    usd = support.crm_currency_id(connected, "USD")
     with support.admin_client(connected) as admin:
         account_id = admin.create(
             "accounts",

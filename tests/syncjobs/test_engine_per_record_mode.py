@@ -1,33 +1,26 @@
 """The benchmark's baseline mode: the same engine, each record written by its own request."""
 
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
-from crm_sandbox.testing import start_sandbox
 from dataverse import F
 from syncjobs.models import SyncJob, SyncJobError
 from tests import factories
+from tests.syncjobs import coupling_support as cs
 from tests.syncjobs import engine_support as support
-from tests.syncjobs.crm_support import prepare_integration
 
 PER_RECORD = {"one_request_per_record": True}
 
 
-@pytest.fixture(scope="module")
-def sandbox(tmp_path_factory):
-    sandbox = start_sandbox(Path(tmp_path_factory.mktemp("engine_per_record")))
-    prepare_integration(sandbox)
-    yield sandbox
-    sandbox.stop()
+sandbox = cs.module_sandbox("engine_per_record")
+connected = cs.connected_fixture()
 
 
 @pytest.fixture
-def unit(db, sandbox):
-    support.connect(sandbox)
+def unit(connected):
     unit = factories.UnitOfMeasureFactory(code="PCS")
-    with support.admin_client(sandbox) as admin:
+    with support.admin_client(connected) as admin:
         rows = list(admin.query("uomschedules", select=["name"], filter=F.eq("name", "PCS")))
         group = (
             rows[0]["uomscheduleid"] if rows else admin.create("uomschedules", {"name": "PCS", "baseuomname": "PCS"})

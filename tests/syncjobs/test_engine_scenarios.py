@@ -12,6 +12,7 @@ from coupling.models import Coupling
 from erp.models import Customer
 from syncjobs.models import IntegrationTableMapping, SyncJob, SyncJobError
 from tests import factories
+from tests.syncjobs import coupling_support as cs
 from tests.syncjobs import crm_support
 from tests.syncjobs import engine_support as support
 from tests.syncjobs.coupling_support import create_account
@@ -26,24 +27,15 @@ def sandbox(crm_sandbox_factory):
     return sandbox
 
 
-@pytest.fixture
-def connected(db, sandbox):
-    support.connect(sandbox)
-    return sandbox
+connected = cs.connected_fixture()
 
 
 @pytest.fixture
 def john(connected):
     """The ERP's salesperson, coupled to its CRM user; the LCY coupled to the CRM's base currency."""
-    usd = crm_support.local_currency("USD")
-    rows = support.crm_rows(
-        connected, "transactioncurrencies", select=["isocurrencycode"], filter=support.F.eq("isocurrencycode", "USD")
-    )
-    support.couple(usd, "transactioncurrency", rows[0]["transactioncurrencyid"])
+    support.couple_local_currency(connected)
     factories.NoSeriesFactory(code="CUST", prefix="C")
-    salesperson = factories.SalespersonFactory(code="JR", name="John Roberts")
-    support.couple(salesperson, "systemuser", support.crm_user_id(connected, "John Roberts"))
-    return salesperson
+    return support.couple_john_roberts(connected)
 
 
 @pytest.fixture

@@ -1,41 +1,27 @@
 """ERP → CRM: creates safe to repeat, bulk writes with failure isolation, lookups, options, trimming, echo."""
 
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
 from coupling.models import Coupling, OptionCoupling
-from crm_sandbox.testing import start_sandbox
 from dataverse import F
 from syncjobs.engine import outcomes
 from syncjobs.models import SyncJob, SyncJobError
 from tests import factories
+from tests.syncjobs import coupling_support as cs
 from tests.syncjobs import engine_support as support
-from tests.syncjobs.crm_support import prepare_integration
 
 ACCOUNT_COLUMNS = ["name", "address1_city", "telephone1", "creditlimit", "paymenttermscode", "accountid"]
 
 
-@pytest.fixture(scope="module")
-def sandbox(tmp_path_factory):
-    sandbox = start_sandbox(Path(tmp_path_factory.mktemp("engine_to_crm")))
-    prepare_integration(sandbox)
-    yield sandbox
-    sandbox.stop()
-
-
-@pytest.fixture
-def connected(db, sandbox):
-    support.connect(sandbox)
-    return sandbox
+sandbox = cs.module_sandbox("engine_to_crm")
+connected = cs.connected_fixture()
 
 
 @pytest.fixture
 def john(connected):
-    salesperson = factories.SalespersonFactory(code="JR", name="John Roberts")
-    support.couple(salesperson, "systemuser", support.crm_user_id(connected, "John Roberts"))
-    return salesperson
+    return support.couple_john_roberts(connected)
 
 
 def test_full_run_creates_accounts_with_owner_and_couples_them(connected, john):

@@ -19,7 +19,6 @@ from syncjobs.services import referring_couplings_resend
 from tests import factories
 from tests.erp.pages_support import messages_of
 from tests.syncjobs import coupling_support as cs
-from tests.syncjobs import crm_support
 from tests.syncjobs import engine_support as support
 
 sandbox = cs.module_sandbox("error_restore")
@@ -38,14 +37,9 @@ def admin() -> Client:
 @pytest.fixture
 def synced_customer(connected):
     """A customer created in Dynamics 365 by the engine (its salesperson and currency coupled first)."""
-    usd = crm_support.local_currency("USD")
-    rows = support.crm_rows(
-        connected, "transactioncurrencies", select=["isocurrencycode"], filter=support.F.eq("isocurrencycode", "USD")
-    )
-    support.couple(usd, "transactioncurrency", rows[0]["transactioncurrencyid"])
+    support.couple_local_currency(connected)
     factories.NoSeriesFactory(code="CUST", prefix="R")
-    salesperson = factories.SalespersonFactory(code="JR", name="John Roberts")
-    support.couple(salesperson, "systemuser", support.crm_user_id(connected, "John Roberts"))
+    salesperson = support.couple_john_roberts(connected)
     name = f"Restore {uuid.uuid4().hex[:8]}"
     customer = factories.CustomerFactory(name=name, city="Springfield", salesperson=salesperson)
     created = support.run("CUSTOMER", "to_crm", full=True, parameters={"erp_system_ids": [str(customer.system_id)]})
@@ -189,11 +183,8 @@ def test_restore_is_not_offered_when_both_sides_exist_and_refused_with_the_reaso
 
 def test_one_way_mappings_refuse_to_restore_the_side_they_do_not_write(connected, admin):
     # Currencies only go to Dynamics 365: a deleted ERP currency cannot come back from its row.
-    rows = support.crm_rows(
-        connected, "transactioncurrencies", select=["isocurrencycode"], filter=support.F.eq("isocurrencycode", "USD")
-    )
     currency = factories.CurrencyFactory(code="USD")
-    support.couple(currency, "transactioncurrency", rows[0]["transactioncurrencyid"])
+    support.couple(currency, "transactioncurrency", support.crm_currency_id(connected, "USD"))
     job = jobs.job_create(mapping=support.mapping("CURRENCY"), direction="to_crm", enqueue=False)
     gone = jobs.job_record_error(job=job, mapping=job.mapping, message="Gone.", record=currency)
     Currency.objects.filter(pk=currency.pk).delete()

@@ -21,10 +21,7 @@ pytestmark = pytest.mark.django_db
 sandbox = cs.module_sandbox("scheduled_sync")
 
 
-@pytest.fixture
-def sandbox_connected(sandbox):
-    support.connect(sandbox)
-    return sandbox
+sandbox_connected = cs.connected_fixture()
 
 
 @pytest.fixture
