@@ -19,9 +19,7 @@ from syncjobs.engine.context import CrmAttribute, RunContext
 from syncjobs.models import Direction, IntegrationTableMapping, SyncJob
 
 MAX_WARNINGS_IN_MESSAGE = 20
-
-
-SYSTEM_REQUIRED = "SystemRequired"
+SYSTEM_REQUIRED = "SystemRequired"  # AttributeMetadata.RequiredLevel: the platform refuses a row without it
 
 
 def crm_entity_metadata(client, logical_name: str) -> tuple[dict[str, CrmAttribute], bool]:

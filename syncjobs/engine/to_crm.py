@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from django.core.exceptions import FieldDoesNotExist, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import Exists, OuterRef, Q
 
@@ -29,15 +29,19 @@ def _incremental(ctx: RunContext) -> bool:
     return not ctx.explicit_erp_ids and not ctx.job.full and ctx.mapping.erp_watermark is not None
 
 
+def _in_scope(ctx: RunContext) -> models.QuerySet:
+    """The records the mapping synchronizes: its ERP filter, and only coupled ones where it says so."""
+    queryset = ctx.erp_model._default_manager.filter(**ctx.mapping.erp_filter)
+    if ctx.only_coupled:
+        queryset = queryset.filter(Exists(_couplings(ctx).filter(erp_system_id=OuterRef("system_id"))))
+    return queryset
+
+
 def erp_queryset(ctx: RunContext) -> models.QuerySet:
     """The ERP records this run looks at (BC: FindModifiedLocalRecords, plus failed and pending ones)."""
-    model = ctx.erp_model
-    queryset = model._default_manager.filter(**ctx.mapping.erp_filter)
-    coupled = _couplings(ctx).filter(erp_system_id=OuterRef("system_id"))
     if ctx.explicit_erp_ids:
-        return model._default_manager.filter(system_id__in=ctx.explicit_erp_ids)
-    if ctx.only_coupled:
-        queryset = queryset.filter(Exists(coupled))
+        return ctx.erp_model._default_manager.filter(system_id__in=ctx.explicit_erp_ids)
+    queryset = _in_scope(ctx)
     if _incremental(ctx):
         redo = _couplings(ctx).filter(
             Q(state=Coupling.State.CREATING)
@@ -53,35 +57,15 @@ def erp_queryset(ctx: RunContext) -> models.QuerySet:
     return queryset
 
 
-def filter_relations(model: type[models.Model], erp_filter: dict) -> set[str]:
-    """The references the ERP filter looks through (``company__customer`` in ``company__customer__blocked``)."""
-    paths = set()
-    for key in erp_filter:
-        current, walked = model, []
-        for part in key.split("__"):
-            try:
-                field = current._meta.get_field(part)
-            except FieldDoesNotExist:
-                break  # a lookup such as "gt"
-            if not (field.is_relation and field.concrete and field.related_model):
-                break
-            walked.append(part)
-            current = field.related_model
-        if walked and issubclass(current, SyncedModel):
-            paths.add("__".join(walked))
-    return paths
-
-
 def _changed_through_filter(ctx: RunContext) -> set[int]:
     """Records that came into the filter because a record it looks through changed (a customer unblocked:
     its contacts), though they did not change themselves. Read from the changed side, by its index."""
     since = ctx.mapping.erp_watermark - WATERMARK_OVERLAP
-    scope = ctx.erp_model._default_manager.filter(**ctx.mapping.erp_filter)
-    if ctx.only_coupled:
-        scope = scope.filter(Exists(_couplings(ctx).filter(erp_system_id=OuterRef("system_id"))))
     pks: set[int] = set()
-    for path in filter_relations(ctx.erp_model, ctx.mapping.erp_filter):
-        pks.update(scope.filter(**{f"{path}__modified_at__gt": since}).order_by().values_list("pk", flat=True))
+    for path, model in values.relation_paths(ctx.erp_model, list(ctx.mapping.erp_filter)).items():
+        if issubclass(model, SyncedModel):  # it keeps modified_at
+            changed = _in_scope(ctx).filter(**{f"{path}__modified_at__gt": since})
+            pks.update(changed.order_by().values_list("pk", flat=True))
     return pks
 
 

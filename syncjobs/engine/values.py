@@ -15,6 +15,7 @@ from collections import defaultdict
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 
 import dataverse
@@ -72,19 +73,28 @@ def erp_path_value(record: models.Model, path: str) -> Any:
     return value
 
 
-def select_related_paths(model: type[models.Model], paths: list[str]) -> list[str]:
-    """The reference prefixes of ``paths`` worth joining when reading a page of records."""
-    joined = set()
+def relation_paths(model: type[models.Model], paths: list[str]) -> dict[str, type[models.Model]]:
+    """Every reference prefix of ``paths`` (``a`` and ``a__b`` of ``a__b__c``; a filter's lookups such as
+    ``__gt`` end a path) and the model it reaches."""
+    reached: dict[str, type[models.Model]] = {}
     for path in paths:
         current, prefix = model, []
         for part in path.split("__"):
-            field = current._meta.get_field(part)
-            if not field.is_relation:
+            try:
+                field = current._meta.get_field(part)
+            except FieldDoesNotExist:
+                break
+            if not (field.is_relation and field.related_model):
                 break
             prefix.append(part)
-            joined.add("__".join(prefix))
             current = field.related_model
-    return sorted(joined)
+            reached["__".join(prefix)] = current
+    return reached
+
+
+def select_related_paths(model: type[models.Model], paths: list[str]) -> list[str]:
+    """The reference prefixes of ``paths`` worth joining when reading a page of records."""
+    return sorted(relation_paths(model, paths))
 
 
 class Lookups:
