@@ -63,20 +63,25 @@ def app_registration_find(client_id: str) -> AppRegistration | None:
     return AppRegistration.objects.using(store.DB).filter(client_id=parsed).first()
 
 
-# Secrets already verified against their stored hash, by (hash, SHA-256 of the secret): a client
-# asks for a token per job, and PBKDF2 is deliberately slow (a quarter second per check). A rotated
-# secret has a new hash, so nothing stale can match.
+# Secrets and passwords already verified against their stored hash, by (hash, SHA-256 of the
+# secret): a client asks for a token per job, an administrator's tool per sign-in, and PBKDF2 is
+# deliberately slow (a quarter second per check). A changed secret or password has a new hash, so
+# nothing stale can match.
 _VERIFIED_SECRETS: set[tuple[str, str]] = set()
 
 
-def app_secret_matches(app: AppRegistration, secret: str) -> bool:
-    seen = (app.secret_hash, hashlib.sha256(secret.encode()).hexdigest())
+def _secret_matches(secret: str, stored_hash: str) -> bool:
+    seen = (stored_hash, hashlib.sha256(secret.encode()).hexdigest())
     if seen in _VERIFIED_SECRETS:
         return True
-    if not check_password(secret, app.secret_hash):
+    if not check_password(secret, stored_hash):
         return False
     _VERIFIED_SECRETS.add(seen)
     return True
+
+
+def app_secret_matches(app: AppRegistration, secret: str) -> bool:
+    return _secret_matches(secret, app.secret_hash)
 
 
 def user_authenticate(*, username: str, password: str) -> tuple[uuid.UUID | None, bool]:
@@ -84,7 +89,7 @@ def user_authenticate(*, username: str, password: str) -> tuple[uuid.UUID | None
     credential = UserCredential.objects.using(store.DB).filter(username=username.lower()).first()
     if credential is None:
         return None, False
-    return (credential.systemuserid if check_password(password, credential.password_hash) else None), True
+    return (credential.systemuserid if _secret_matches(password, credential.password_hash) else None), True
 
 
 def token_issue(*, systemuserid: uuid.UUID, client_id: str, lifetime: int) -> str:

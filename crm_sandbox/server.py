@@ -138,23 +138,22 @@ def wsgi_application():
 
 
 class SimulatedConditions:
-    """WSGI middleware for --latency-ms and --fault-rate.
+    """WSGI middleware for --latency-ms and --fault-rate (read from ``runtime.options`` at each request).
 
     A fault is either a 503 before processing or, after processing, a connection dropped
     before the answer (the write happened; only the answer is lost), so clients must retry
     idempotently.
     """
 
-    def __init__(self, app, *, latency_ms: int = 0, fault_rate: float = 0.0, rng: random.Random | None = None):
+    def __init__(self, app, *, rng: random.Random | None = None):
         self.app = app
-        self.latency = latency_ms / 1000
-        self.fault_rate = fault_rate
         self.rng = rng or random.Random()  # noqa: S311 — fault injection, not security
 
     def __call__(self, environ, start_response):
-        if self.latency:
-            time.sleep(self.latency)
-        faulty = environ.get("PATH_INFO", "").startswith("/api/") and self.rng.random() < self.fault_rate
+        conditions = runtime.options
+        if conditions.latency_ms:
+            time.sleep(conditions.latency_ms / 1000)
+        faulty = environ.get("PATH_INFO", "").startswith("/api/") and self.rng.random() < conditions.fault_rate
         if not faulty:
             return self.app(environ, start_response)
         if self.rng.random() < 0.5:
@@ -182,17 +181,29 @@ class SimulatedConditions:
         raise ConnectionResetError(errno.ECONNRESET, "simulated dropped connection")
 
 
-def serve(*, host: str, port: int, options: runtime.ServerOptions, threads: int = 32, on_ready=None) -> None:
+def serve(
+    *,
+    host: str,
+    port: int,
+    options: runtime.ServerOptions,
+    threads: int = 32,
+    on_ready=None,
+    test_control: bool = False,
+) -> None:
+    """``test_control``: answer the snapshot calls of ``crm_sandbox.snapshots`` (test suites only)."""
     from cheroot import wsgi
     from cheroot.ssl.builtin import BuiltinSSLAdapter
 
     runtime.configure(options)
-    from crm_sandbox import customizations, option_sets
+    from crm_sandbox import customizations, option_sets, snapshots
 
+    app = SimulatedConditions(wsgi_application())
+    if test_control:
+        app = snapshots.SnapshotControl(app, data_dir=data_dir())
+        app.capture_registry()
     customizations.load_installed()
     option_sets.load_stored()
     _ca, cert, key = ensure_certificates()
-    app = SimulatedConditions(wsgi_application(), latency_ms=options.latency_ms, fault_rate=options.fault_rate)
     server = wsgi.Server((host, port), app, numthreads=threads, server_name="crm-sandbox", timeout=60)
     server.ssl_adapter = BuiltinSSLAdapter(str(cert), str(key))
     logging.getLogger("cheroot").setLevel(logging.CRITICAL)

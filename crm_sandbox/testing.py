@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -19,6 +20,9 @@ import requests
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 MANAGE = REPO_ROOT / "manage.py"
+CONTROL_KEY_FILE = "test-control.key"
+# What a copy of a seeded data directory takes: the organization, its credentials and certificates.
+TEMPLATE_FILES = ("crm_sandbox.sqlite3", "credentials.json", "ca.pem", "ca-key.pem", "server.pem", "server-key.pem")
 
 
 def free_port() -> int:
@@ -41,6 +45,8 @@ class RunningSandbox:
     data_dir: Path
     process: subprocess.Popen = field(repr=False)
     log_path: Path = field(repr=False)
+    # Counts restores: what a test prepared on the organization before the last restore is gone.
+    generation: int = 0
 
     @property
     def token_url(self) -> str:
@@ -77,6 +83,28 @@ class RunningSandbox:
     def manage(self, *args: str) -> str:
         return _manage(self.data_dir, *args)
 
+    # --- Snapshots (a server started with test_control=True; see crm_sandbox.snapshots) ----------------
+
+    def snapshot(self, name: str) -> None:
+        """Saves the organization as it is now under ``name``."""
+        self._control(f"snapshots/{name}")
+
+    def restore(self, name: str, **conditions) -> None:
+        """Puts the organization back as it was saved under ``name``, with these simulated conditions
+        (latency_ms, throttle "N/SECONDS", fault_rate, token_lifetime; none given: none simulated)."""
+        self._control(f"snapshots/{name}/restore", {"conditions": conditions})
+        self.generation += 1
+
+    def _control(self, route: str, body: dict | None = None) -> dict:
+        key = (self.data_dir / CONTROL_KEY_FILE).read_text()
+        session = self.session()
+        session.headers["X-Sandbox-Control-Key"] = key
+        with session:
+            response = session.post(f"{self.url.rstrip('/')}/_sandbox/{route}", json=body or {}, timeout=120)
+        if response.status_code != 200:
+            raise RuntimeError(f"The sandbox refused {route}: {response.status_code} {response.text}")
+        return response.json()
+
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.terminate()
@@ -110,6 +138,19 @@ def _manage(data_dir: Path, *args: str) -> str:
     return result.stdout
 
 
+def seed_template(data_dir: Path) -> Path:
+    """A seeded data directory that no server uses: ``start_sandbox(…, template=)`` copies it."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    _manage(data_dir, "seed")
+    return data_dir
+
+
+def _copy_template(template: Path, data_dir: Path) -> None:
+    for name in TEMPLATE_FILES:
+        if (template / name).exists():
+            shutil.copy2(template / name, data_dir / name)
+
+
 def start_sandbox(
     data_dir: Path,
     *,
@@ -118,11 +159,18 @@ def start_sandbox(
     fault_rate: float = 0.0,
     token_lifetime: int | None = None,
     seed: bool = True,
+    template: Path | None = None,
+    test_control: bool = False,
     timeout: float = 60,
 ) -> RunningSandbox:
+    """Starts ``crm_sandbox serve`` on a free port. ``template``: a seeded data directory to copy instead of
+    seeding (seconds saved); ``test_control``: the server saves and restores snapshots (``restore()``)."""
     data_dir.mkdir(parents=True, exist_ok=True)
-    if seed:
+    if template is not None:
+        _copy_template(template, data_dir)
+    elif seed:
         _manage(data_dir, "seed")
+    seeded = seed or template is not None
     port = free_port()
     addr = f"127.0.0.1:{port}"
     command = [sys.executable, str(MANAGE), "crm_sandbox", "serve", "--addr", addr]
@@ -134,12 +182,14 @@ def start_sandbox(
         command += ["--fault-rate", str(fault_rate)]
     if token_lifetime:
         command += ["--token-lifetime", str(token_lifetime)]
+    if test_control:
+        command.append("--test-control")
     log_path = data_dir / "server.log"
     with log_path.open("w") as log:
         process = subprocess.Popen(  # noqa: S603 — our own manage.py with fixed arguments
             command, env=_environment(data_dir), cwd=REPO_ROOT, stdout=log, stderr=log
         )
-    details = json.loads(_manage(data_dir, "info", "--json", "--addr", addr)) if seed else {}
+    details = json.loads(_manage(data_dir, "info", "--json", "--addr", addr)) if seeded else {}
     ca_bundle = str(data_dir / "ca.pem")
     deadline = time.monotonic() + timeout
     while True:

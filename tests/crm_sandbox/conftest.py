@@ -3,7 +3,7 @@ import uuid
 import pytest
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def admin_api(crm_sandbox):
     """A session on the shared sandbox as the administrator (System Administrator role)."""
     return crm_sandbox.session(crm_sandbox.admin_token())

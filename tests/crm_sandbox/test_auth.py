@@ -111,8 +111,8 @@ def test_api_without_a_valid_token_is_401_with_a_challenge(crm_sandbox, authoriz
     assert response.headers["WWW-Authenticate"].startswith("Bearer authorization_uri=")
 
 
-def test_expired_token_is_401(crm_sandbox_factory):
-    sandbox = crm_sandbox_factory(token_lifetime=1)
+def test_expired_token_is_401(crm_sandbox_with):
+    sandbox = crm_sandbox_with(token_lifetime=1)
     session = sandbox.session(sandbox.admin_token())
     assert session.get(f"{sandbox.api_url}WhoAmI").status_code == 200
     time.sleep(1.5)
@@ -144,8 +144,8 @@ def test_post_whoami_is_404(crm_sandbox):
     assert response.json()["error"]["message"].startswith("No HTTP resource was found that matches the request URI")
 
 
-def test_integration_user_needs_a_role_given_by_the_administrator(crm_sandbox_factory):
-    sandbox = crm_sandbox_factory()
+def test_integration_user_needs_a_role_given_by_the_administrator(crm_sandbox):
+    sandbox = crm_sandbox
     integration = sandbox.session(sandbox.token())
     denied = integration.get(f"{sandbox.api_url}accounts?$top=1")
     assert denied.status_code == 403 and "missing prvReadAccount privilege" in denied.json()["error"]["message"]

@@ -244,8 +244,8 @@ def test_batch_needs_a_multipart_content_type(crm_sandbox, admin_api):
     assert "multipart/mixed" in response.json()["error"]["message"]
 
 
-def test_a_batch_counts_as_one_request_for_throttling(crm_sandbox_factory):
-    sandbox = crm_sandbox_factory(throttle="3/60")
+def test_a_batch_counts_as_one_request_for_throttling(crm_sandbox_with):
+    sandbox = crm_sandbox_with(throttle="3/60")
     api = sandbox.session(sandbox.admin_token())
     boundary = "batch_throttle"
     body = body_of(boundary, *[part("GET", "/api/data/v9.2/WhoAmI") for _ in range(10)])

@@ -113,9 +113,8 @@ def test_upsert_multiple_is_all_or_nothing(crm_sandbox, admin_api, unique):
     assert names(crm_sandbox, admin_api, unique) == []
 
 
-def test_bulk_upsert_of_many_rows_is_complete(crm_sandbox_factory, unique):
+def test_bulk_upsert_of_many_rows_is_complete(crm_sandbox, unique):
     # A private server: 1,500 new accounts would crowd the shared sandbox's root page.
-    crm_sandbox = crm_sandbox_factory()
     admin_api = crm_sandbox.session(crm_sandbox.admin_token())
     targets = [
         {"@odata.type": ACCOUNT, "@odata.id": f"accounts(accountnumber='{unique}{n:04d}')", "name": f"V{n} {unique}"}

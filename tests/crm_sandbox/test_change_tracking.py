@@ -17,8 +17,8 @@ def start(sandbox, api):
     return response
 
 
-def test_initial_call_returns_all_rows_and_a_delta_link(crm_sandbox_factory):
-    sandbox = crm_sandbox_factory()
+def test_initial_call_returns_all_rows_and_a_delta_link(crm_sandbox):
+    sandbox = crm_sandbox
     api = sandbox.session(sandbox.admin_token())
     response = start(sandbox, api)
     assert response.headers["Preference-Applied"] == "odata.track-changes"
@@ -33,8 +33,8 @@ def test_initial_call_returns_all_rows_and_a_delta_link(crm_sandbox_factory):
     assert version.isdigit() and dt.datetime.strptime(stamp, "%m/%d/%Y %H:%M:%S")
 
 
-def test_delta_link_returns_changes_then_deletions_and_a_new_link(crm_sandbox_factory):
-    sandbox = crm_sandbox_factory()
+def test_delta_link_returns_changes_then_deletions_and_a_new_link(crm_sandbox):
+    sandbox = crm_sandbox
     api = sandbox.session(sandbox.admin_token())
     kept = create(sandbox, api, "Kept")
     doomed = create(sandbox, api, "Doomed")
@@ -63,8 +63,8 @@ def test_delta_link_returns_changes_then_deletions_and_a_new_link(crm_sandbox_fa
     assert again["value"] == [] and again["@odata.deltaLink"]
 
 
-def test_paging_only_the_last_page_carries_the_delta_link(crm_sandbox_factory):
-    sandbox = crm_sandbox_factory()
+def test_paging_only_the_last_page_carries_the_delta_link(crm_sandbox):
+    sandbox = crm_sandbox
     api = sandbox.session(sandbox.admin_token())
     prefer = {"Prefer": "odata.track-changes,odata.maxpagesize=5"}
     url, pages, rows = f"{sandbox.api_url}accounts?$select=name", [], []

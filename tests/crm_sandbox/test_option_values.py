@@ -130,8 +130,8 @@ def test_get_is_not_an_action(crm_sandbox, admin_api):
     assert response.json()["error"]["message"].startswith("No HTTP resource was found")
 
 
-def test_options_survive_a_restart_and_need_a_role(tmp_path):
-    sandbox = start_sandbox(tmp_path / "options")
+def test_options_survive_a_restart_and_need_a_role(private_sandbox):
+    sandbox = private_sandbox()
     try:
         without_role = insert(sandbox, sandbox.session(sandbox.token()), "Denied")
         admin = sandbox.session(sandbox.admin_token())
@@ -145,7 +145,7 @@ def test_options_survive_a_restart_and_need_a_role(tmp_path):
         sandbox.stop()
     assert without_role.status_code == 403 and "prvWriteAttribute" in without_role.json()["error"]["message"]
 
-    restarted = start_sandbox(tmp_path / "options")
+    restarted = start_sandbox(sandbox.data_dir)
     try:
         admin = restarted.session(restarted.admin_token())
         assert options(restarted, admin) == {1: "Preferred Customer", 2: "Ordinary", value: "Kept"}

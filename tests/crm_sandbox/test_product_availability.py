@@ -53,7 +53,7 @@ def figures(html: str) -> list[tuple[str, Decimal, Decimal]]:
     return [(no, Decimal(inventory), Decimal(available)) for no, inventory, available in lines]
 
 
-def test_the_product_page_shows_availability_fetched_from_the_erp(live_server, crm_sandbox_factory):
+def test_the_product_page_shows_availability_fetched_from_the_erp(live_server, crm_sandbox):
     posted = datetime.date(2026, 6, 1)
     item = factories.ItemFactory(no="1000")
     factories.ItemLedgerEntryFactory(item=item, quantity=Decimal("10"), posting_date=posted)
@@ -65,7 +65,7 @@ def test_the_product_page_shows_availability_fetched_from_the_erp(live_server, c
     erp_user = factories.UserFactory(perms=["erp.view_item"])
     _, key = access_key_generate(user=erp_user)
 
-    sandbox = crm_sandbox_factory()
+    sandbox = crm_sandbox
     api = sandbox.session(sandbox.admin_token())
     browser = sandbox.session()
     product_id = create(api, f"{sandbox.api_url}products", {"name": "Bicycle", "productnumber": "1000"})
@@ -119,10 +119,10 @@ def test_the_product_page_shows_availability_fetched_from_the_erp(live_server, c
     assert 'data-state="unreachable"' in unreachable and "could not be reached" in unreachable
 
 
-def test_a_product_the_erp_does_not_know_says_so(live_server, crm_sandbox_factory):
+def test_a_product_the_erp_does_not_know_says_so(live_server, crm_sandbox):
     erp_user = factories.UserFactory(perms=["erp.view_item"])
     _, key = access_key_generate(user=erp_user)
-    sandbox = crm_sandbox_factory()
+    sandbox = crm_sandbox
     api = sandbox.session(sandbox.admin_token())
     assert import_solution(sandbox, api, package(extra_attribute=CONNECTION_ATTRIBUTES)).status_code == 204
     create(

@@ -1,18 +1,23 @@
 """Query options: $select, $filter, $orderby, $top, $expand, $count, paging, formatted values."""
 
-import uuid
-
 import pytest
 
 
-@pytest.fixture(scope="module")
-def tagged_accounts(crm_sandbox, admin_api):
-    """Seven accounts sharing a random tag in their name, created through the API."""
-    tag = uuid.uuid4().hex[:8]
+TAG = "5e1ec7ed"
+
+
+def _seven_tagged_accounts(sandbox) -> None:
+    api = sandbox.session(sandbox.admin_token())
     for index in range(7):
-        body = {"name": f"Query {tag} {index}", "accountnumber": f"Q{tag}{index}", "numberofemployees": index * 10}
-        assert admin_api.post(f"{crm_sandbox.api_url}accounts", json=body).status_code == 204
-    return tag
+        body = {"name": f"Query {TAG} {index}", "accountnumber": f"Q{TAG}{index}", "numberofemployees": index * 10}
+        assert api.post(f"{sandbox.api_url}accounts", json=body).status_code == 204
+
+
+@pytest.fixture
+def tagged_accounts(crm_sandbox, sandbox_states):
+    """Seven accounts sharing a tag in their name, created through the API (a snapshot made once)."""
+    sandbox_states.organization("queries", _seven_tagged_accounts)
+    return TAG
 
 
 def query(crm_sandbox, api, path, **headers):

@@ -6,8 +6,8 @@ import time
 import requests
 
 
-def test_throttling_answers_429_with_retry_after(crm_sandbox_factory):
-    sandbox = crm_sandbox_factory(throttle="3/2")
+def test_throttling_answers_429_with_retry_after(crm_sandbox_with):
+    sandbox = crm_sandbox_with(throttle="3/2")
     session = sandbox.session(sandbox.admin_token())
     statuses = [session.get(f"{sandbox.api_url}WhoAmI").status_code for _ in range(4)]
     assert statuses == [200, 200, 200, 429]
@@ -24,8 +24,8 @@ def test_throttling_answers_429_with_retry_after(crm_sandbox_factory):
     assert session.get(f"{sandbox.api_url}WhoAmI").status_code == 200
 
 
-def test_faults_are_503s_or_dropped_connections_after_processing(crm_sandbox_factory):
-    sandbox = crm_sandbox_factory(fault_rate=1.0)
+def test_faults_are_503s_or_dropped_connections_after_processing(crm_sandbox_with):
+    sandbox = crm_sandbox_with(fault_rate=1.0)
     session = sandbox.session(sandbox.admin_token())
     outcomes = set()
     for index in range(20):
@@ -41,8 +41,8 @@ def test_faults_are_503s_or_dropped_connections_after_processing(crm_sandbox_fac
     assert "fault " in seen.text  # some creates were processed even though their answers were lost
 
 
-def test_latency_is_added_to_every_request(crm_sandbox_factory):
-    sandbox = crm_sandbox_factory(latency_ms=300)
+def test_latency_is_added_to_every_request(crm_sandbox_with):
+    sandbox = crm_sandbox_with(latency_ms=300)
     session = sandbox.session(sandbox.admin_token())
     started = time.monotonic()
     assert session.get(f"{sandbox.api_url}WhoAmI").status_code == 200
@@ -76,8 +76,8 @@ def test_web_client_record_address_opens_the_row_page(crm_sandbox):
     assert session.get(f"{crm_sandbox.url}main.aspx", params={"etn": "account", "id": "x"}).status_code == 404
 
 
-def test_seed_is_idempotent_and_reset_empties(crm_sandbox_factory):
-    sandbox = crm_sandbox_factory()
+def test_seed_is_idempotent_and_reset_empties(private_sandbox):
+    sandbox = private_sandbox()
     session = sandbox.session(sandbox.admin_token())
     count = int(session.get(f"{sandbox.api_url}accounts/$count").text)
     sandbox.manage("seed")

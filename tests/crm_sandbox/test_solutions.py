@@ -147,8 +147,8 @@ def import_solution(sandbox, api, data, **overrides):
     return api.post(f"{sandbox.api_url}ImportSolution", json=body)
 
 
-def test_import_creates_a_working_entity_roles_and_the_solution_record(crm_sandbox_factory):
-    sandbox = crm_sandbox_factory()
+def test_import_creates_a_working_entity_roles_and_the_solution_record(crm_sandbox):
+    sandbox = crm_sandbox
     api = sandbox.session(sandbox.admin_token())
     response = import_solution(sandbox, api, package())
     assert response.status_code == 204, response.text
@@ -192,8 +192,8 @@ def test_import_creates_a_working_entity_roles_and_the_solution_record(crm_sandb
     assert solution["ismanaged"] is False and solution["installedon"]
 
 
-def test_imported_entities_survive_a_restart_and_reimport_updates(crm_sandbox_factory):
-    sandbox = crm_sandbox_factory()
+def test_imported_entities_survive_a_restart_and_reimport_updates(private_sandbox):
+    sandbox = private_sandbox()
     api = sandbox.session(sandbox.admin_token())
     assert import_solution(sandbox, api, package()).status_code == 204
     api.post(f"{sandbox.api_url}nav_connections", json={"nav_name": "Before restart", "nav_code": "R"})
@@ -224,8 +224,8 @@ def test_imported_entities_survive_a_restart_and_reimport_updates(crm_sandbox_fa
         restarted.stop()
 
 
-def test_managed_solution_cannot_be_downgraded_or_switched_to_unmanaged(crm_sandbox_factory):
-    sandbox = crm_sandbox_factory()
+def test_managed_solution_cannot_be_downgraded_or_switched_to_unmanaged(crm_sandbox):
+    sandbox = crm_sandbox
     api = sandbox.session(sandbox.admin_token())
     assert (
         import_solution(sandbox, api, package(unique_name="navmanaged", version="2.0.0.0", managed=1)).status_code

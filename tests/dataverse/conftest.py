@@ -6,12 +6,13 @@ import pytest
 
 from dataverse import Client, ClientSecretAuth, F, UsernamePasswordAuth
 
-_prepared: set[str] = set()
+# (url, generation): the organizations whose integration user has its role; a restore takes it away.
+_prepared: set[tuple[str, int]] = set()
 
 
 def grant_integration_role(sandbox, role: str = "System Administrator") -> None:
     """What an administrator does once for a new application user: give it a security role."""
-    if sandbox.url in _prepared:
+    if (sandbox.url, sandbox.generation) in _prepared:
         return
     auth = ClientSecretAuth(sandbox.authority, sandbox.client_id, sandbox.client_secret)
     with Client(sandbox.url, auth=auth, ca_bundle=sandbox.ca_bundle) as integration:
@@ -20,7 +21,7 @@ def grant_integration_role(sandbox, role: str = "System Administrator") -> None:
     with Client(sandbox.url, auth=admin_auth, ca_bundle=sandbox.ca_bundle) as admin:
         (role_row,) = admin.query("roles", select=["name"], filter=F.eq("name", role))
         admin.associate("systemusers", user_id, "systemuserroles_association", "roles", role_row["roleid"])
-    _prepared.add(sandbox.url)
+    _prepared.add((sandbox.url, sandbox.generation))
 
 
 def make_client(sandbox, **options) -> Client:

@@ -111,8 +111,8 @@ def test_tls_is_verified_with_the_generated_ca_and_refused_without_it(crm_sandbo
     assert verified.whoami().user_id
 
 
-def test_expiring_tokens_are_renewed_before_expiry(crm_sandbox_factory):
-    sandbox = crm_sandbox_factory(token_lifetime=2)
+def test_expiring_tokens_are_renewed_before_expiry(crm_sandbox_with):
+    sandbox = crm_sandbox_with(token_lifetime=2)
     auth = secret_auth(sandbox)
     with Client(sandbox.url, auth=auth, ca_bundle=sandbox.ca_bundle) as client:
         client.whoami()
@@ -122,8 +122,8 @@ def test_expiring_tokens_are_renewed_before_expiry(crm_sandbox_factory):
     assert auth.tokens_acquired == 2
 
 
-def test_an_expired_token_is_refreshed_once_after_401(crm_sandbox_factory):
-    sandbox = crm_sandbox_factory(token_lifetime=2)
+def test_an_expired_token_is_refreshed_once_after_401(crm_sandbox_with):
+    sandbox = crm_sandbox_with(token_lifetime=2)
     inner = secret_auth(sandbox)
     with Client(sandbox.url, auth=StickyToken(inner), ca_bundle=sandbox.ca_bundle) as client:
         client.whoami()

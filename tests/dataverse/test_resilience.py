@@ -11,8 +11,8 @@ from dataverse import Client, DataverseError, F, Throttled, TransportError
 from .conftest import make_client
 
 
-def test_throttling_honours_retry_after(crm_sandbox_factory):
-    sandbox = crm_sandbox_factory(throttle="3/2")
+def test_throttling_honours_retry_after(crm_sandbox_with):
+    sandbox = crm_sandbox_with(throttle="3/2")
     with make_client(sandbox) as client:
         started = time.monotonic()
         for _ in range(7):
@@ -25,8 +25,8 @@ def test_throttling_honours_retry_after(crm_sandbox_factory):
         assert client.stats.throttled_seconds >= 1
 
 
-def test_throttling_is_shared_between_threads(crm_sandbox_factory):
-    sandbox = crm_sandbox_factory(throttle="4/2")
+def test_throttling_is_shared_between_threads(crm_sandbox_with):
+    sandbox = crm_sandbox_with(throttle="4/2")
     with make_client(sandbox, max_retries=10) as client, ThreadPoolExecutor(4) as pool:
         users = list(pool.map(lambda _: client.whoami().user_id, range(12)))
         assert len(users) == 12
@@ -35,8 +35,8 @@ def test_throttling_is_shared_between_threads(crm_sandbox_factory):
         assert client.stats.count(status=429) <= 4 * 4
 
 
-def test_throttled_is_raised_with_retry_after_when_retries_are_used_up(crm_sandbox_factory):
-    sandbox = crm_sandbox_factory(throttle="1/30")
+def test_throttled_is_raised_with_retry_after_when_retries_are_used_up(crm_sandbox_with):
+    sandbox = crm_sandbox_with(throttle="1/30")
     with make_client(sandbox, max_retries=0) as client:
         client.whoami()
         with pytest.raises(Throttled) as caught:
@@ -45,8 +45,8 @@ def test_throttled_is_raised_with_retry_after_when_retries_are_used_up(crm_sandb
     assert caught.value.retry_after >= 1
 
 
-def test_faults_are_retried_without_duplicates_when_ids_are_ours(crm_sandbox_factory, tag):
-    sandbox = crm_sandbox_factory(fault_rate=0.3)
+def test_faults_are_retried_without_duplicates_when_ids_are_ours(crm_sandbox_with, tag):
+    sandbox = crm_sandbox_with(fault_rate=0.3)
     with make_client(sandbox, max_retries=20) as client:
         ids = [uuid.uuid4() for _ in range(30)]
         for n, record in enumerate(ids):
@@ -56,8 +56,8 @@ def test_faults_are_retried_without_duplicates_when_ids_are_ours(crm_sandbox_fac
     assert sorted(row["accountid"] for row in rows) == sorted(str(i) for i in ids)
 
 
-def test_creates_without_our_id_are_never_repeated(crm_sandbox_factory, tag):
-    sandbox = crm_sandbox_factory(fault_rate=0.3)
+def test_creates_without_our_id_are_never_repeated(crm_sandbox_with, tag):
+    sandbox = crm_sandbox_with(fault_rate=0.3)
     succeeded, failed = 0, 0
     with make_client(sandbox, max_retries=20) as client:
         for n in range(30):
@@ -72,8 +72,8 @@ def test_creates_without_our_id_are_never_repeated(crm_sandbox_factory, tag):
     assert succeeded <= len(names) <= succeeded + failed
 
 
-def test_reads_are_retried_through_faults(crm_sandbox_factory):
-    sandbox = crm_sandbox_factory(fault_rate=0.3)
+def test_reads_are_retried_through_faults(crm_sandbox_with):
+    sandbox = crm_sandbox_with(fault_rate=0.3)
     with make_client(sandbox, max_retries=20) as client:
         for _ in range(15):
             client.whoami()
@@ -81,8 +81,8 @@ def test_reads_are_retried_through_faults(crm_sandbox_factory):
         assert client.stats.retries > 0
 
 
-def test_every_request_has_a_timeout_and_a_timed_out_create_is_not_repeated(crm_sandbox_factory, tag):
-    sandbox = crm_sandbox_factory(latency_ms=1500)
+def test_every_request_has_a_timeout_and_a_timed_out_create_is_not_repeated(crm_sandbox_with, tag):
+    sandbox = crm_sandbox_with(latency_ms=1500)
     patient = make_client(sandbox, timeout=10)
     patient.whoami()  # the token is fetched (slowly) once and cached in the shared auth object
     with Client(sandbox.url, auth=patient._auth, ca_bundle=sandbox.ca_bundle, timeout=0.5, max_retries=1) as client:
@@ -98,8 +98,8 @@ def test_every_request_has_a_timeout_and_a_timed_out_create_is_not_repeated(crm_
     assert len(list(patient.query("accounts", select=["name"], filter=F.eq("name", f"Slow {tag}")))) == 1
 
 
-def test_max_concurrency_caps_requests_in_flight(crm_sandbox_factory):
-    sandbox = crm_sandbox_factory(latency_ms=300)
+def test_max_concurrency_caps_requests_in_flight(crm_sandbox_with):
+    sandbox = crm_sandbox_with(latency_ms=300)
 
     def timed(client):
         client.whoami()  # token and connection first

@@ -41,8 +41,8 @@ def page():
 
 @pytest.fixture
 def connected(sandbox, settings, tmp_path, monkeypatch):
-    """The enabled connection to the module's ``sandbox``, the default mappings (a transactional test
-    flushed the migration's), and jobs run at once in the request that queues them (django-q2's sync mode)."""
+    """The enabled connection to ``sandbox``, the default mappings (a transactional test flushed the
+    migration's), and jobs run at once in the request that queues them (django-q2's sync mode)."""
     from django_q.conf import Conf
 
     settings.DATA_DIR = tmp_path

@@ -21,7 +21,6 @@ from tests.syncjobs import engine_support as support
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-sandbox = cs.module_sandbox("coupling_browser")
 
 COUPLING_USER_PERMS = [
     "erp.view_customer",

@@ -17,12 +17,10 @@ from erp.models import Contact, Customer
 from syncjobs.models import FullSyncRun
 from tests.e2e.browser_support import log_in, shot
 from tests.factories import UserFactory
-from tests.syncjobs import coupling_support as cs
 from tests.syncjobs import engine_support as support
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-sandbox = cs.module_sandbox("demo_walkthrough_browser")
 
 
 def crm_verify() -> str:

@@ -18,9 +18,9 @@ def shot(page, name: str) -> None:
     browser.shot(page, f"setup_wizard_{name}")
 
 
-def test_walk_the_assisted_setup_and_enable_the_connection(live_server, page, crm_sandbox_factory, settings, tmp_path):
+def test_walk_the_assisted_setup_and_enable_the_connection(live_server, page, crm_sandbox, settings, tmp_path):
     settings.DATA_DIR = tmp_path
-    sandbox = crm_sandbox_factory()
+    sandbox = crm_sandbox
     local_currency("USD")
     UserFactory(username="sync.admin", perms=["syncjobs.manage_connection", "erp.view_item"])
 

@@ -55,9 +55,9 @@ def assert_kept_nowhere(password: str, caplog, settings, client) -> None:
     assert all(password not in morsel.value for morsel in client.cookies.values())
 
 
-def test_the_wizard_step_keeps_the_password_nowhere(crm_sandbox_factory, caplog, settings):
+def test_the_wizard_step_keeps_the_password_nowhere(crm_sandbox, caplog, settings):
     caplog.set_level(logging.DEBUG)
-    sandbox = crm_sandbox_factory()
+    sandbox = crm_sandbox
     save_connection(sandbox)
     SetupWizardProgress.objects.create(pk=1, completed_steps=[1], current_step=2)
     client = sync_admin_client()
@@ -75,9 +75,9 @@ def test_the_wizard_step_keeps_the_password_nowhere(crm_sandbox_factory, caplog,
     assert_kept_nowhere(wrong_password, caplog, settings, client)
 
 
-def test_the_connection_pages_import_keeps_the_password_nowhere(crm_sandbox_factory, caplog, settings):
+def test_the_connection_pages_import_keeps_the_password_nowhere(crm_sandbox, caplog, settings):
     caplog.set_level(logging.DEBUG)
-    sandbox = crm_sandbox_factory()
+    sandbox = crm_sandbox
     save_connection(sandbox)
     client = sync_admin_client()
     response = client.post(

@@ -63,8 +63,8 @@ def connect_args(sandbox, tmp_path) -> list[str]:
     ]
 
 
-def test_connect_import_the_solution_set_up_item_availability_and_enable(crm_sandbox_factory, erp, tmp_path):
-    sandbox = crm_sandbox_factory()
+def test_connect_import_the_solution_set_up_item_availability_and_enable(crm_sandbox, erp, tmp_path):
+    sandbox = crm_sandbox
     result = run(
         erp,
         *connect_args(sandbox, tmp_path),

@@ -21,8 +21,8 @@ from tests.syncjobs.crm_support import (
 pytestmark = pytest.mark.django_db
 
 
-def test_import_creates_the_solution_and_gives_the_integration_user_both_roles(crm_sandbox_factory):
-    sandbox = crm_sandbox_factory()
+def test_import_creates_the_solution_and_gives_the_integration_user_both_roles(crm_sandbox):
+    sandbox = crm_sandbox
     local_currency("USD")
     connection = save_connection(sandbox)
     before = statuses(syncjobs_services.connection_test(connection=connection))
@@ -49,8 +49,8 @@ def test_import_creates_the_solution_and_gives_the_integration_user_both_roles(c
     assert integration_user_roles(sandbox) == set(constants.INTEGRATION_ROLES)
 
 
-def test_a_wrong_password_is_a_clear_error_and_imports_nothing(crm_sandbox_factory):
-    sandbox = crm_sandbox_factory()
+def test_a_wrong_password_is_a_clear_error_and_imports_nothing(crm_sandbox):
+    sandbox = crm_sandbox
     connection = save_connection(sandbox)
     with pytest.raises(ValidationError) as refused:
         services.solution_import(connection=connection, admin_username=sandbox.admin_user, admin_password="wrong")
@@ -59,8 +59,8 @@ def test_a_wrong_password_is_a_clear_error_and_imports_nothing(crm_sandbox_facto
     assert integration_user_roles(sandbox) == set()
 
 
-def test_an_administrator_without_system_customizer_is_refused_before_anything_is_imported(crm_sandbox_factory):
-    sandbox = crm_sandbox_factory()
+def test_an_administrator_without_system_customizer_is_refused_before_anything_is_imported(crm_sandbox):
+    sandbox = crm_sandbox
     connection = save_connection(sandbox)
     with admin_client(sandbox) as admin:
         admin_id = admin.whoami().user_id
@@ -77,8 +77,8 @@ def test_an_administrator_without_system_customizer_is_refused_before_anything_i
     assert solution_rows(sandbox, "NavCrmIntegration") == []
 
 
-def test_an_integration_user_that_is_a_system_administrator_is_refused(crm_sandbox_factory):
-    sandbox = crm_sandbox_factory()
+def test_an_integration_user_that_is_a_system_administrator_is_refused(crm_sandbox):
+    sandbox = crm_sandbox
     connection = save_connection(sandbox)
     assign_roles(sandbox, constants.SYSTEM_ADMINISTRATOR_ROLE)
     with pytest.raises(ValidationError) as refused:

@@ -64,8 +64,8 @@ def test_crm_solution_build_writes_the_package(tmp_path):
     assert output.read_bytes() == build_package()
 
 
-def test_the_crm_imports_the_package_and_then_has_the_entity_its_attributes_and_the_roles(crm_sandbox_factory):
-    sandbox = crm_sandbox_factory()
+def test_the_crm_imports_the_package_and_then_has_the_entity_its_attributes_and_the_roles(crm_sandbox):
+    sandbox = crm_sandbox
     with admin_client(sandbox) as admin:
         admin.import_solution(build_package())
         entity = list(

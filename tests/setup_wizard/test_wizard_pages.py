@@ -161,8 +161,8 @@ def test_back_goes_to_the_previous_step_and_resuming_returns_there():
 # --- Step 2 ---------------------------------------------------------------------------------------------------
 
 
-def test_step_2_imports_with_the_administrators_sign_in_then_moves_on(crm_sandbox_factory):
-    sandbox = crm_sandbox_factory()
+def test_step_2_imports_with_the_administrators_sign_in_then_moves_on(crm_sandbox):
+    sandbox = crm_sandbox
     save_connection(sandbox)
     steps_done(1)
     client = sync_admin_client()

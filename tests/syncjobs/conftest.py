@@ -1,5 +1,4 @@
 import datetime
-from pathlib import Path
 
 import pytest
 from cryptography import x509
@@ -7,26 +6,12 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
-from crm_sandbox.testing import start_sandbox
 from tests.queue_support import purge_queue
-from tests.syncjobs.crm_support import prepare_integration
 
 
 @pytest.fixture(autouse=True)
 def empty_job_queue():
     purge_queue()
-
-
-@pytest.fixture(scope="session")
-def ready_sandbox(tmp_path_factory):
-    """A private sandbox in the state a finished setup leaves (roles assigned, solution installed).
-
-    Tests must not change its roles or solution: they use crm_sandbox_factory() for that.
-    """
-    sandbox = start_sandbox(Path(tmp_path_factory.mktemp("crm_sandbox_ready")))
-    prepare_integration(sandbox)
-    yield sandbox
-    sandbox.stop()
 
 
 def _self_signed(common_name: str, *, rsa_key: bool = True) -> tuple[str, str]:

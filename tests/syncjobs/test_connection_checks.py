@@ -1,7 +1,6 @@
 """Each connection check against the CRM sandbox: its failure in plain words with a hint, and success."""
 
 import socket
-from pathlib import Path
 
 import pytest
 
@@ -103,15 +102,15 @@ def test_an_untrusted_certificate_suggests_the_ca_bundle(crm_sandbox):
     assert "CA bundle" in by_key["server"].hint
 
 
-def test_a_ca_bundle_of_another_authority_is_not_trusted_either(crm_sandbox, crm_sandbox_factory):
-    other = crm_sandbox_factory()
-    results, by_key = run(save_connection(crm_sandbox, ca_bundle_pem=Path(other.ca_bundle).read_text()))
+def test_a_ca_bundle_of_another_authority_is_not_trusted_either(crm_sandbox, other_certificate_pair):
+    another_authority, _key = other_certificate_pair
+    results, by_key = run(save_connection(crm_sandbox, ca_bundle_pem=another_authority))
     assert by_key["server"].status == "failed"
     assert "does not include the authority" in by_key["server"].hint
 
 
-def test_integration_user_without_roles(crm_sandbox_factory):
-    sandbox = crm_sandbox_factory()
+def test_integration_user_without_roles(crm_sandbox):
+    sandbox = crm_sandbox
     local_currency("USD")
     results, by_key = run(save_connection(sandbox))
     assert statuses(results) == {
@@ -127,8 +126,8 @@ def test_integration_user_without_roles(crm_sandbox_factory):
     assert "Integration administrator" in by_key["integration_user"].hint
 
 
-def test_integration_user_with_system_administrator_and_then_with_one_role_missing(crm_sandbox_factory):
-    sandbox = crm_sandbox_factory()
+def test_integration_user_with_system_administrator_and_then_with_one_role_missing(crm_sandbox):
+    sandbox = crm_sandbox
     local_currency("USD")
     record_solution(sandbox)
     assign_roles(sandbox, constants.SYSTEM_ADMINISTRATOR_ROLE, *constants.INTEGRATION_ROLES)
@@ -151,8 +150,8 @@ def test_integration_user_with_system_administrator_and_then_with_one_role_missi
     assert statuses(results) == ALL_PASSED
 
 
-def test_solution_missing_then_outdated_then_current(crm_sandbox_factory):
-    sandbox = crm_sandbox_factory()
+def test_solution_missing_then_outdated_then_current(crm_sandbox):
+    sandbox = crm_sandbox
     local_currency("USD")
     assign_roles(sandbox, *constants.INTEGRATION_ROLES)
     connection = save_connection(sandbox)

@@ -11,9 +11,6 @@ from tests.erp.pages_support import messages_of
 from tests.syncjobs import coupling_support as cs
 from tests.syncjobs import engine_support as support
 
-sandbox = cs.module_sandbox("coupling_detail")
-connected = cs.connected_fixture()
-
 # Every ERP table a default record mapping synchronizes, with the permission to see its pages.
 MAPPED = [
     ("CUSTOMER", factories.CustomerFactory, "erp.view_customer"),

@@ -11,9 +11,6 @@ from tests import factories
 from tests.syncjobs import coupling_support as cs
 from tests.syncjobs import engine_support as support
 
-sandbox = cs.module_sandbox("coupling_matching")
-connected = cs.connected_fixture()
-
 CUSTOMERS = reverse("erp:customer_list")
 
 

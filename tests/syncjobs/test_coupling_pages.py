@@ -14,9 +14,6 @@ from tests.erp.pages_support import messages_of
 from tests.syncjobs import coupling_support as cs
 from tests.syncjobs import engine_support as support
 
-sandbox = cs.module_sandbox("coupling_pages")
-connected = cs.connected_fixture()
-
 CUSTOMERS = reverse("erp:customer_list")
 
 

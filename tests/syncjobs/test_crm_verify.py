@@ -12,29 +12,30 @@ from coupling.models import Coupling
 from erp.models import Customer
 from syncjobs.models import IntegrationFieldMapping
 from tests import factories
-from tests.syncjobs import coupling_support as cs
 from tests.syncjobs import engine_support as support
 from tests.syncjobs.crm_support import admin_client, prepare_integration
 
 COLUMNS = ["mapping", "checked", "same", "differing", "uncoupled_erp", "uncoupled_crm", "dangling", "coupled_twice"]
 
 
-@pytest.fixture
-def sandbox(crm_sandbox_factory):
-    """A CRM of its own per test: a full run brings in every account of the filter, and the checks see all rows."""
-    sandbox = crm_sandbox_factory()
-    prepare_integration(sandbox)
+def _seeded_rows_outside_the_filters(sandbox) -> None:
     # The seeded accounts are customers and products sales items; these tests count rows, so only
     # their own are in the mappings' filters.
+    prepare_integration(sandbox)
     with admin_client(sandbox) as admin:
         for account in list(admin.query("accounts", select=["accountid"])):
             admin.update("accounts", account["accountid"], {"customertypecode": None})
         for product in list(admin.query("products", select=["productid"])):
             admin.update("products", product["productid"], {"producttypecode": None})
-    return sandbox
 
 
-connected = cs.connected_fixture()
+@pytest.fixture
+def sandbox(sandbox_states):
+    """A new organization per test, ready for the integration, whose seeded rows are outside the mappings' filters:
+    a full run brings in every account of the filter, and the checks see all rows."""
+    return sandbox_states.organization("verify", _seeded_rows_outside_the_filters)
+
+
 
 
 def create_account(sandbox, name: str) -> str:

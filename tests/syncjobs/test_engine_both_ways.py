@@ -8,23 +8,12 @@ from syncjobs import jobs
 from syncjobs.engine import run_synchronization
 from syncjobs.models import IntegrationTableMapping, SyncJob, SyncJobError
 from tests import factories
-from tests.syncjobs import coupling_support as cs
 from tests.syncjobs import engine_support as support
-from tests.syncjobs.crm_support import prepare_integration
 
 Policy = IntegrationTableMapping.UpdateConflictPolicy
 Deletion = IntegrationTableMapping.DeletionPolicy
 
 
-@pytest.fixture
-def sandbox(crm_sandbox_factory):
-    """A CRM of its own per test: full runs bring in every account, so tests must not see each other's."""
-    sandbox = crm_sandbox_factory()
-    prepare_integration(sandbox)
-    return sandbox
-
-
-connected = cs.connected_fixture()
 
 
 @pytest.fixture

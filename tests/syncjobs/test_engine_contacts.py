@@ -14,18 +14,14 @@ from dataverse import F
 from erp.models import Contact, Customer
 from syncjobs.models import SyncJob, SyncJobError
 from tests import factories
-from tests.syncjobs import coupling_support as cs
 from tests.syncjobs import engine_support as support
 from tests.syncjobs.coupling_support import create_account
 
-sandbox = cs.module_sandbox("engine_contacts")
-sandbox_connected = cs.connected_fixture()
-
 
 @pytest.fixture
-def connected(sandbox_connected):
+def connected(connected):
     factories.NoSeriesFactory(code="CONT", prefix="CT")
-    return sandbox_connected
+    return connected
 
 
 def coupled_company(sandbox, name: str):

@@ -15,7 +15,6 @@ from syncjobs.engine.writes import WritePlan
 from syncjobs.mappings.services import mapping_reset_to_defaults
 from syncjobs.models import IntegrationTableMapping, SyncJob
 from tests import factories
-from tests.syncjobs import coupling_support as cs
 from tests.syncjobs import engine_support as support
 from tests.syncjobs.coupling_support import create_account
 
@@ -28,16 +27,14 @@ class WorkerKilled(Exception):
     """Stands for the process dying: nothing after the raise runs, nothing uncommitted survives."""
 
 
-sandbox = cs.module_sandbox("engine_crash_recovery")
-sandbox_connected = cs.connected_fixture()
 
 
 @pytest.fixture
-def connected(transactional_db, sandbox_connected):
+def connected(transactional_db, connected):
     # A transactional test before this one flushed the rows the data migrations installed.
     if not IntegrationTableMapping.objects.exists():
         mapping_reset_to_defaults()
-    return sandbox_connected
+    return connected
 
 
 @pytest.fixture

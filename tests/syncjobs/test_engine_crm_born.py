@@ -9,16 +9,12 @@ from erp.models import Customer, Item
 from syncjobs.models import SyncJob
 from tests import factories
 from tests.syncjobs import engine_support as support
-from tests.syncjobs.crm_support import prepare_integration
 
 
 @pytest.fixture
-def connected(db, crm_sandbox_factory):
-    sandbox = crm_sandbox_factory()
-    prepare_integration(sandbox)
-    support.connect(sandbox)
-    support.couple_local_currency(sandbox)
-    return sandbox
+def connected(connected):
+    support.couple_local_currency(connected)
+    return connected
 
 
 def test_a_customer_created_from_an_account_sends_its_erp_only_values_on_the_next_run(connected):

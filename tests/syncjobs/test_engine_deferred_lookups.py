@@ -4,11 +4,7 @@ import uuid
 
 from syncjobs.models import SyncJob
 from tests import factories
-from tests.syncjobs import coupling_support as cs
 from tests.syncjobs import engine_support as support
-
-sandbox = cs.module_sandbox("engine_deferred_lookups")
-connected = cs.connected_fixture()
 
 
 def test_a_primary_contact_not_coupled_yet_is_left_out_then_sent_once_coupled(connected):

@@ -11,15 +11,12 @@ from erp.models import Customer, PaymentTerms, ShipmentMethod, ShippingAgent
 from syncjobs import jobs, selectors
 from syncjobs.models import Direction, IntegrationTableMapping, SyncJob, SyncJobError
 from tests import factories
-from tests.syncjobs import coupling_support as cs
 from tests.syncjobs import crm_support
 from tests.syncjobs import engine_support as support
 
 Policy = IntegrationTableMapping.DeletionPolicy
 
 
-sandbox = cs.module_sandbox("engine_options")
-connected = cs.connected_fixture()
 
 
 @pytest.fixture

@@ -7,14 +7,11 @@ import pytest
 from dataverse import F
 from syncjobs.models import SyncJob, SyncJobError
 from tests import factories
-from tests.syncjobs import coupling_support as cs
 from tests.syncjobs import engine_support as support
 
 PER_RECORD = {"one_request_per_record": True}
 
 
-sandbox = cs.module_sandbox("engine_per_record")
-connected = cs.connected_fixture()
 
 
 @pytest.fixture

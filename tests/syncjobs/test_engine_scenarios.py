@@ -12,22 +12,12 @@ from coupling.models import Coupling
 from erp.models import Customer
 from syncjobs.models import IntegrationTableMapping, SyncJob, SyncJobError
 from tests import factories
-from tests.syncjobs import coupling_support as cs
-from tests.syncjobs import crm_support
 from tests.syncjobs import engine_support as support
 from tests.syncjobs.coupling_support import create_account
 
 Deletion = IntegrationTableMapping.DeletionPolicy
 
 
-@pytest.fixture
-def sandbox(crm_sandbox_factory):
-    sandbox = crm_sandbox_factory()
-    crm_support.prepare_integration(sandbox)
-    return sandbox
-
-
-connected = cs.connected_fixture()
 
 
 @pytest.fixture

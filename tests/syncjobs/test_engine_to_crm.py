@@ -9,14 +9,11 @@ from dataverse import F
 from syncjobs.engine import outcomes
 from syncjobs.models import SyncJob, SyncJobError
 from tests import factories
-from tests.syncjobs import coupling_support as cs
 from tests.syncjobs import engine_support as support
 
 ACCOUNT_COLUMNS = ["name", "address1_city", "telephone1", "creditlimit", "paymenttermscode", "accountid"]
 
 
-sandbox = cs.module_sandbox("engine_to_crm")
-connected = cs.connected_fixture()
 
 
 @pytest.fixture

@@ -18,11 +18,7 @@ from syncjobs.models import CrmConnection, SyncJob, SyncJobError
 from syncjobs.services import referring_couplings_resend
 from tests import factories
 from tests.erp.pages_support import messages_of
-from tests.syncjobs import coupling_support as cs
 from tests.syncjobs import engine_support as support
-
-sandbox = cs.module_sandbox("error_restore")
-connected = cs.connected_fixture()
 
 ERRORS_URL = "/sync/errors/"
 

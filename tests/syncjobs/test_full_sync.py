@@ -23,9 +23,6 @@ from tests.syncjobs import coupling_support as cs
 from tests.syncjobs import engine_support as support
 from tests.syncjobs.crm_support import local_currency
 
-sandbox = cs.module_sandbox("full_sync")
-connected = cs.connected_fixture()
-
 Recommendation = FullSyncLine.Recommendation
 NOTHING_IN_CRM = "name eq 'no such row anywhere'"
 PAGE = reverse("syncjobs:full_sync")

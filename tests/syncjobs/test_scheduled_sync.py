@@ -18,10 +18,8 @@ from tests.syncjobs import engine_support as support
 
 pytestmark = pytest.mark.django_db
 
-sandbox = cs.module_sandbox("scheduled_sync")
 
 
-sandbox_connected = cs.connected_fixture()
 
 
 @pytest.fixture
@@ -110,12 +108,12 @@ def test_the_task_reports_what_it_queued(enabled_connection):
     assert tasks.dispatch_scheduled_synchronizations() == "none due"
 
 
-def test_a_dispatched_job_synchronizes_against_the_crm(sandbox_connected, django_capture_on_commit_callbacks):
+def test_a_dispatched_job_synchronizes_against_the_crm(connected, django_capture_on_commit_callbacks):
     """What the dispatcher queues is a plain incremental job the worker runs: a coupled currency's change
     reaches Dynamics 365."""
     IntegrationTableMapping.objects.exclude(name="CURRENCY").update(is_enabled=False)
     [gbp] = support.crm_rows(
-        sandbox_connected,
+        connected,
         "transactioncurrencies",
         select=["currencyname"],
         filter=support.F.eq("isocurrencycode", "GBP"),
@@ -129,7 +127,7 @@ def test_a_dispatched_job_synchronizes_against_the_crm(sandbox_connected, django
     assert status == SyncJob.Status.SUCCESS, support.errors(job)
     job.refresh_from_db()
     assert job.modified == 1, support.errors(job)
-    row = support.crm_row(sandbox_connected, "transactioncurrencies", gbp["transactioncurrencyid"], ["currencyname"])
+    row = support.crm_row(connected, "transactioncurrencies", gbp["transactioncurrencyid"], ["currencyname"])
     assert row["currencyname"] == "Pound sterling (scheduled)"
     # Done just now: not due again before its interval is up.
     assert dispatch(django_capture_on_commit_callbacks) == []

@@ -36,6 +36,12 @@ class Command(BaseCommand):
         serve.add_argument("--fault-rate", type=float, default=0.0, help="Probability of a simulated fault (0-1).")
         serve.add_argument("--token-lifetime", type=int, default=3599, help="Access-token lifetime in seconds.")
         serve.add_argument("--threads", type=int, default=32, help="Worker threads.")
+        serve.add_argument(
+            "--test-control",
+            action="store_true",
+            help="Test suites only: save and restore snapshots of the organization under /_sandbox/ (key in the data "
+            "directory's test-control.key).",
+        )
         sub.add_parser("seed", help="Load the demo CRM organization (idempotent).")
         sub.add_parser("reset", help="Delete every row of the sandbox.")
         info = sub.add_parser("info", help="Print connection details for scripts.")
@@ -80,7 +86,14 @@ class Command(BaseCommand):
             self.stdout.write(f"CRM sandbox listening on {url}/ (Web API {url}{webapi.API_PREFIX})")
             self.stdout.flush()
 
-        server.serve(host=host, port=port, options=server_options, threads=options["threads"], on_ready=announce)
+        server.serve(
+            host=host,
+            port=port,
+            options=server_options,
+            threads=options["threads"],
+            on_ready=announce,
+            test_control=options["test_control"],
+        )
 
     def _info(self, options):
         credentials = server.load_credentials()
