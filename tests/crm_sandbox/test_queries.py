@@ -2,7 +2,6 @@
 
 import pytest
 
-
 TAG = "5e1ec7ed"
 
 

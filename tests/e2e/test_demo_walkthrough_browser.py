@@ -22,7 +22,6 @@ from tests.syncjobs import engine_support as support
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-
 def crm_verify() -> str:
     """The command's report; it raises CommandError (exit 1) when anything differs."""
     out = io.StringIO()

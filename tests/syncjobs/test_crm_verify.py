@@ -36,8 +36,6 @@ def sandbox(sandbox_states):
     return sandbox_states.organization("verify", _seeded_rows_outside_the_filters)
 
 
-
-
 def create_account(sandbox, name: str) -> str:
     """An account a user creates in Dynamics 365, within the CUSTOMER mapping's CRM filter."""
     with admin_client(sandbox) as admin:

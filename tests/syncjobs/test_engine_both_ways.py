@@ -14,8 +14,6 @@ Policy = IntegrationTableMapping.UpdateConflictPolicy
 Deletion = IntegrationTableMapping.DeletionPolicy
 
 
-
-
 @pytest.fixture
 def local_currency(connected):
     """The LCY coupled to the CRM's base currency (BC refuses to enable the integration otherwise)."""

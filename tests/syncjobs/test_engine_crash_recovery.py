@@ -27,8 +27,6 @@ class WorkerKilled(Exception):
     """Stands for the process dying: nothing after the raise runs, nothing uncommitted survives."""
 
 
-
-
 @pytest.fixture
 def connected(transactional_db, connected):
     # A transactional test before this one flushed the rows the data migrations installed.

@@ -17,8 +17,6 @@ from tests.syncjobs import engine_support as support
 Policy = IntegrationTableMapping.DeletionPolicy
 
 
-
-
 @pytest.fixture
 def john(connected):
     return support.couple_john_roberts(connected)

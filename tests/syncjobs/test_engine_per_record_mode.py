@@ -12,8 +12,6 @@ from tests.syncjobs import engine_support as support
 PER_RECORD = {"one_request_per_record": True}
 
 
-
-
 @pytest.fixture
 def unit(connected):
     unit = factories.UnitOfMeasureFactory(code="PCS")

@@ -18,8 +18,6 @@ from tests.syncjobs.coupling_support import create_account
 Deletion = IntegrationTableMapping.DeletionPolicy
 
 
-
-
 @pytest.fixture
 def john(connected):
     """The ERP's salesperson, coupled to its CRM user; the LCY coupled to the CRM's base currency."""

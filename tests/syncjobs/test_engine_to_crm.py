@@ -14,8 +14,6 @@ from tests.syncjobs import engine_support as support
 ACCOUNT_COLUMNS = ["name", "address1_city", "telephone1", "creditlimit", "paymenttermscode", "accountid"]
 
 
-
-
 @pytest.fixture
 def john(connected):
     return support.couple_john_roberts(connected)

@@ -19,9 +19,6 @@ from tests.syncjobs import engine_support as support
 pytestmark = pytest.mark.django_db
 
 
-
-
-
 @pytest.fixture
 def enabled_connection():
     CrmConnection.objects.update_or_create(pk=CrmConnection.SINGLETON_PK, defaults={"is_enabled": True})
