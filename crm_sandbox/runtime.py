@@ -45,7 +45,7 @@ class SlidingWindowLimiter:
 
     def check(self, user_key) -> int | None:
         """Records a request; returns None when allowed, else the seconds to wait (Retry-After)."""
-        now = time.monotonic()
+        now = monotonic()
         with self._lock:
             hits = self._hits.setdefault(user_key, deque())
             while hits and hits[0] <= now - self.throttle.seconds:
@@ -58,6 +58,18 @@ class SlidingWindowLimiter:
 
 options = ServerOptions()
 limiter: SlidingWindowLimiter | None = None
+# Seconds a test suite moved the service-protection clock forward (crm_sandbox.snapshots): a test of
+# Retry-After waits for nothing on either side.
+clock_advanced = 0.0
+
+
+def monotonic() -> float:
+    return time.monotonic() + clock_advanced
+
+
+def advance_clock(seconds: float) -> None:
+    global clock_advanced
+    clock_advanced += seconds
 
 
 def configure(new_options: ServerOptions) -> None:

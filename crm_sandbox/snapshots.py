@@ -6,7 +6,8 @@ restores one before each test. Restoring copies the saved SQLite file back with 
 backup (the open connections see the restored pages at their next read), then rebuilds what the
 server keeps in memory from the database: entities installed by solution imports, option values,
 cached identities, and the simulated conditions (latency, throttle, faults, token lifetime), which
-a restore may change so that one server serves the tests of every condition.
+a restore may change so that one server serves the tests of every condition. ``/_sandbox/clock``
+moves the service-protection clock forward, so a test of Retry-After waits for nothing.
 
 This is not part of Dataverse: it exists only on a server started with ``serve --test-control``,
 under ``/_sandbox/``, and every call must carry the key the server wrote to ``test-control.key``
@@ -141,14 +142,18 @@ class SnapshotControl:
             return "405 Method Not Allowed", {"error": "POST only."}
         if not hmac.compare_digest(environ.get(KEY_HEADER, "").encode(), self.key.encode()):
             return "403 Forbidden", {"error": f"Send the key from {KEY_FILE} in X-Sandbox-Control-Key."}
-        parts = route.strip("/").split("/")
-        if len(parts) not in (2, 3) or parts[0] != "snapshots" or not SNAPSHOT_NAME.fullmatch(parts[1]):
-            return "404 Not Found", {"error": "Use /_sandbox/snapshots/NAME or /_sandbox/snapshots/NAME/restore."}
-        name = parts[1]
         try:
             body = json.loads(environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0)) or b"{}")
         except ValueError:
             return "400 Bad Request", {"error": "The body must be JSON."}
+        parts = route.strip("/").split("/")
+        if parts == ["clock"]:
+            return self._advance_clock(body)
+        if len(parts) not in (2, 3) or parts[0] != "snapshots" or not SNAPSHOT_NAME.fullmatch(parts[1]):
+            return "404 Not Found", {
+                "error": "Use /_sandbox/snapshots/NAME, /_sandbox/snapshots/NAME/restore or /_sandbox/clock."
+            }
+        name = parts[1]
         started = time.perf_counter()
         with self.gate.alone():
             if len(parts) == 2:
@@ -162,6 +167,18 @@ class SnapshotControl:
                     return "400 Bad Request", {"error": str(error)}
                 self._restore(name, conditions)
         return "200 OK", {"snapshot": name, "milliseconds": round((time.perf_counter() - started) * 1000, 1)}
+
+    def _advance_clock(self, body: dict) -> tuple[str, dict]:
+        """Moves the service-protection clock forward, as if ``advance`` seconds had passed (a test's client
+        waits on a clock of its own that calls this instead of sleeping)."""
+        try:
+            seconds = float(body["advance"])
+        except (KeyError, TypeError, ValueError):
+            return "400 Bad Request", {"error": 'Send {"advance": SECONDS}.'}
+        if seconds < 0:
+            return "400 Bad Request", {"error": "The clock only moves forward."}
+        runtime.advance_clock(seconds)
+        return "200 OK", {"advanced": seconds}
 
     def _path(self, name: str) -> Path:
         return self.data_dir / f"snapshot-{name}.sqlite3"

@@ -95,6 +95,10 @@ class RunningSandbox:
         self._control(f"snapshots/{name}/restore", {"conditions": conditions})
         self.generation += 1
 
+    def advance_clock(self, seconds: float) -> None:
+        """As if ``seconds`` had passed, for the server's service protection (throttling windows)."""
+        self._control("clock", {"advance": seconds})
+
     def _control(self, route: str, body: dict | None = None) -> dict:
         key = (self.data_dir / CONTROL_KEY_FILE).read_text()
         session = self.session()

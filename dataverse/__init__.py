@@ -2,7 +2,7 @@
 
 from .auth import CertificateAuth, ClientSecretAuth, TokenProvider, UsernamePasswordAuth
 from .batch import MAX_BATCH_OPERATIONS, ChangeSet, Op, OperationResult
-from .client import Change, ChangeFeed, Client, QueryResult, Stats, UpsertResult, WhoAmI
+from .client import Change, ChangeFeed, Client, Clock, QueryResult, Stats, SystemClock, UpsertResult, WhoAmI
 from .errors import (
     AuthenticationFailed,
     BatchFailed,
@@ -29,6 +29,7 @@ __all__ = [
     "ChangeFeed",
     "ChangeSet",
     "Client",
+    "Clock",
     "ClientSecretAuth",
     "ConcurrencyMismatch",
     "DataverseError",
@@ -43,6 +44,7 @@ __all__ = [
     "QueryResult",
     "ServiceUnavailable",
     "Stats",
+    "SystemClock",
     "Throttled",
     "TokenProvider",
     "TransportError",

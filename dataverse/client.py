@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import requests
@@ -203,6 +203,22 @@ class ChangeFeed:
         return changes, self.delta_link  # type: ignore[return-value]
 
 
+class Clock(Protocol):
+    """Where the client reads the time and waits (backoff, Retry-After): a test passes one that waits for nothing."""
+
+    def monotonic(self) -> float: ...
+
+    def sleep(self, seconds: float) -> None: ...
+
+
+class SystemClock:
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds)
+
+
 class Client:
     """A Dataverse Web API client for one organization.
 
@@ -223,6 +239,7 @@ class Client:
         session: requests.Session | None = None,
         backoff_base: float = 0.5,
         backoff_max: float = 30.0,
+        clock: Clock | None = None,
     ):
         parts = urlsplit(url)
         if parts.scheme != "https" or not parts.netloc:
@@ -237,6 +254,7 @@ class Client:
         self.max_retries = max_retries
         self.backoff_base = backoff_base
         self.backoff_max = backoff_max
+        self.clock = clock or SystemClock()
         self.stats = Stats()
         self._verify: bool | str = ca_bundle or True
         self._auth = auth
@@ -821,11 +839,13 @@ class Client:
                 possibly_delivered = possibly_delivered or sent
                 attempts += 1
                 self.stats.record_retry()
-                time.sleep(self._backoff(attempts))
+                self.clock.sleep(self._backoff(attempts))
                 continue
             status = response.status_code
             self.stats.record_response(method, status)
-            logger.debug("%s %s -> %s in %.0f ms", method, _path(url), status, (time.monotonic() - started) * 1000)
+            logger.debug(
+                "%s %s -> %s in %.0f ms", method, _path(url), status, (self.clock.monotonic() - started) * 1000
+            )
             if status == 401 and not refreshed_token:
                 refreshed_token = True
                 self._auth.token(force_refresh=True)
@@ -843,7 +863,7 @@ class Client:
                 possibly_delivered = True
                 attempts += 1
                 self.stats.record_retry()
-                time.sleep(self._backoff(attempts))
+                self.clock.sleep(self._backoff(attempts))
                 continue
             if status >= 400 and raise_for_status:
                 error = error_for(status, response.content, response.headers)
@@ -860,15 +880,15 @@ class Client:
 
     def _throttle_for(self, seconds: float) -> None:
         with self._throttle_lock:
-            self._throttled_until = max(self._throttled_until, time.monotonic() + seconds)
+            self._throttled_until = max(self._throttled_until, self.clock.monotonic() + seconds)
 
     def _wait_while_throttled(self) -> None:
         while True:
             with self._throttle_lock:
-                remaining = self._throttled_until - time.monotonic()
+                remaining = self._throttled_until - self.clock.monotonic()
             if remaining <= 0:
                 return
-            time.sleep(remaining)
+            self.clock.sleep(remaining)
 
 
 def _never_sent(exc: Exception) -> bool:

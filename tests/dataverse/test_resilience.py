@@ -8,16 +8,17 @@ import pytest
 
 from dataverse import Client, DataverseError, F, Throttled, TransportError
 
-from .conftest import make_client
+from .conftest import SandboxClock, make_client
 
 
 def test_throttling_honours_retry_after(crm_sandbox_with):
     sandbox = crm_sandbox_with(throttle="3/2")
-    with make_client(sandbox) as client:
-        started = time.monotonic()
+    clock = SandboxClock(sandbox)
+    with make_client(sandbox, clock=clock) as client:
+        started = clock.monotonic()
         for _ in range(7):
             client.whoami()
-        elapsed = time.monotonic() - started
+        elapsed = clock.monotonic() - started
         assert client.stats.throttled >= 1
         assert client.stats.count(status=429) == client.stats.throttled
         assert client.stats.count(status=200) == 7
@@ -27,7 +28,8 @@ def test_throttling_honours_retry_after(crm_sandbox_with):
 
 def test_throttling_is_shared_between_threads(crm_sandbox_with):
     sandbox = crm_sandbox_with(throttle="4/2")
-    with make_client(sandbox, max_retries=10) as client, ThreadPoolExecutor(4) as pool:
+    clock = SandboxClock(sandbox)
+    with make_client(sandbox, max_retries=10, clock=clock) as client, ThreadPoolExecutor(4) as pool:
         users = list(pool.map(lambda _: client.whoami().user_id, range(12)))
         assert len(users) == 12
         assert client.stats.count(status=200) == 12
@@ -82,10 +84,10 @@ def test_reads_are_retried_through_faults(crm_sandbox_with):
 
 
 def test_every_request_has_a_timeout_and_a_timed_out_create_is_not_repeated(crm_sandbox_with, tag):
-    sandbox = crm_sandbox_with(latency_ms=1500)
+    sandbox = crm_sandbox_with(latency_ms=500)
     patient = make_client(sandbox, timeout=10)
     patient.whoami()  # the token is fetched (slowly) once and cached in the shared auth object
-    with Client(sandbox.url, auth=patient._auth, ca_bundle=sandbox.ca_bundle, timeout=0.5, max_retries=1) as client:
+    with Client(sandbox.url, auth=patient._auth, ca_bundle=sandbox.ca_bundle, timeout=0.15, max_retries=1) as client:
         with pytest.raises(TransportError):
             client.whoami()
         assert client.stats.retries == 1  # a read is retried
@@ -94,12 +96,15 @@ def test_every_request_has_a_timeout_and_a_timed_out_create_is_not_repeated(crm_
             client.create("accounts", {"name": f"Slow {tag}"})
         assert client.stats.retries == 0
         assert caught.value.after_possible_delivery
-    time.sleep(1.5)  # the server finished the create the client gave up on: exactly one record
-    assert len(list(patient.query("accounts", select=["name"], filter=F.eq("name", f"Slow {tag}")))) == 1
+    # The server finishes the create the client gave up on: exactly one record, once it is there.
+    deadline = time.monotonic() + 20
+    while not (found := list(patient.query("accounts", select=["name"], filter=F.eq("name", f"Slow {tag}")))):
+        assert time.monotonic() < deadline, "the create the client gave up on never arrived"
+    assert len(found) == 1
 
 
 def test_max_concurrency_caps_requests_in_flight(crm_sandbox_with):
-    sandbox = crm_sandbox_with(latency_ms=300)
+    sandbox = crm_sandbox_with(latency_ms=100)
 
     def timed(client):
         client.whoami()  # token and connection first
@@ -110,7 +115,7 @@ def test_max_concurrency_caps_requests_in_flight(crm_sandbox_with):
 
     with make_client(sandbox, max_concurrency=1) as capped, make_client(sandbox) as free:
         capped_time, free_time = timed(capped), timed(free)
-    assert capped_time >= 4 * 0.3
+    assert capped_time >= 4 * 0.1
     assert free_time < capped_time
 
 

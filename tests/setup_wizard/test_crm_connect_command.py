@@ -15,15 +15,20 @@ from tests.setup_wizard.wizard_support import connection_rows, integration_user_
 MANAGE = [sys.executable, str(settings.BASE_DIR / "manage.py")]
 
 
-@pytest.fixture
-def erp(tmp_path):
-    """A migrated ERP database in a file of its own, with the local currency the CRM sandbox also has."""
-    env = {
+def _environment(directory: Path) -> dict:
+    return {
         **os.environ,
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'erp.sqlite3'}",
-        "NAV_CRM_DATA_DIR": str(tmp_path / "data"),
+        "DATABASE_URL": f"sqlite:///{directory / 'erp.sqlite3'}",
+        "NAV_CRM_DATA_DIR": str(directory / "data"),
         "PYTHONWARNINGS": "ignore",
     }
+
+
+@pytest.fixture(scope="module")
+def migrated_erp(tmp_path_factory) -> Path:
+    """A migrated ERP database file with the local currency the CRM sandbox also has (made once, copied per test)."""
+    directory = tmp_path_factory.mktemp("erp_template")
+    env = _environment(directory)
     subprocess.run([*MANAGE, "migrate", "-v", "0"], check=True, env=env, cwd=settings.BASE_DIR)
     script = (
         "from erp.models import Currency, GeneralSetup;"
@@ -32,7 +37,17 @@ def erp(tmp_path):
         "setup.save()"
     )
     subprocess.run([*MANAGE, "shell", "-c", script], check=True, env=env, cwd=settings.BASE_DIR)
-    return env
+    return directory / "erp.sqlite3"
+
+
+@pytest.fixture
+def erp(tmp_path, migrated_erp):
+    """A migrated ERP database in a file of its own, with the local currency the CRM sandbox also has."""
+    with sqlite3.connect(migrated_erp) as template, sqlite3.connect(tmp_path / "erp.sqlite3") as copy:
+        template.backup(copy)
+    template.close()
+    copy.close()
+    return _environment(tmp_path)
 
 
 def run(env, *args) -> subprocess.CompletedProcess:
