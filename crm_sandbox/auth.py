@@ -13,14 +13,12 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
-from django.utils import timezone
 
-from crm_sandbox import metadata, store
+from crm_sandbox import metadata, runtime, store
 from crm_sandbox.models import AccessToken, AppRegistration, SystemUserRoles, UserCredential, model_for
 
 # Microsoft's public client id used by Dataverse samples for the password grant.
 DATAVERSE_SAMPLE_CLIENT_ID = uuid.UUID("51f81489-12ee-4a9e-aaae-a2591f45987d")
-DEFAULT_TOKEN_LIFETIME = 3599
 # Validated tokens are remembered this long, so the hot path runs no authentication query.
 IDENTITY_CACHE_SECONDS = 30.0
 # Touched by ``crm_sandbox reset`` (another process): cached identities from before it are void.
@@ -98,7 +96,7 @@ def token_issue(*, systemuserid: uuid.UUID, client_id: str, lifetime: int) -> st
         token_hash=_digest(token),
         systemuserid=systemuserid,
         client_id=client_id,
-        expires_on=timezone.now() + dt.timedelta(seconds=lifetime),
+        expires_on=runtime.now() + dt.timedelta(seconds=lifetime),
     )
     return token
 
@@ -127,11 +125,11 @@ def identity_for_token(token: str) -> Identity | None:
     if (
         cached is not None
         and time.monotonic() < cached.cached_until
-        and timezone.now() < cached.token_expires_on
+        and runtime.now() < cached.token_expires_on
         and cached.reset_stamp == stamp
     ):
         return cached.identity
-    record = AccessToken.objects.using(store.DB).filter(token_hash=digest, expires_on__gt=timezone.now())
+    record = AccessToken.objects.using(store.DB).filter(token_hash=digest, expires_on__gt=runtime.now())
     record = record.values("systemuserid", "expires_on").first()
     if record is None:
         return None
@@ -190,4 +188,4 @@ def identity_for_user(systemuserid: uuid.UUID) -> Identity | None:
 
 def tokens_purge_expired() -> int:
     forget_cached_identities()
-    return AccessToken.objects.using(store.DB).filter(expires_on__lte=timezone.now()).delete()[0]
+    return AccessToken.objects.using(store.DB).filter(expires_on__lte=runtime.now()).delete()[0]

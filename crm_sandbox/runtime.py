@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import re
 import threading
@@ -9,7 +10,9 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 
-from crm_sandbox.auth import DEFAULT_TOKEN_LIFETIME
+from django.utils import timezone
+
+DEFAULT_TOKEN_LIFETIME = 3599
 
 
 @dataclass(frozen=True)
@@ -58,13 +61,17 @@ class SlidingWindowLimiter:
 
 options = ServerOptions()
 limiter: SlidingWindowLimiter | None = None
-# Seconds a test suite moved the service-protection clock forward (crm_sandbox.snapshots): a test of
-# Retry-After waits for nothing on either side.
+# Seconds a test suite moved the server's clock forward (crm_sandbox.snapshots): a test of Retry-After
+# or of token expiry waits for nothing. Service protection and token lifetimes read the time here.
 clock_advanced = 0.0
 
 
 def monotonic() -> float:
     return time.monotonic() + clock_advanced
+
+
+def now() -> dt.datetime:
+    return timezone.now() + dt.timedelta(seconds=clock_advanced)
 
 
 def advance_clock(seconds: float) -> None:

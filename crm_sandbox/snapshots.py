@@ -7,7 +7,7 @@ backup (the open connections see the restored pages at their next read), then re
 server keeps in memory from the database: entities installed by solution imports, option values,
 cached identities, and the simulated conditions (latency, throttle, faults, token lifetime), which
 a restore may change so that one server serves the tests of every condition. ``/_sandbox/clock``
-moves the service-protection clock forward, so a test of Retry-After waits for nothing.
+moves the server's clock forward, so a test of Retry-After or token expiry waits for nothing.
 
 This is not part of Dataverse: it exists only on a server started with ``serve --test-control``,
 under ``/_sandbox/``, and every call must carry the key the server wrote to ``test-control.key``
@@ -169,8 +169,8 @@ class SnapshotControl:
         return "200 OK", {"snapshot": name, "milliseconds": round((time.perf_counter() - started) * 1000, 1)}
 
     def _advance_clock(self, body: dict) -> tuple[str, dict]:
-        """Moves the service-protection clock forward, as if ``advance`` seconds had passed (a test's client
-        waits on a clock of its own that calls this instead of sleeping)."""
+        """Moves the server's clock forward, as if ``advance`` seconds had passed: throttling windows and token
+        lifetimes (a test's client waits on a clock of its own that calls this instead of sleeping)."""
         try:
             seconds = float(body["advance"])
         except (KeyError, TypeError, ValueError):
@@ -218,7 +218,7 @@ def _conditions(given: dict) -> runtime.ServerOptions:
         raise ValueError(f"Unknown conditions: {', '.join(sorted(unknown))}.")
     latency_ms = int(given.get("latency_ms") or 0)
     fault_rate = float(given.get("fault_rate") or 0.0)
-    token_lifetime = int(given.get("token_lifetime") or auth.DEFAULT_TOKEN_LIFETIME)
+    token_lifetime = int(given.get("token_lifetime") or runtime.DEFAULT_TOKEN_LIFETIME)
     if latency_ms < 0 or not 0 <= fault_rate <= 1 or token_lifetime < 1:
         raise ValueError("latency_ms must be >= 0, fault_rate between 0 and 1, token_lifetime >= 1.")
     throttle = runtime.Throttle.parse(given["throttle"]) if given.get("throttle") else None

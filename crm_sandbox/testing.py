@@ -96,7 +96,7 @@ class RunningSandbox:
         self.generation += 1
 
     def advance_clock(self, seconds: float) -> None:
-        """As if ``seconds`` had passed, for the server's service protection (throttling windows)."""
+        """As if ``seconds`` had passed, for the server's throttling windows and token lifetimes."""
         self._control("clock", {"advance": seconds})
 
     def _control(self, route: str, body: dict | None = None) -> dict:

@@ -1,7 +1,5 @@
 """The Entra-style token endpoint, bearer checks and security roles."""
 
-import time
-
 import msal
 import pytest
 import requests
@@ -115,7 +113,7 @@ def test_expired_token_is_401(crm_sandbox_with):
     sandbox = crm_sandbox_with(token_lifetime=1)
     session = sandbox.session(sandbox.admin_token())
     assert session.get(f"{sandbox.api_url}WhoAmI").status_code == 200
-    time.sleep(1.5)
+    sandbox.advance_clock(1.5)
     assert session.get(f"{sandbox.api_url}WhoAmI").status_code == 401
 
 
