@@ -37,8 +37,11 @@ browser:
 		exit 1; \
 	fi
 
+# Two workers (pytest-xdist), each with its own test database and CRM sandbox: on 2 cores the suite
+# takes about half the time of one. PYTEST_WORKERS=0 runs it in this process (for pdb).
+PYTEST_WORKERS ?= 2
 test: $(INSTALLED_TEST) browser
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest --numprocesses=$(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 lint: $(INSTALLED_TEST)
 	$(VENV)/bin/ruff check .

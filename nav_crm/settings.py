@@ -138,8 +138,10 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Background jobs (django-q2) ---------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
+# Parallel test workers (pytest-xdist sets PYTEST_XDIST_WORKER) share one Redis: each keeps its own queue.
+_TEST_WORKER = env.str("PYTEST_XDIST_WORKER", default="")
 Q_CLUSTER = {
-    "name": "nav_crm",
+    "name": f"nav_crm-{_TEST_WORKER}" if _TEST_WORKER else "nav_crm",
     "workers": env.int("Q_WORKERS", default=2),
     # A sync job may run long; `retry` must exceed `timeout`, otherwise django-q2 re-delivers
     # a task that is still running.
