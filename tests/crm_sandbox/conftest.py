@@ -5,7 +5,7 @@ import pytest
 
 @pytest.fixture
 def admin_api(crm_sandbox):
-    """A session on the shared sandbox as the administrator (System Administrator role)."""
+    """A session on the test's organization as the administrator (System Administrator role)."""
     return crm_sandbox.session(crm_sandbox.admin_token())
 
 

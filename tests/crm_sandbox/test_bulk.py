@@ -114,7 +114,6 @@ def test_upsert_multiple_is_all_or_nothing(crm_sandbox, admin_api, unique):
 
 
 def test_bulk_upsert_of_many_rows_is_complete(crm_sandbox, unique):
-    # A private server: 1,500 new accounts would crowd the shared sandbox's root page.
     admin_api = crm_sandbox.session(crm_sandbox.admin_token())
     targets = [
         {"@odata.type": ACCOUNT, "@odata.id": f"accounts(accountnumber='{unique}{n:04d}')", "name": f"V{n} {unique}"}

@@ -7,7 +7,6 @@ from PowerPlatform.Dataverse.client import DataverseClient
 
 
 def test_microsoft_client_creates_reads_updates_queries_and_deletes(crm_sandbox, monkeypatch):
-    # A private server: the integration user gets a role here, which must not leak into the shared sandbox.
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", crm_sandbox.ca_bundle)
     monkeypatch.setenv("SSL_CERT_FILE", crm_sandbox.ca_bundle)
     admin = crm_sandbox.session(crm_sandbox.admin_token())

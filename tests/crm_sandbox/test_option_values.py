@@ -1,6 +1,6 @@
 """InsertOptionValue, UpdateOptionValue and DeleteOptionValue on local option sets, as Dataverse answers them.
 
-The shared sandbox's tests use account.accountcategorycode, which no other test reads, and unique labels.
+Each test gets a clean organization (tests/conftest.py), as seeded: its options are the declared ones.
 """
 
 import pytest

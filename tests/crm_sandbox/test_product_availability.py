@@ -1,6 +1,6 @@
 """CRM → ERP: the sandbox's product page reads "Availability (from ERP)" live from the ERP's OData service.
 
-A live ERP (pytest-django's live_server), a private sandbox into which the integration solution's
+A live ERP (pytest-django's live_server), a new organization into which the integration solution's
 nav_connection entity is imported, and a nav_connection row pointing at the ERP with a user's web
 service access key — then the product page, fetched over HTTPS like a browser would.
 """

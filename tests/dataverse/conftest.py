@@ -59,7 +59,7 @@ def client(crm_sandbox):
 
 @pytest.fixture
 def tag():
-    """A short unique marker: the session-scoped sandbox keeps other tests' records."""
+    """A short unique marker for the records a test creates."""
     return uuid.uuid4().hex[:10]
 
 

@@ -81,7 +81,7 @@ def test_a_user_who_may_not_view_items_or_is_inactive_is_refused(imported_sandbo
 
 
 def test_when_the_crm_refuses_the_write_the_users_old_key_keeps_working(crm_sandbox):
-    # The shared sandbox has no integration solution: nav_connections does not exist there.
+    # A seeded organization has no integration solution: nav_connections does not exist there.
     connection = save_connection(crm_sandbox)
     user = factories.UserFactory(username="keeps.key", perms=["erp.view_item"])
     _, old_key = services.access_key_generate(user=user)

@@ -1,4 +1,4 @@
-"""Helpers for the engine tests: a private CRM sandbox per module, jobs, and reading the CRM as an administrator."""
+"""Helpers for the engine tests (sandbox fixtures: tests/conftest.py): jobs, and reading the CRM as an administrator."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Option mappings (payment terms, shipment methods, shipping agents ↔ account option sets) and blank currencies (LCY).
 
-The module's sandbox is shared by its tests, and option sets outlive a test: each test works on
-labels (or option sets) the others leave alone. The ERP database is rolled back after each test.
+Each test gets a clean organization ready for the integration (tests/conftest.py); the ERP database is
+rolled back after each test.
 """
 
 import pytest

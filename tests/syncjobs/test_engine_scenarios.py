@@ -1,6 +1,6 @@
 """Scenarios the reference describes: "Synch. Only Coupled Records", blocked and inactive records, deletion conflicts.
 
-Each test has a CRM of its own: incremental and full runs read every row of the mapping's filter.
+Each test has a clean organization: incremental and full runs read every row of the mapping's filter.
 """
 
 import datetime
