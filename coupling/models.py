@@ -32,6 +32,12 @@ class Coupling(models.Model):
     snapshot = models.JSONField(
         default=dict, blank=True, help_text="Mapped values as last synchronized, by field mapping name."
     )
+    # Values the ERP holds shortened (too long for its field): field mapping name → the shortened value
+    # the engine wrote. While the ERP still holds exactly that, the field counts as unchanged on the
+    # ERP side, so the shortened copy never overwrites the full value the CRM (and the snapshot) holds.
+    shortened = models.JSONField(
+        default=dict, blank=True, editable=False, help_text="Fields the ERP holds shortened, with the values written."
+    )
     erp_modified_at = models.DateTimeField("ERP record modified at (last sync)", null=True, blank=True)
     crm_modified_on = models.DateTimeField("CRM row modified on (last sync)", null=True, blank=True)
     crm_version = models.BigIntegerField("CRM row version (last sync)", null=True, blank=True)

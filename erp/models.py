@@ -26,6 +26,8 @@ code_validator = RegexValidator(
 )
 iso_currency_validator = RegexValidator(r"^[A-Z]{3}$", "An ISO 4217 currency code is three letters, e.g. EUR.")
 non_negative = MinValueValidator(ZERO, "Must not be negative.")
+# A required name of spaces only is no name: forms strip it, but values from the CRM or the API come as they are.
+not_only_spaces = RegexValidator(r"\S", "Must not be blank (spaces only).")
 
 
 def money_field(verbose_name: str, **kwargs) -> models.DecimalField:
@@ -152,7 +154,7 @@ class UnitOfMeasure(SyncedModel):
 
 class Salesperson(SyncedModel):
     code = CodeField(max_length=20, unique=True)
-    name = models.CharField(max_length=100)
+    name = models.CharField(max_length=100, validators=[not_only_spaces])
     email = models.EmailField("e-mail", max_length=80, blank=True)
     phone = models.CharField(max_length=30, blank=True)
 
@@ -222,7 +224,7 @@ class Customer(SyncedModel):
         ALL = "all", "All"
 
     no = models.CharField("no.", max_length=20, unique=True)
-    name = models.CharField(max_length=100)
+    name = models.CharField(max_length=100, validators=[not_only_spaces])
     address = models.CharField(max_length=100, blank=True)
     address_2 = models.CharField("address 2", max_length=50, blank=True)
     post_code = models.CharField(max_length=20, blank=True)
@@ -359,7 +361,7 @@ class Item(SyncedModel):
         SERVICE = "service", "Service"
 
     no = models.CharField("no.", max_length=20, unique=True)
-    description = models.CharField(max_length=100)
+    description = models.CharField(max_length=100, validators=[not_only_spaces])
     type = models.CharField(max_length=10, choices=Type.choices, default=Type.INVENTORY)
     base_unit_of_measure = models.ForeignKey(UnitOfMeasure, on_delete=models.PROTECT, related_name="+")
     unit_price = money_field("unit price", validators=[non_negative])
@@ -402,7 +404,7 @@ class ItemUnitOfMeasure(models.Model):
 
 class Resource(SyncedModel):
     no = models.CharField("no.", max_length=20, unique=True)
-    name = models.CharField(max_length=100)
+    name = models.CharField(max_length=100, validators=[not_only_spaces])
     base_unit_of_measure = models.ForeignKey(UnitOfMeasure, on_delete=models.PROTECT, related_name="+")
     unit_price = money_field("unit price", validators=[non_negative])
     capacity = quantity_field("capacity")

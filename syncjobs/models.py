@@ -378,6 +378,31 @@ class SyncJobError(models.Model):
         return f"{self.job}: {self.message[:80]}"
 
 
+class SyncJobWarning(models.Model):
+    """Something a job did to one record that its user should know, though the record synchronized: a value
+    shortened to fit the ERP's field. A row names the record, the field and what was done."""
+
+    job = models.ForeignKey(SyncJob, on_delete=models.CASCADE, related_name="warnings")
+    mapping = models.ForeignKey(
+        IntegrationTableMapping, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    erp_model = models.ForeignKey(ContentType, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    erp_system_id = models.UUIDField("ERP record system id", null=True, blank=True)
+    erp_label = models.CharField("ERP record", max_length=200, blank=True)
+    crm_entity = models.CharField("CRM entity", max_length=64, blank=True)
+    crm_id = models.UUIDField("CRM row id", null=True, blank=True)
+    field = models.CharField(max_length=200, help_text="The ERP field, as its page names it.")
+    message = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["erp_model", "erp_system_id"])]
+
+    def __str__(self):
+        return f"{self.job}: {self.message[:80]}"
+
+
 class FullSyncRun(models.Model):
     """One full synchronization (BC's "Dataverse Full Synch. Review" → Sync All): its lines run one
     after the other, each mapping after those it depends on (syncjobs.full_sync).

@@ -10,7 +10,7 @@ from django.utils.html import format_html
 
 from nav_crm.ui.tables import ObjectTable
 from syncjobs import scheduling, selectors
-from syncjobs.models import IntegrationFieldMapping, IntegrationTableMapping, SyncJob, SyncJobError
+from syncjobs.models import IntegrationFieldMapping, IntegrationTableMapping, SyncJob, SyncJobError, SyncJobWarning
 
 
 class MappingTable(ObjectTable):
@@ -155,39 +155,25 @@ def crm_row_url(*, server_url: str, crm_entity: str, crm_id) -> str | None:
     return f"{server_url.rstrip('/')}/main.aspx?{query}"
 
 
-class ErrorTable(ObjectTable):
-    created_at = tables.DateTimeColumn(
-        format="Y-m-d H:i:s", verbose_name="When", attrs={"td": {"class": "text-nowrap"}}
-    )
-    job = tables.Column(linkify=True, order_by=("job_id",))
-    mapping = tables.Column(accessor="job__mapping_name", verbose_name="Mapping")
+class RecordRowsTable(ObjectTable):
+    """Rows about one record each (errors, warnings): the ERP record and the Dynamics 365 row, linked."""
+
     erp_record = tables.Column("ERP record", accessor="erp_label", empty_values=(), order_by=("erp_label",))
     crm_row = tables.Column("Dynamics 365", accessor="crm_id", empty_values=(), orderable=False)
-    message = tables.Column(attrs={"td": {"class": "error-message"}})
-    skipped = tables.BooleanColumn("Skipped", accessor="is_skipped", order_by=("is_skipped",))
-    restore = tables.Column("", empty_values=(), orderable=False)
-
-    class Meta(ObjectTable.Meta):
-        model = SyncJobError
-        fields = ("pk", "created_at", "job", "mapping", "erp_record", "crm_row", "message", "skipped", "restore")
-        empty_text = "No synchronization errors."
-        attrs = {"class": f"{ObjectTable.Meta.attrs['class']} error-table"}
 
     def __init__(self, *args, crm_server_url: str = "", **kwargs):
         super().__init__(*args, **kwargs)
         self.crm_server_url = crm_server_url
         self._erp_urls: dict[tuple[int, object], str] | None = None
-        # Error pk → selectors.ErrorRestorePlan, set by the errors page for the rows it shows (when the user may act).
-        self.restore_plans: dict = {}
 
     def erp_record_urls(self) -> dict[tuple[int, object], str]:
         """The page of every ERP record on the current page, in one query per ERP table."""
         if self._erp_urls is None:
-            errors = [row.record for row in self.page.object_list] if hasattr(self, "page") else list(self.data)
+            rows = [row.record for row in self.page.object_list] if hasattr(self, "page") else list(self.data)
             wanted: dict[int, set] = {}
-            for error in errors:
-                if error.erp_model_id and error.erp_system_id:
-                    wanted.setdefault(error.erp_model_id, set()).add(error.erp_system_id)
+            for row in rows:
+                if row.erp_model_id and row.erp_system_id:
+                    wanted.setdefault(row.erp_model_id, set()).add(row.erp_system_id)
             self._erp_urls = {}
             for content_type_id, system_ids in wanted.items():
                 model = ContentType.objects.get_for_id(content_type_id).model_class()
@@ -196,9 +182,6 @@ class ErrorTable(ObjectTable):
                 for record in model._default_manager.filter(system_id__in=system_ids):
                     self._erp_urls[(content_type_id, record.system_id)] = record.get_absolute_url()
         return self._erp_urls
-
-    def render_job(self, value):
-        return f"#{value.pk}"
 
     def render_erp_record(self, record):
         if not record.erp_system_id:
@@ -221,6 +204,31 @@ class ErrorTable(ObjectTable):
             record.crm_entity,
             record.crm_id,
         )
+
+
+class ErrorTable(RecordRowsTable):
+    created_at = tables.DateTimeColumn(
+        format="Y-m-d H:i:s", verbose_name="When", attrs={"td": {"class": "text-nowrap"}}
+    )
+    job = tables.Column(linkify=True, order_by=("job_id",))
+    mapping = tables.Column(accessor="job__mapping_name", verbose_name="Mapping")
+    message = tables.Column(attrs={"td": {"class": "error-message"}})
+    skipped = tables.BooleanColumn("Skipped", accessor="is_skipped", order_by=("is_skipped",))
+    restore = tables.Column("", empty_values=(), orderable=False)
+
+    class Meta(ObjectTable.Meta):
+        model = SyncJobError
+        fields = ("pk", "created_at", "job", "mapping", "erp_record", "crm_row", "message", "skipped", "restore")
+        empty_text = "No synchronization errors."
+        attrs = {"class": f"{ObjectTable.Meta.attrs['class']} error-table"}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Error pk → selectors.ErrorRestorePlan, set by the errors page for the rows it shows (when the user may act).
+        self.restore_plans: dict = {}
+
+    def render_job(self, value):
+        return f"#{value.pk}"
 
     def render_restore(self, record):
         """ "Restore deleted counterpart" on the rows it applies to: submits the page's one-row restore form."""
@@ -246,3 +254,19 @@ class ErrorTable(ObjectTable):
             record.message,
             record.details,
         )
+
+
+class WarningTable(RecordRowsTable):
+    """A job's warnings (values shortened to fit the ERP), on the job's page."""
+
+    created_at = tables.DateTimeColumn(
+        format="Y-m-d H:i:s", verbose_name="When", attrs={"td": {"class": "text-nowrap"}}
+    )
+    field = tables.Column("Field")
+    message = tables.Column()
+
+    class Meta(ObjectTable.Meta):
+        model = SyncJobWarning
+        fields = ("created_at", "erp_record", "crm_row", "field", "message")
+        exclude = ("pk",)
+        empty_text = "No warnings."

@@ -8,7 +8,8 @@ filter, one page of 500 at a time with one coupling query each. Memory stays bou
 counts and the first ``limit`` findings of each kind are kept.
 
 What counts as a problem (``MappingVerification.has_problems``): a field that differs (or values the
-engine cannot compute, e.g. a parent not coupled), a coupling whose other side is gone, a CRM row
+engine cannot compute, e.g. a parent not coupled; a value the ERP holds shortened to fit its field is
+listed as *shortened*, expected, not as a difference), a coupling whose other side is gone, a CRM row
 coupled twice, and an uncoupled record the mapping would synchronize. With "synchronize only coupled
 records" on, the mapping's runs leave uncoupled records alone (only a full synchronization or
 match-based coupling brings them in): they are listed, but expected; the same for uncoupled ERP
@@ -66,6 +67,8 @@ class MappingVerification:
     checked: int = 0  # coupled pairs compared
     same: int = 0
     differing: int = 0  # pairs with at least one difference (or values that cannot be computed)
+    # Fields the ERP holds shortened (too long for its field) while Dynamics 365 keeps the full value: expected.
+    shortened: Findings = field(init=False)
     outside_filters: int = 0  # pairs outside both filters: the engine does not keep them equal
     differences: Findings = field(init=False)
     uncoupled_erp: Findings = field(init=False)
@@ -73,7 +76,7 @@ class MappingVerification:
     dangling: Findings = field(init=False)
     coupled_twice: Findings = field(init=False)
 
-    KINDS = ("differences", "uncoupled_erp", "uncoupled_crm", "dangling", "coupled_twice")
+    KINDS = ("differences", "shortened", "uncoupled_erp", "uncoupled_crm", "dangling", "coupled_twice")
 
     def __post_init__(self):
         for kind in self.KINDS:
@@ -104,6 +107,7 @@ class MappingVerification:
             "checked": self.checked,
             "same": self.same,
             "differing": self.differing,
+            "shortened": self.shortened.count,
             "uncoupled_erp": self.uncoupled_erp.count,
             "uncoupled_crm": self.uncoupled_crm.count,
             "dangling": self.dangling.count,
@@ -287,22 +291,36 @@ def _compare_pair(ctx, result, lookups, compared, coupling, record, row) -> None
         crm_value = values.canonical(values.crm_row_value(field_mapping, row))
         if erp_value == crm_value:
             continue
+        finding = {
+            **_pair(ctx, coupling, record),
+            "field": field_mapping.name,
+            "erp_field": field_mapping.erp_field,
+            "crm_attribute": field_mapping.crm_attribute,
+            "constant": field_mapping.constant_value or None,
+            "erp_value": erp_value,
+            "crm_value": crm_value,
+        }
+        if _shortened_copy(coupling, field_mapping.name, erp_value, crm_value):
+            result.shortened.add(finding)
+            continue
         differs = True
-        result.differences.add(
-            {
-                **_pair(ctx, coupling, record),
-                "field": field_mapping.name,
-                "erp_field": field_mapping.erp_field,
-                "crm_attribute": field_mapping.crm_attribute,
-                "constant": field_mapping.constant_value or None,
-                "erp_value": erp_value,
-                "crm_value": crm_value,
-            }
-        )
+        result.differences.add(finding)
     if differs:
         result.differing += 1
     else:
         result.same += 1
+
+
+def _shortened_copy(coupling: Coupling, name: str, erp_value, crm_value) -> bool:
+    """The ERP holds the shortened copy the engine wrote of the value Dynamics 365 still holds whole."""
+    copy = (coupling.shortened or {}).get(name, MISSING)
+    return (
+        copy is not MISSING
+        and erp_value == copy
+        and isinstance(crm_value, str)
+        and isinstance(copy, str)
+        and len(crm_value) > len(copy)
+    )
 
 
 # --- Uncoupled and coupled twice ------------------------------------------------------------------

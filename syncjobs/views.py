@@ -190,7 +190,17 @@ class JobDetailView(ObjectDetailView):
         )
         django_tables2.RequestConfig(self.request, paginate={"per_page": 25}).configure(table)
         errors_url = f"{reverse('syncjobs:error_list')}?job={instance.pk}"
-        return [RelatedList("Errors", table, errors_url)]
+        related = [RelatedList("Errors", table, errors_url)]
+        if instance.warnings.exists():
+            warnings = tables.WarningTable(
+                instance.warnings.all(),
+                crm_server_url=selectors.crm_connection_get().server_url,
+                request=self.request,
+                prefix="warnings-",
+            )
+            django_tables2.RequestConfig(self.request, paginate={"per_page": 25}).configure(warnings)
+            related.append(RelatedList("Warnings", warnings))
+        return related
 
     def get_extra_context(self, instance):
         return {"job": instance}

@@ -221,9 +221,11 @@ def _restore_erp_record(ctx: RunContext, coupling: Coupling, row: dict | None) -
     crm_side = values.crm_values(ctx, row)
     record = ctx.erp_model()
     with transaction.atomic():
-        from_crm.fill_new_record(ctx, lookups, record, crm_side, row)
+        cut = from_crm.fill_new_record(ctx, lookups, record, crm_side, row)
         erp_services.record_save(instance=record)
         coupling.erp_system_id = record.system_id
         coupling.save(update_fields=["erp_system_id", "modified_at"])
         outcomes.mark_success(ctx, coupling, snapshot=crm_side, record=record, row=row)
+        coupling.shortened = values.shortened_values(ctx, lookups, record, cut)
         outcomes.save_successes([coupling])
+        outcomes.record_shortened(ctx, record=record, shortened=cut, coupling=coupling)

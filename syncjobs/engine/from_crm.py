@@ -253,11 +253,15 @@ def _process_rows(ctx: RunContext, lookups: Lookups, field_directions, plan: Wri
     return successes
 
 
-def fill_new_record(ctx: RunContext, lookups: Lookups, record: models.Model, crm_side: dict, row: dict) -> None:
+def fill_new_record(
+    ctx: RunContext, lookups: Lookups, record: models.Model, crm_side: dict, row: dict
+) -> dict[str, values.Shortened]:
+    """The new record's values from the CRM row; returns those shortened to fit (values.apply_to_erp)."""
     names = {f.name for f in ctx.from_crm_fields}
-    values.apply_to_erp(ctx, lookups, record, crm_side, names)
+    shortened = values.apply_to_erp(ctx, lookups, record, crm_side, names)
     _file_under_parent(ctx, record, row)
     _default_code(record)
+    return shortened
 
 
 def _file_under_parent(ctx: RunContext, record: models.Model, row: dict) -> None:
@@ -338,14 +342,16 @@ def _create_erp_record(ctx: RunContext, lookups: Lookups, row: dict, crm_id: uui
     record = ctx.erp_model()
     try:
         with transaction.atomic():
-            fill_new_record(ctx, lookups, record, crm_side, row)
+            cut = fill_new_record(ctx, lookups, record, crm_side, row)
             erp_services.record_save(instance=record)
             coupling = Coupling.objects.create(
                 erp_model=ctx.erp_content_type,
                 erp_system_id=record.system_id,
                 crm_entity=ctx.mapping.crm_entity,
                 crm_id=crm_id,
+                shortened=values.shortened_values(ctx, lookups, record, cut),
             )
+            outcomes.record_shortened(ctx, record=record, shortened=cut, crm_id=crm_id)
             erp_side = values.erp_values_for_merge(ctx, lookups, record)
             # Fields that go only to Dynamics 365 were not written there: their base is what the row
             # holds, so the next ERP → CRM pass sends the new record's values where they differ (a

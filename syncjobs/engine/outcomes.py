@@ -1,4 +1,4 @@
-"""What a record's synchronization leaves behind: coupling bookkeeping and the job's error rows.
+"""What a record's synchronization leaves behind: coupling bookkeeping and the job's error and warning rows.
 
 A failure is one SyncJobError row (through the jobs API) and, when the record is coupled, a
 failure streak on its coupling: the same failure (fingerprint) twice in a row marks it skipped
@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
+from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.utils import timezone
 
@@ -17,10 +18,12 @@ from coupling import services as coupling_services
 from coupling.models import Coupling
 from syncjobs import jobs
 from syncjobs.engine.context import RunContext
+from syncjobs.models import SyncJobWarning
 
 SUCCESS_FIELDS = [
     "state",
     "snapshot",
+    "shortened",
     "erp_modified_at",
     "crm_modified_on",
     "crm_version",
@@ -73,6 +76,33 @@ def mark_success(
     # looked at again by incremental runs until the value has gone out.
     coupling.deferred_values = any(f.name not in snapshot for f in ctx.deferrable_fields)
     coupling.modified_at = coupling.last_synced_at
+
+
+def record_shortened(
+    ctx: RunContext, *, record: models.Model, shortened: dict, crm_id=None, coupling: Coupling | None = None
+) -> None:
+    """A warning row per value shortened to fit the ERP (values.Shortened), naming the record and the field."""
+    if not shortened:
+        return
+    erp_model = ContentType.objects.get_for_model(type(record))
+    rows = []
+    for cut in shortened.values():
+        message = cut.message(record)
+        ctx.warn(message)
+        rows.append(
+            SyncJobWarning(
+                job=ctx.job,
+                mapping=ctx.mapping,
+                erp_model=erp_model,
+                erp_system_id=record.system_id,
+                erp_label=f"{record._meta.verbose_name} {record}"[:200],
+                crm_entity=ctx.mapping.crm_entity,
+                crm_id=crm_id or (coupling.crm_id if coupling is not None else None),
+                field=cut.field_label[:200],
+                message=message,
+            )
+        )
+    SyncJobWarning.objects.bulk_create(rows)
 
 
 def save_successes(couplings: list[Coupling]) -> None:

@@ -258,10 +258,12 @@ def merge_record(ctx, lookups, field_directions, record, coupling, erp_side, row
     crm_side = values.crm_values(ctx, row) if row is not None else None
     if row is not None:
         erp_side = {**values.erp_values_for_merge(ctx, lookups, record), **erp_side}
+    base = coupling.snapshot or {}
+    shortened = dict(coupling.shortened or {})
     result = merge(
         directions=field_directions,
-        base=coupling.snapshot or {},
-        erp=erp_side,
+        base=base,
+        erp=values.erp_side_as_synchronized(erp_side, base, shortened),
         crm=crm_side,
         policy=ctx.mapping.update_conflict_policy,
     )
@@ -276,11 +278,12 @@ def merge_record(ctx, lookups, field_directions, record, coupling, erp_side, row
     if result.unchanged:
         ctx.count("unchanged")
         return PendingWrite(record=record, coupling=coupling, body={}, snapshot=result.merged, create=False)
+    cut: dict[str, values.Shortened] = {}
     if result.to_erp:
         try:
             if row is not None:
                 lookups.prime_for_rows([row])
-            values.apply_to_erp(ctx, lookups, record, crm_side or {}, result.to_erp)
+            cut = values.apply_to_erp(ctx, lookups, record, crm_side or {}, result.to_erp)
             erp_save(record)
         except RecordFailure as failure:
             outcomes.record_failure(
@@ -299,5 +302,12 @@ def merge_record(ctx, lookups, field_directions, record, coupling, erp_side, row
             return None
         if not result.to_crm:
             ctx.count("modified")
+    # A field written whole either way is no longer shortened; one cut again remembers its new copy.
+    for name in result.to_crm | result.to_erp:
+        shortened.pop(name, None)
+    if cut:
+        shortened.update(values.shortened_values(ctx, lookups, record, cut))
+        outcomes.record_shortened(ctx, record=record, shortened=cut, coupling=coupling)
+    coupling.shortened = shortened
     body = values.crm_payload(ctx, result.merged, result.to_crm) if result.to_crm else {}
     return PendingWrite(record=record, coupling=coupling, body=body, snapshot=result.merged, create=False)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections import defaultdict
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -464,10 +465,30 @@ def erp_values_for_merge(ctx: RunContext, lookups: Lookups, record: models.Model
     return values
 
 
+@dataclass(frozen=True)
+class Shortened:
+    """A CRM value cut to fit its ERP field (the field mapping's Trim transform)."""
+
+    name: str  # the field mapping's
+    field_label: str  # the ERP field as its page names it
+    full_length: int
+    max_length: int
+
+    def message(self, record: models.Model) -> str:
+        return (
+            f"{record._meta.verbose_name.capitalize()} {record}: the {self.field_label} from Dynamics 365 has "
+            f"{self.full_length} characters and was shortened to the ERP's {self.max_length}. Dynamics 365 keeps the "
+            "full value: the shortened copy is not sent back unless the field is changed in the ERP."
+        )
+
+
 def apply_to_erp(
     ctx: RunContext, lookups: Lookups, record: models.Model, values: dict[str, Any], names: set[str]
-) -> None:
-    """Set the ERP fields of ``names`` from canonical CRM values (not saved: erp.services.record_save does)."""
+) -> dict[str, Shortened]:
+    """Set the ERP fields of ``names`` from canonical CRM values (not saved: erp.services.record_save does).
+
+    Returns the values shortened to fit their field, by field mapping name."""
+    shortened: dict[str, Shortened] = {}
     for field_mapping in ctx.from_crm_fields:
         if field_mapping.constant_value:
             if record.pk is None:
@@ -505,7 +526,12 @@ def apply_to_erp(
             setattr(record, name, field.related_model.objects.get(system_id=system_id))
         elif isinstance(field, models.CharField | models.TextField):
             text = "" if value is None else str(value)
-            text = _trim(ctx, field_mapping, text, field.max_length, f"{record._meta.verbose_name}.{name}", str(record))
+            if field.max_length and len(text) > field.max_length and field_mapping.transform == Transform.TRIM:
+                shortened[field_mapping.name] = Shortened(
+                    field_mapping.name, str(field.verbose_name), len(text), field.max_length
+                )
+                text = text[: field.max_length]
+            # Too long without Trim: the field refuses it, and that is the record's error, reported as such.
             setattr(record, name, text)
         elif isinstance(field, models.DecimalField):
             try:
@@ -516,6 +542,32 @@ def apply_to_erp(
             setattr(record, name, bool(value))
         else:
             setattr(record, name, value)
+    return shortened
+
+
+def shortened_values(
+    ctx: RunContext, lookups: Lookups, record: models.Model, shortened: dict[str, Shortened]
+) -> dict[str, Any]:
+    """What the ERP now holds for each shortened field, in the form the next run compares (Coupling.shortened)."""
+    if not shortened:
+        return {}
+    held = erp_values_for_merge(ctx, lookups, record)
+    return {name: held.get(name) for name in shortened}
+
+
+def erp_side_as_synchronized(erp_side: dict[str, Any], base: dict[str, Any], shortened: dict[str, Any]) -> dict:
+    """The ERP side with each shortened copy the ERP still holds read as the full value it was cut from.
+
+    The snapshot keeps what Dynamics 365 holds; the ERP holds a shortened copy. Compared as they are,
+    the copy would look like an ERP change and overwrite the full value in Dynamics 365. A field the
+    ERP user changed since (it no longer holds the copy) is a change like any other."""
+    if not shortened:
+        return erp_side
+    adjusted = dict(erp_side)
+    for name, copy in shortened.items():
+        if name in adjusted and name in base and adjusted[name] == copy:
+            adjusted[name] = base[name]
+    return adjusted
 
 
 def lookup_mappings_of(ctx: RunContext) -> list[IntegrationTableMapping]:

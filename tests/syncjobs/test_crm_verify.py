@@ -15,7 +15,17 @@ from tests import factories
 from tests.syncjobs import engine_support as support
 from tests.syncjobs.crm_support import admin_client, prepare_integration
 
-COLUMNS = ["mapping", "checked", "same", "differing", "uncoupled_erp", "uncoupled_crm", "dangling", "coupled_twice"]
+COLUMNS = [
+    "mapping",
+    "checked",
+    "same",
+    "differing",
+    "shortened",
+    "uncoupled_erp",
+    "uncoupled_crm",
+    "dangling",
+    "coupled_twice",
+]
 
 
 def _seeded_rows_outside_the_filters(sandbox) -> None:
@@ -84,6 +94,7 @@ def test_after_a_full_sync_both_sides_agree(synced):
         "checked": "2",
         "same": "2",
         "differing": "0",
+        "shortened": "0",
         "uncoupled_erp": "0",
         "uncoupled_crm": "0",
         "dangling": "0",

@@ -148,7 +148,9 @@ def test_over_long_crm_value_is_trimmed_with_a_warning(connected, synced_custome
 
     synced_customer.refresh_from_db()
     assert synced_customer.city == "C" * 30
-    assert "trimmed to 30 characters" in job.message
+    assert "has 60 characters and was shortened to the ERP's 30" in job.message
+    (warning,) = job.warnings.all()
+    assert (warning.field, warning.erp_system_id) == ("city", synced_customer.system_id)
 
 
 @pytest.mark.parametrize(

@@ -20,10 +20,21 @@ from syncjobs import clients, verification
 from syncjobs.management.commands.crm_sync import format_table
 from syncjobs.verification import MappingVerification
 
-COLUMNS = ("mapping", "checked", "same", "differing", "uncoupled_erp", "uncoupled_crm", "dangling", "coupled_twice")
+COLUMNS = (
+    "mapping",
+    "checked",
+    "same",
+    "differing",
+    "shortened",
+    "uncoupled_erp",
+    "uncoupled_crm",
+    "dangling",
+    "coupled_twice",
+)
 # (one, several) of each kind of finding.
 TITLES = {
     "differences": ("difference", "differences"),
+    "shortened": ("value the ERP holds shortened", "values the ERP holds shortened"),
     "uncoupled_erp": ("uncoupled ERP record", "uncoupled ERP records"),
     "uncoupled_crm": ("uncoupled Dynamics 365 row", "uncoupled Dynamics 365 rows"),
     "dangling": ("coupling whose other side is gone", "couplings whose other side is gone"),
@@ -38,7 +49,7 @@ def _value(value) -> str:
 def finding_line(kind: str, item: dict) -> str:
     """One finding as a line of text."""
     crm_row = f"{item.get('crm_entity', '')} {item.get('crm_id', '')}".strip()
-    if kind == "differences":
+    if kind in ("differences", "shortened"):
         pair = f"{item['erp_record']} ↔ {crm_row}"
         if item["field"] is None:
             return f"{pair}: {item['message']}"
@@ -59,6 +70,8 @@ def finding_line(kind: str, item: dict) -> str:
 
 def _expected_note(result: MappingVerification, kind: str) -> str:
     """Why uncoupled records are not a problem, when they are not."""
+    if kind == "shortened":
+        return " (expected: too long for the ERP's field; Dynamics 365 keeps the full value)"
     if kind not in ("uncoupled_erp", "uncoupled_crm"):
         return ""
     if not (result.uncoupled_erp_expected if kind == "uncoupled_erp" else result.uncoupled_crm_expected):
