@@ -484,6 +484,8 @@ class SalesHeader(SyncedModel):
     class Status(models.TextChoices):
         OPEN = "open", "Open"
         RELEASED = "released", "Released"
+        # Fully shipped and invoiced: kept, read-only, as Business Central keeps an archived order.
+        CLOSED = "closed", "Closed (archived)"
 
     no = models.CharField("no.", max_length=20, unique=True)
     sell_to_customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="sales_orders")
@@ -651,3 +653,172 @@ class ItemLedgerEntry(models.Model):
                 raise ValidationError({"quantity": f"A {self.get_entry_type_display()} entry adds stock."})
             if self.entry_type not in inbound and self.quantity > 0:
                 raise ValidationError({"quantity": f"A {self.get_entry_type_display()} entry removes stock."})
+
+
+class SalesSetup(models.Model):
+    """Sales & receivables setup (a singleton, pk=1): numbering of posted invoices and what orders from
+    Dynamics 365 need (a write-in item, a freight item or resource, whose order numbers to use)."""
+
+    class FreightType(models.TextChoices):
+        ITEM = "item", "Item"
+        RESOURCE = "resource", "Resource"
+
+    posted_invoice_nos = models.CharField(
+        "posted invoice nos.", max_length=20, default="S-INV", help_text="The number series of posted sales invoices."
+    )
+    write_in_item = models.ForeignKey(
+        Item,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="Order lines from Dynamics 365 whose product is written in become lines of this item.",
+    )
+    freight_type = models.CharField(max_length=10, choices=FreightType.choices, default=FreightType.ITEM)
+    freight_item = models.ForeignKey(
+        Item,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The freight amount of an order from Dynamics 365 becomes a line of this item.",
+    )
+    freight_resource = models.ForeignKey(
+        Resource,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="…or of this resource, when the freight type is Resource.",
+    )
+    order_nos_from_crm = models.BooleanField(
+        "order numbers from Dynamics 365",
+        default=False,
+        help_text="Sales orders created from Dynamics 365 keep its order number instead of the ERP's number series.",
+    )
+
+    class Meta:
+        verbose_name = "sales setup"
+        verbose_name_plural = "sales setup"
+
+    def __str__(self):
+        return "Sales setup"
+
+    def clean(self):
+        if self.freight_type == self.FreightType.ITEM and self.freight_resource_id:
+            raise ValidationError({"freight_resource": "The freight type is Item: choose a freight item instead."})
+        if self.freight_type == self.FreightType.RESOURCE and self.freight_item_id:
+            raise ValidationError({"freight_item": "The freight type is Resource: choose a freight resource instead."})
+
+
+class SalesInvoiceHeader(models.Model):
+    """A posted sales invoice (NAV Sales Invoice Header): what was invoiced of an order, never changed."""
+
+    no = models.CharField("no.", max_length=20, unique=True)
+    order = models.ForeignKey(
+        SalesHeader, null=True, blank=True, on_delete=models.SET_NULL, related_name="invoices", editable=False
+    )
+    order_no = models.CharField("order no.", max_length=20, db_index=True)
+    sell_to_customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="sales_invoices")
+    posting_date = models.DateField()
+    document_date = models.DateField()
+    due_date = models.DateField()
+    currency = models.ForeignKey(
+        Currency,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="Empty means the local currency (LCY).",
+    )
+    salesperson = models.ForeignKey(Salesperson, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    your_reference = models.CharField(max_length=35, blank=True)
+    external_document_no = models.CharField("external document no.", max_length=35, blank=True)
+    line_discount_amount = money_field("line discount amount")
+    amount = money_field("amount")
+    system_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = "posted sales invoice"
+        ordering = ["-no"]
+        indexes = [models.Index(fields=["posting_date"])]
+
+    def __str__(self):
+        return self.no
+
+    def get_absolute_url(self):
+        return reverse("erp:salesinvoice_detail", args=[self.pk])
+
+
+class SalesInvoiceLine(models.Model):
+    invoice = models.ForeignKey(SalesInvoiceHeader, on_delete=models.CASCADE, related_name="lines")
+    line_no = models.PositiveIntegerField("line no.")
+    order_line_no = models.PositiveIntegerField("order line no.")
+    type = models.CharField(max_length=10, choices=SalesLine.Type.choices)
+    item = models.ForeignKey(Item, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    resource = models.ForeignKey(Resource, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    description = models.CharField(max_length=100, blank=True)
+    quantity = models.DecimalField(max_digits=18, decimal_places=5, default=ZERO)
+    unit_of_measure = models.ForeignKey(
+        UnitOfMeasure, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    unit_price = money_field("unit price")
+    line_discount_pct = models.DecimalField("line discount %", max_digits=5, decimal_places=2, default=ZERO)
+    line_discount_amount = money_field("line discount amount")
+    line_amount = money_field("line amount")
+
+    class Meta:
+        ordering = ["invoice", "line_no"]
+        constraints = [
+            models.UniqueConstraint(fields=["invoice", "line_no"], name="erp_sales_invoice_line_unique_no"),
+        ]
+
+    def __str__(self):
+        return f"{self.invoice.no} {self.line_no}"
+
+    @property
+    def no(self) -> str:
+        if self.item_id:
+            return self.item.no
+        if self.resource_id:
+            return self.resource.no
+        return ""
+
+
+class CustLedgerEntry(models.Model):
+    """One open or settled amount of a customer (NAV Cust. Ledger Entry): a posted invoice writes one."""
+
+    class DocumentType(models.TextChoices):
+        INVOICE = "invoice", "Invoice"
+
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="ledger_entries")
+    posting_date = models.DateField()
+    document_type = models.CharField(max_length=20, choices=DocumentType.choices)
+    document_no = models.CharField("document no.", max_length=20)
+    description = models.CharField(max_length=100, blank=True)
+    currency = models.ForeignKey(
+        Currency,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="Empty means the local currency (LCY).",
+    )
+    amount = money_field("amount")
+    remaining_amount = money_field("remaining amount")
+    due_date = models.DateField()
+    open = models.BooleanField(default=True)
+    sales_invoice = models.OneToOneField(
+        SalesInvoiceHeader, null=True, blank=True, on_delete=models.PROTECT, related_name="ledger_entry"
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = "customer ledger entry"
+        verbose_name_plural = "customer ledger entries"
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["customer", "open", "due_date"])]
+
+    def __str__(self):
+        return f"{self.customer.no} {self.document_no} {self.amount}"

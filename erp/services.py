@@ -17,13 +17,17 @@ from erp import selectors
 from erp.models import (
     ZERO,
     Contact,
+    CustLedgerEntry,
     Customer,
     Item,
     ItemLedgerEntry,
     NoSeries,
     Resource,
     SalesHeader,
+    SalesInvoiceHeader,
+    SalesInvoiceLine,
     SalesLine,
+    SalesSetup,
 )
 
 CENT = Decimal("0.01")
@@ -141,6 +145,8 @@ def _check_header_update(order: SalesHeader) -> None:
         raise ValidationError({"status": "Release or reopen the order with its actions, not by editing the status."})
     if stored.status == SalesHeader.Status.RELEASED:
         raise ValidationError(f"Sales order {stored.no} is released; reopen it to change it.")
+    if stored.status == SalesHeader.Status.CLOSED:
+        raise ValidationError(f"Sales order {stored.no} is fully invoiced and closed; it cannot change.")
     if order.sell_to_customer_id != stored.sell_to_customer_id:
         if stored.lines.filter(quantity_shipped__gt=0).exists():
             raise ValidationError(
@@ -202,6 +208,8 @@ def sales_order_create(*, sell_to_customer: Customer, order_date: datetime.date 
 
 def _lock_open_order(order_id: int) -> SalesHeader:
     order = SalesHeader.objects.select_for_update(of=("self",)).select_related("sell_to_customer").get(pk=order_id)
+    if order.status == SalesHeader.Status.CLOSED:
+        raise ValidationError(f"Sales order {order.no} is fully invoiced and closed; its lines cannot change.")
     if order.status != SalesHeader.Status.OPEN:
         raise ValidationError(f"Sales order {order.no} is released; reopen it to change its lines.")
     return order
@@ -336,6 +344,8 @@ def sales_order_release(*, order: SalesHeader) -> SalesHeader:
         locked = SalesHeader.objects.select_for_update(of=("self",)).select_related("sell_to_customer").get(pk=order.pk)
         if locked.status == SalesHeader.Status.RELEASED:
             return locked
+        if locked.status == SalesHeader.Status.CLOSED:
+            raise ValidationError(f"Sales order {locked.no} is fully invoiced and closed.")
         if locked.sell_to_customer.blocked == Customer.Blocked.ALL:
             raise ValidationError(f"Customer {locked.sell_to_customer.no} is blocked for all transactions.")
         if not locked.lines.exclude(type=SalesLine.Type.COMMENT).filter(quantity__gt=0).exists():
@@ -350,6 +360,8 @@ def sales_order_release(*, order: SalesHeader) -> SalesHeader:
 def sales_order_reopen(*, order: SalesHeader) -> SalesHeader:
     with transaction.atomic():
         locked = SalesHeader.objects.select_for_update(of=("self",)).get(pk=order.pk)
+        if locked.status == SalesHeader.Status.CLOSED:
+            raise ValidationError(f"Sales order {locked.no} is fully invoiced and closed; it cannot be reopened.")
         if locked.status != SalesHeader.Status.OPEN:
             locked.status = SalesHeader.Status.OPEN
             locked.save(update_fields=["status", "modified_at"])
@@ -401,6 +413,157 @@ def sales_order_post_shipment(
             line.modified_at = now
         SalesLine.objects.bulk_update(lines, ["quantity_shipped", "modified_at"])
     return entries
+
+
+# --- Invoicing ---------------------------------------------------------------------------------
+
+
+def sales_setup_get() -> SalesSetup:
+    return SalesSetup.objects.get_or_create(pk=1)[0]
+
+
+def sales_order_post_invoice(
+    *,
+    order: SalesHeader,
+    posting_date: datetime.date | None = None,
+    quantities: dict[int, Decimal] | None = None,
+) -> SalesInvoiceHeader:
+    """Invoice what was shipped and not yet invoiced (or, per line no., the ``quantities`` given).
+
+    Writes a posted sales invoice (number from the sales setup's series, the order's references and
+    currency carried over) and the customer ledger entry it leaves open (due date from the customer's
+    payment terms), and raises the lines' quantity invoiced. A fully shipped and invoiced order is
+    closed: kept, read-only, as an archived order. All or nothing: one transaction.
+    """
+    posting_date = posting_date or timezone.localdate()
+    with transaction.atomic():
+        locked = (
+            SalesHeader.objects.select_for_update(of=("self",))
+            .select_related("sell_to_customer__payment_terms")
+            .get(pk=order.pk)
+        )
+        customer = locked.sell_to_customer
+        if locked.status == SalesHeader.Status.CLOSED:
+            raise ValidationError(f"Sales order {locked.no} is fully invoiced and closed.")
+        if customer.blocked in (Customer.Blocked.INVOICE, Customer.Blocked.ALL):
+            raise ValidationError(f"Customer {customer.no} is blocked for invoicing; the order cannot be invoiced.")
+        lines = list(
+            locked.lines.select_for_update(of=("self",))
+            .exclude(type=SalesLine.Type.COMMENT)
+            .select_related("item", "resource", "unit_of_measure")
+        )
+        to_invoice = _quantities_to_invoice(locked, lines, quantities)
+        if not to_invoice:
+            raise ValidationError(
+                f"There is nothing to invoice on sales order {locked.no}: post a shipment of its lines first."
+            )
+        due_days = customer.payment_terms.due_date_days if customer.payment_terms else 0
+        invoice = SalesInvoiceHeader(
+            no=no_series_next(series_code=sales_setup_get().posted_invoice_nos),
+            order=locked,
+            order_no=locked.no,
+            sell_to_customer=customer,
+            posting_date=posting_date,
+            document_date=posting_date,
+            due_date=posting_date + datetime.timedelta(days=due_days),
+            currency=locked.currency,
+            salesperson=locked.salesperson,
+            your_reference=locked.your_reference,
+            external_document_no=locked.external_document_no,
+        )
+        invoice.full_clean()
+        invoice.save()
+        invoice_lines = []
+        now = timezone.now()
+        for line, quantity in to_invoice:
+            discount, amount = _invoiced_amounts(line, quantity)
+            invoice_lines.append(
+                SalesInvoiceLine(
+                    invoice=invoice,
+                    line_no=line.line_no,
+                    order_line_no=line.line_no,
+                    type=line.type,
+                    item=line.item,
+                    resource=line.resource,
+                    description=line.description,
+                    quantity=quantity,
+                    unit_of_measure=line.unit_of_measure,
+                    unit_price=line.unit_price,
+                    line_discount_pct=line.line_discount_pct,
+                    line_discount_amount=discount,
+                    line_amount=amount,
+                )
+            )
+            line.quantity_invoiced += quantity
+            line.modified_at = now
+        SalesInvoiceLine.objects.bulk_create(invoice_lines)
+        SalesLine.objects.bulk_update([line for line, _ in to_invoice], ["quantity_invoiced", "modified_at"])
+        invoice.amount = sum((line.line_amount for line in invoice_lines), ZERO)
+        invoice.line_discount_amount = sum((line.line_discount_amount for line in invoice_lines), ZERO)
+        invoice.save(update_fields=["amount", "line_discount_amount"])
+        CustLedgerEntry.objects.create(
+            customer=customer,
+            posting_date=posting_date,
+            document_type=CustLedgerEntry.DocumentType.INVOICE,
+            document_no=invoice.no,
+            description=f"Order {locked.no}",
+            currency=locked.currency,
+            amount=invoice.amount,
+            remaining_amount=invoice.amount,
+            due_date=invoice.due_date,
+            open=invoice.amount != 0,
+            sales_invoice=invoice,
+        )
+        if all(line.quantity_invoiced == line.quantity for line in lines):
+            locked.status = SalesHeader.Status.CLOSED
+            locked.save(update_fields=["status", "modified_at"])
+    return invoice
+
+
+def _quantities_to_invoice(
+    order: SalesHeader, lines: list[SalesLine], quantities: dict[int, Decimal] | None
+) -> list[tuple[SalesLine, Decimal]]:
+    """(line, quantity) pairs with something to invoice; a quantity asked for must have been shipped."""
+    by_no = {line.line_no: line for line in lines}
+    if quantities is not None:
+        unknown = sorted(set(quantities) - set(by_no))
+        if unknown:
+            raise ValidationError(
+                {"quantities": f"Sales order {order.no} has no line {', '.join(str(no) for no in unknown)} to invoice."}
+            )
+    chosen = []
+    for line in lines:
+        shipped_not_invoiced = line.quantity_shipped - line.quantity_invoiced
+        quantity = shipped_not_invoiced if quantities is None else Decimal(quantities.get(line.line_no, ZERO))
+        if quantity < 0:
+            raise ValidationError({"quantities": f"Line {line.line_no}: a quantity to invoice cannot be negative."})
+        if quantity > shipped_not_invoiced:
+            raise ValidationError(
+                {
+                    "quantities": f"Line {line.line_no}: {quantity.normalize():f} to invoice, but only "
+                    f"{shipped_not_invoiced.normalize():f} shipped and not yet invoiced."
+                }
+            )
+        if quantity:
+            chosen.append((line, quantity))
+    return chosen
+
+
+def _invoiced_amounts(line: SalesLine, quantity: Decimal) -> tuple[Decimal, Decimal]:
+    """(line discount amount, line amount) of invoicing ``quantity`` of the line.
+
+    The last part of a line takes what is left of its amounts, so that the invoices of a line add up to it.
+    """
+    if line.quantity_invoiced + quantity == line.quantity:
+        already = SalesInvoiceLine.objects.filter(invoice__order=line.order_id, order_line_no=line.line_no)
+        totals = already.aggregate(discount=models.Sum("line_discount_amount"), amount=models.Sum("line_amount"))
+        return (
+            line.line_discount_amount - (totals["discount"] or ZERO),
+            line.line_amount - (totals["amount"] or ZERO),
+        )
+    gross = round_amount(quantity * line.unit_price)
+    discount = round_amount(gross * line.line_discount_pct / 100)
+    return discount, gross - discount
 
 
 # --- Item ledger ------------------------------------------------------------------------------

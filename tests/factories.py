@@ -304,10 +304,10 @@ class ItemLedgerEntryFactory(DjangoModelFactory):
 
 def _ensure_groups():
     """Recreate the role groups after a transactional test flushed the data migration's rows."""
-    migration = importlib.import_module("erp.migrations.0002_groups")
     from django.apps import apps
 
-    migration.create_groups(apps, None)
+    importlib.import_module("erp.migrations.0002_groups").create_groups(apps, None)
+    importlib.import_module("erp.migrations.0008_sales_invoicing_permissions_and_series").grant(apps, None)
 
 
 class UserFactory(DjangoModelFactory):

@@ -50,6 +50,7 @@ NUMBER_SERIES = [
     ("ITEM", "Items", "I", 6),
     ("RES", "Resources", "R", 4),
     ("SO", "Sales orders", "SO", 7),
+    ("S-INV", "Posted sales invoices", "S-INV", 6),
 ]
 UNITS = [
     ("PCS", "Piece"),
@@ -274,7 +275,10 @@ class DemoLoader:
 
     def setup(self):
         for code, description, prefix, width in NUMBER_SERIES:
-            NoSeries.objects.create(code=code, description=description, prefix=prefix, width=width)
+            # The migrations create S-INV, so that an existing install can post invoices.
+            NoSeries.objects.update_or_create(
+                code=code, defaults={"description": description, "prefix": prefix, "width": width}
+            )
         currencies = {
             code: services.record_save(instance=Currency(code=code, description=description, symbol=symbol))
             for code, description, symbol in [
