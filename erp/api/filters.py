@@ -96,6 +96,27 @@ class ItemLedgerEntryFilter(filters.FilterSet):
         fields = ("entry_type",)
 
 
+class SalesInvoiceFilter(filters.FilterSet):
+    sell_to_customer = code_filter("sell_to_customer__no", "Customer no.")
+    order_no = filters.CharFilter(lookup_expr="iexact")
+    posting_date = filters.DateFromToRangeFilter()
+
+    class Meta:
+        model = models.SalesInvoiceHeader
+        fields = ()
+
+
+class CustLedgerEntryFilter(filters.FilterSet):
+    customer = code_filter("customer__no", "Customer no.")
+    posting_date = filters.DateFromToRangeFilter()
+    due_date = filters.DateFromToRangeFilter()
+    document_no = filters.CharFilter(lookup_expr="iexact")
+
+    class Meta:
+        model = models.CustLedgerEntry
+        fields = ("open", "document_type")
+
+
 class ItemAvailabilityFilter(filters.FilterSet):
     class Meta:
         model = models.Item

@@ -381,6 +381,107 @@ class ShipmentResultSerializer(serializers.Serializer):
     item_ledger_entries = ItemLedgerEntrySerializer(many=True)
 
 
+class InvoiceRequestSerializer(serializers.Serializer):
+    posting_date = serializers.DateField(required=False, help_text="Defaults to today.")
+    quantities = serializers.DictField(
+        child=serializers.DecimalField(max_digits=18, decimal_places=5),
+        required=False,
+        help_text='Quantity to invoice by line no. (e.g. {"10000": 2}); default: everything shipped and not '
+        "yet invoiced.",
+    )
+
+    def validate_quantities(self, value: dict) -> dict[int, Decimal]:
+        try:
+            return {int(line_no): quantity for line_no, quantity in value.items()}
+        except ValueError:
+            raise serializers.ValidationError('Use line numbers as keys, e.g. {"10000": 2}.') from None
+
+
+class SalesInvoiceLineSerializer(serializers.ModelSerializer):
+    item = serializers.CharField(source="item.no", read_only=True, allow_null=True, default=None)
+    resource = serializers.CharField(source="resource.no", read_only=True, allow_null=True, default=None)
+    unit_of_measure = serializers.CharField(
+        source="unit_of_measure.code", read_only=True, allow_null=True, default=None
+    )
+
+    class Meta:
+        model = models.SalesInvoiceLine
+        fields = (
+            "line_no",
+            "order_line_no",
+            "type",
+            "item",
+            "resource",
+            "description",
+            "quantity",
+            "unit_of_measure",
+            "unit_price",
+            "line_discount_pct",
+            "line_discount_amount",
+            "line_amount",
+        )
+        read_only_fields = fields
+
+
+class SalesInvoiceSerializer(serializers.ModelSerializer):
+    sell_to_customer = serializers.CharField(source="sell_to_customer.no", read_only=True)
+    currency = serializers.CharField(
+        source="currency.code", read_only=True, allow_null=True, default=None, help_text="Empty: the local currency."
+    )
+    salesperson = serializers.CharField(source="salesperson.code", read_only=True, allow_null=True, default=None)
+    lines = SalesInvoiceLineSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = models.SalesInvoiceHeader
+        fields = (
+            "no",
+            "order_no",
+            "sell_to_customer",
+            "posting_date",
+            "document_date",
+            "due_date",
+            "currency",
+            "salesperson",
+            "your_reference",
+            "external_document_no",
+            "line_discount_amount",
+            "amount",
+            "lines",
+            "system_id",
+            "created_at",
+        )
+        read_only_fields = fields
+
+
+class CustLedgerEntrySerializer(serializers.ModelSerializer):
+    entry_no = serializers.IntegerField(source="pk", read_only=True)
+    customer = serializers.CharField(source="customer.no", read_only=True)
+    currency = serializers.CharField(source="currency.code", read_only=True, allow_null=True, default=None)
+
+    class Meta:
+        model = models.CustLedgerEntry
+        fields = (
+            "entry_no",
+            "customer",
+            "posting_date",
+            "document_type",
+            "document_no",
+            "description",
+            "currency",
+            "amount",
+            "remaining_amount",
+            "due_date",
+            "open",
+            "created_at",
+        )
+        read_only_fields = fields
+
+
+class InvoiceResultSerializer(serializers.Serializer):
+    order = SalesOrderSerializer()
+    invoice = SalesInvoiceSerializer()
+
+
 class ItemAvailabilitySerializer(serializers.ModelSerializer):
     base_unit_of_measure = serializers.CharField(source="base_unit_of_measure.code", read_only=True)
     inventory = serializers.DecimalField(max_digits=18, decimal_places=5, read_only=True)

@@ -35,6 +35,8 @@ router.register("resources", views.ResourceViewSet, basename="resource")
 router.register("sales-prices", views.SalesPriceViewSet, basename="sales-price")
 router.register("sales-orders", views.SalesOrderViewSet, basename="sales-order")
 router.register(r"sales-orders/(?P<order_no>[^/]+)/lines", views.SalesLineViewSet, basename="sales-line")
+router.register("sales-invoices", views.SalesInvoiceViewSet, basename="sales-invoice")
+router.register("customer-ledger-entries", views.CustLedgerEntryViewSet, basename="customer-ledger-entry")
 router.register("item-ledger-entries", views.ItemLedgerEntryViewSet, basename="item-ledger-entry")
 router.register("item-availability", views.ItemAvailabilityViewSet, basename="item-availability")
 

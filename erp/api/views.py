@@ -222,6 +222,62 @@ class SalesOrderViewSet(ServiceModelViewSet):
         )
         return Response(result.data)
 
+    @extend_schema(request=serializers.InvoiceRequestSerializer, responses=serializers.InvoiceResultSerializer)
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path="post-invoice",
+        permission_classes=[permissions_required("erp.add_salesinvoiceheader")],
+    )
+    def post_invoice(self, request, no=None):
+        """Invoice what was shipped and not yet invoiced (or the quantities given per line no.): a posted sales
+        invoice and its open customer ledger entry; a fully shipped and invoiced order is closed."""
+        order = self.get_object()
+        params = serializers.InvoiceRequestSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        with transaction.atomic():
+            invoice = services.sales_order_post_invoice(order=order, **params.validated_data)
+        result = serializers.InvoiceResultSerializer(
+            {"order": _order_queryset().get(pk=order.pk), "invoice": _invoice_queryset().get(pk=invoice.pk)},
+            context=self.get_serializer_context(),
+        )
+        return Response(result.data, status=201)
+
+
+def _invoice_queryset():
+    return models.SalesInvoiceHeader.objects.select_related(
+        "sell_to_customer", "currency", "salesperson"
+    ).prefetch_related(
+        Prefetch(
+            "lines", queryset=models.SalesInvoiceLine.objects.select_related("item", "resource", "unit_of_measure")
+        )
+    )
+
+
+class SalesInvoiceViewSet(UrlKeysMixin, viewsets.ReadOnlyModelViewSet):
+    """Posted sales invoices: written by posting an order's invoice, never changed."""
+
+    queryset = _invoice_queryset()
+    serializer_class = serializers.SalesInvoiceSerializer
+    lookup_field = "no"
+    lookup_value_regex = KEY_REGEX
+    filterset_class = filters.SalesInvoiceFilter
+    search_fields = ("no", "order_no", "sell_to_customer__no", "your_reference", "external_document_no")
+    ordering_fields = ("no", "posting_date", "due_date", "amount")
+
+
+class CustLedgerEntryViewSet(UrlKeysMixin, viewsets.ReadOnlyModelViewSet):
+    """The customer ledger: what each customer owes, entry by entry."""
+
+    queryset = models.CustLedgerEntry.objects.select_related("customer", "currency")
+    serializer_class = serializers.CustLedgerEntrySerializer
+    lookup_field = "pk"
+    lookup_url_kwarg = "entry_no"
+    lookup_value_regex = r"\d+"
+    filterset_class = filters.CustLedgerEntryFilter
+    search_fields = ("customer__no", "document_no", "description")
+    ordering_fields = ("id", "posting_date", "due_date", "amount", "remaining_amount")
+
 
 def nested_schema(parent: OpenApiParameter, key: OpenApiParameter):
     """Typed path parameters for a nested viewset (drf-spectacular cannot infer the parent's)."""
