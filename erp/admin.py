@@ -210,3 +210,51 @@ class ItemLedgerEntryAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class PostedAdmin(admin.ModelAdmin):
+    """Posted documents and ledger entries: written by postings, never added, changed or deleted."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class SalesInvoiceLineInline(ReadOnlyInline):
+    model = models.SalesInvoiceLine
+    fields = ["line_no", "type", "item", "resource", "description", "quantity", "unit_price", "line_amount"]
+    readonly_fields = fields
+
+
+@admin.register(models.SalesInvoiceHeader)
+class SalesInvoiceHeaderAdmin(PostedAdmin):
+    list_display = ["no", "sell_to_customer", "order_no", "posting_date", "due_date", "currency", "amount"]
+    list_filter = ["currency"]
+    search_fields = ["no", "order_no", "sell_to_customer__no", "your_reference", "external_document_no"]
+    list_select_related = ["sell_to_customer", "currency"]
+    inlines = [SalesInvoiceLineInline]
+
+
+@admin.register(models.CustLedgerEntry)
+class CustLedgerEntryAdmin(PostedAdmin):
+    list_display = ["id", "customer", "posting_date", "document_type", "document_no", "amount", "remaining_amount"]
+    list_filter = ["document_type", "open"]
+    search_fields = ["customer__no", "document_no"]
+    list_select_related = ["customer"]
+
+
+@admin.register(models.SalesSetup)
+class SalesSetupAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "posted_invoice_nos", "write_in_item", "freight_type", "order_nos_from_crm"]
+    raw_id_fields = ["write_in_item", "freight_item", "freight_resource"]
+
+    def has_add_permission(self, request):
+        return not models.SalesSetup.objects.exists()  # a singleton
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -20,7 +20,7 @@ def test_every_erp_model_has_a_working_changelist(superuser_client):
     factories.SalesLineFactory()
     factories.ItemLedgerEntryFactory()
     erp_models = [model for model in admin.site._registry if model._meta.app_label == "erp"]
-    assert len(erp_models) == 16  # exchange rates, item units and sales lines are inlines
+    assert len(erp_models) == 19  # exchange rates, item units, sales and invoice lines are inlines
     for model in erp_models:
         url = reverse(f"admin:erp_{model._meta.model_name}_changelist")
         assert superuser_client.get(url).status_code == 200, url
