@@ -417,6 +417,7 @@ class ItemAvailabilityViewSet(UrlKeysMixin, viewsets.ReadOnlyModelViewSet):
     lookup_field = "no"
     lookup_value_regex = KEY_REGEX
     filterset_class = filters.ItemAvailabilityFilter
+    extra_query_params = ("as_of",)
     search_fields = ("no", "description")
     ordering_fields = ("no", "description", "inventory", "available_qty")
 

@@ -25,6 +25,8 @@ LIST_ENDPOINTS = {
     "sales-orders": "salesheader",
     "item-ledger-entries": "itemledgerentry",
     "item-availability": "item",
+    "sales-invoices": "salesinvoiceheader",
+    "customer-ledger-entries": "custledgerentry",
 }
 
 
