@@ -7,11 +7,13 @@ from django.db.models import Q
 from erp.models import (
     Contact,
     Currency,
+    CustLedgerEntry,
     Customer,
     CustomerPriceGroup,
     Item,
     Resource,
     SalesHeader,
+    SalesInvoiceHeader,
     Salesperson,
     SalesPrice,
     UnitOfMeasure,
@@ -139,3 +141,34 @@ class SalesOrderFilterSet(django_filters.FilterSet):
     class Meta:
         model = SalesHeader
         fields = ["status", "sell_to_customer", "salesperson", "currency"]
+
+
+class SalesInvoiceFilterSet(django_filters.FilterSet):
+    sell_to_customer = django_filters.ModelChoiceFilter(queryset=Customer.objects.all(), label="Customer")
+    posting_date_from = django_filters.DateFilter(
+        field_name="posting_date", lookup_expr="gte", label="Posting date from", widget=DATE_INPUT
+    )
+    posting_date_to = django_filters.DateFilter(
+        field_name="posting_date", lookup_expr="lte", label="Posting date to", widget=DATE_INPUT
+    )
+    currency = lcy_filter()
+
+    class Meta:
+        model = SalesInvoiceHeader
+        fields = ["sell_to_customer", "currency"]
+
+
+class CustLedgerEntryFilterSet(django_filters.FilterSet):
+    customer = django_filters.ModelChoiceFilter(queryset=Customer.objects.all())
+    open = django_filters.BooleanFilter(widget=yes_no_any())
+    due_date_from = django_filters.DateFilter(
+        field_name="due_date", lookup_expr="gte", label="Due date from", widget=DATE_INPUT
+    )
+    due_date_to = django_filters.DateFilter(
+        field_name="due_date", lookup_expr="lte", label="Due date to", widget=DATE_INPUT
+    )
+    document_type = django_filters.ChoiceFilter(choices=CustLedgerEntry.DocumentType.choices)
+
+    class Meta:
+        model = CustLedgerEntry
+        fields = ["customer", "open", "document_type"]

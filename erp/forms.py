@@ -8,11 +8,13 @@ from erp.models import (
     Customer,
     CustomerPriceGroup,
     Item,
+    NoSeries,
     Resource,
     SalesHeader,
     SalesLine,
     Salesperson,
     SalesPrice,
+    SalesSetup,
     UnitOfMeasure,
 )
 from nav_crm.templatetags.nav_crm_ui import quantity
@@ -190,6 +192,41 @@ class SalesLineForm(forms.ModelForm):
 
 class PostShipmentForm(forms.Form):
     posting_date = forms.DateField(required=False, widget=DATE_INPUT, help_text="Empty: today.")
+
+
+class PostInvoiceForm(PostShipmentForm):
+    """The posting date of an invoice; the page fills in today, and empty still means today."""
+
+
+class NoSeriesChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: NoSeries) -> str:
+        return f"{obj.code} – {obj.description}" if obj.description else obj.code
+
+
+class SalesSetupForm(forms.ModelForm):
+    # A choice of the existing series (by code, which is what the setup stores): a typo cannot
+    # leave the next invoice without a number.
+    posted_invoice_nos = NoSeriesChoiceField(
+        queryset=NoSeries.objects.all(),
+        to_field_name="code",
+        label="Posted invoice nos.",
+        help_text=SalesSetup._meta.get_field("posted_invoice_nos").help_text,
+        error_messages={"invalid_choice": "There is no number series %(value)s."},
+    )
+
+    class Meta:
+        model = SalesSetup
+        fields = [
+            "posted_invoice_nos",
+            "write_in_item",
+            "freight_type",
+            "freight_item",
+            "freight_resource",
+            "order_nos_from_crm",
+        ]
+
+    def clean_posted_invoice_nos(self) -> str:
+        return self.cleaned_data["posted_invoice_nos"].code
 
 
 class AvailabilityDateForm(forms.Form):

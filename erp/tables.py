@@ -1,11 +1,13 @@
 """The ERP's list tables (django-tables2). The first column selects rows for bulk actions."""
 
 import django_tables2 as tables
+from django.template.defaultfilters import floatformat
 
 from erp.models import (
     Contact,
     Currency,
     CurrencyExchangeRate,
+    CustLedgerEntry,
     Customer,
     CustomerPriceGroup,
     Item,
@@ -13,6 +15,8 @@ from erp.models import (
     ItemUnitOfMeasure,
     Resource,
     SalesHeader,
+    SalesInvoiceHeader,
+    SalesInvoiceLine,
     Salesperson,
     SalesPrice,
     UnitOfMeasure,
@@ -217,3 +221,76 @@ class ItemLedgerEntryTable(tables.Table):
         model = ItemLedgerEntry
         fields = ("posting_date", "entry_type", "document_no", "description", "quantity")
         attrs = {"class": "table table-sm align-middle"}
+
+
+class SalesInvoiceTable(ObjectTable):
+    no = tables.Column(linkify=True)
+    sell_to_customer = tables.Column(verbose_name="Customer", linkify=True, order_by=("sell_to_customer__no",))
+    # The order may have been deleted since; the invoice keeps its number.
+    order_no = tables.Column(linkify=lambda record: record.order.get_absolute_url() if record.order_id else None)
+    currency = tables.Column(default="LCY", order_by=("currency__code",))
+    amount = NumberColumn()
+
+    class Meta(ObjectTable.Meta):
+        model = SalesInvoiceHeader
+        fields = (
+            "pk",
+            "no",
+            "posting_date",
+            "sell_to_customer",
+            "order_no",
+            "your_reference",
+            "currency",
+            "amount",
+            "due_date",
+        )
+
+
+class SalesInvoiceLineTable(tables.Table):
+    no = tables.Column(
+        verbose_name="No.",
+        accessor="no",
+        orderable=False,
+        linkify=lambda record: record.item.get_absolute_url() if record.item_id else None,
+    )
+    quantity = QuantityColumn()
+    unit_of_measure = tables.Column(verbose_name="Unit", default="")
+    unit_price = NumberColumn()
+    line_discount_pct = tables.Column(verbose_name="Line discount %", attrs=NUMBER)
+    line_amount = NumberColumn()
+
+    class Meta:
+        model = SalesInvoiceLine
+        fields = ("no", "description", "quantity", "unit_of_measure", "unit_price", "line_discount_pct", "line_amount")
+        orderable = False  # a posted document: its lines in their order
+        attrs = {"class": "table table-sm align-middle mb-0"}
+
+    def render_line_discount_pct(self, value):
+        return floatformat(value, "-2")  # as on the order page: 10, 12.5
+
+
+class CustLedgerEntryTable(ObjectTable):
+    customer = tables.Column(linkify=True, order_by=("customer__no",))
+    document_no = tables.Column(
+        linkify=lambda record: record.sales_invoice.get_absolute_url() if record.sales_invoice_id else None
+    )
+    currency = tables.Column(default="LCY", order_by=("currency__code",))
+    amount = NumberColumn()
+    remaining_amount = NumberColumn()
+    open = tables.BooleanColumn()
+
+    class Meta(ObjectTable.Meta):
+        model = CustLedgerEntry
+        fields = (
+            "pk",
+            "posting_date",
+            "document_type",
+            "document_no",
+            "customer",
+            "description",
+            "currency",
+            "amount",
+            "remaining_amount",
+            "due_date",
+            "open",
+        )

@@ -108,4 +108,14 @@ urlpatterns = [
         views.SalesOrderActionView.as_view(action="post_shipment"),
         name="salesorder_post_shipment",
     ),
+    path(
+        "sales-orders/<int:pk>/post-invoice/",
+        views.SalesOrderActionView.as_view(action="post_invoice"),
+        name="salesorder_post_invoice",
+    ),
+    # Posted documents and ledger entries are read only: a list and a detail page, no edit pages.
+    path("sales/invoices/", views.SalesInvoiceListView.as_view(), name="salesinvoice_list"),
+    path("sales/invoices/<int:pk>/", views.SalesInvoiceDetailView.as_view(), name="salesinvoice_detail"),
+    path("sales/customer-ledger-entries/", views.CustLedgerEntryListView.as_view(), name="custledgerentry_list"),
+    path("sales/setup/", views.SalesSetupView.as_view(), name="salessetup"),
 ]

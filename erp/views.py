@@ -1,4 +1,5 @@
-"""The ERP's pages: declarative list/detail/edit pages, the sales order page, item availability.
+"""The ERP's pages: declarative list/detail/edit pages, the sales order page, item availability,
+posted sales invoices, the customer ledger and the sales setup.
 
 Views only read (models, ``erp.selectors``) and write through ``erp.services``.
 """
@@ -6,12 +7,13 @@ Views only read (models, ``erp.selectors``) and write through ``erp.services``.
 from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.core.exceptions import ValidationError
-from django.db.models import DecimalField, Q, Sum, Value
+from django.db.models import DecimalField, F, Q, Sum, Value
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.http import urlencode
 from django.views import View
 
@@ -19,16 +21,20 @@ from erp import bulk_actions, filters, forms, selectors, services, tables
 from erp.models import (
     Contact,
     Currency,
+    CustLedgerEntry,
     Customer,
     CustomerPriceGroup,
     Item,
     Resource,
     SalesHeader,
+    SalesInvoiceHeader,
     SalesLine,
     Salesperson,
     SalesPrice,
+    SalesSetup,
     UnitOfMeasure,
 )
+from nav_crm.templatetags.nav_crm_ui import money
 from nav_crm.ui.views import (
     ObjectDeleteView,
     ObjectDetailView,
@@ -96,7 +102,32 @@ class CustomerDetailView(ObjectDetailView):
                 self.related_table(tables.SalesOrderTable, orders, "orders"),
                 list_url("erp:salesorder_list", sell_to_customer=instance.pk),
             ),
+            *self.posted_lists(instance),
         ]
+
+    def posted_lists(self, instance: Customer) -> list[RelatedList]:
+        """The customer's posted invoices and ledger entries, for users who may see them."""
+        user = self.request.user
+        related = []
+        if user.has_perm(permission_name(SalesInvoiceHeader, "view")):
+            invoices = instance.sales_invoices.select_related("sell_to_customer", "order", "currency")
+            related.append(
+                RelatedList(
+                    "Posted sales invoices",
+                    self.related_table(tables.SalesInvoiceTable, invoices, "invoices"),
+                    list_url("erp:salesinvoice_list", sell_to_customer=instance.pk),
+                )
+            )
+        if user.has_perm(permission_name(CustLedgerEntry, "view")):
+            entries = instance.ledger_entries.select_related("customer", "currency", "sales_invoice")
+            related.append(
+                RelatedList(
+                    "Customer ledger entries",
+                    self.related_table(tables.CustLedgerEntryTable, entries, "ledger"),
+                    list_url("erp:custledgerentry_list", customer=instance.pk),
+                )
+            )
+        return related
 
     def get_extra_context(self, instance):
         can_order = self.request.user.has_perm(permission_name(SalesHeader, "add"))
@@ -412,6 +443,7 @@ class SalesOrderMixin(PermissionRequiredMixin):
     def order_context(self, order: SalesHeader, *, line_form=None, editing_line=None) -> dict:
         user = self.request.user
         is_open = order.status == SalesHeader.Status.OPEN
+        is_closed = order.status == SalesHeader.Status.CLOSED
         lines = order.lines.select_related("item", "resource", "unit_of_measure")
         if editing_line is None and line_form is None:
             editing_id = self.request.GET.get("edit_line", "")
@@ -431,10 +463,27 @@ class SalesOrderMixin(PermissionRequiredMixin):
             "may_add_lines": may_add,
             "may_change_lines": may_change,
             "may_delete_lines": is_open and user.has_perm(permission_name(SalesLine, "delete")),
-            "may_change_order": user.has_perm(permission_name(SalesHeader, "change")),
-            "may_delete_order": user.has_perm(permission_name(SalesHeader, "delete")),
+            # A closed order is archived: nothing on it changes any more (the services refuse it too).
+            "may_change_order": not is_closed and user.has_perm(permission_name(SalesHeader, "change")),
+            "may_delete_order": not is_closed and user.has_perm(permission_name(SalesHeader, "delete")),
+            "may_post_invoice": (
+                not is_closed
+                and user.has_perm(permission_name(SalesInvoiceHeader, "add"))
+                and lines.filter(quantity_shipped__gt=F("quantity_invoiced")).exists()
+            ),
             "post_shipment_form": forms.PostShipmentForm(),
+            "post_invoice_form": forms.PostInvoiceForm(initial={"posting_date": timezone.localdate()}),
+            "invoices_table": self.invoices_table(order),
         }
+
+    def invoices_table(self, order: SalesHeader) -> tables.SalesInvoiceTable | None:
+        """The order's posted invoices (links), for users who may see posted invoices."""
+        if not self.request.user.has_perm(permission_name(SalesInvoiceHeader, "view")):
+            return None
+        invoices = order.invoices.select_related("sell_to_customer", "order", "currency")
+        return tables.SalesInvoiceTable(
+            invoices, exclude=("pk", "sell_to_customer", "order_no"), orderable=False, empty_text="None posted yet."
+        )
 
     def render_order(self, order: SalesHeader, **kwargs) -> HttpResponse:
         context = self.order_context(order, **kwargs)
@@ -491,10 +540,22 @@ class SalesLineDeleteView(SalesOrderMixin, View):
 
 
 class SalesOrderActionView(SalesOrderMixin, View):
-    """Release, reopen or post the shipment of one order (POST only)."""
+    """Release, reopen, post the shipment or post an invoice of one order (POST only)."""
 
     permission_required = permission_name(SalesHeader, "change")
     action = ""
+
+    def get_permission_required(self):
+        if self.action == "post_invoice":
+            # Invoicing writes a posted invoice (the Sales role's permission), not the order's fields.
+            return (permission_name(SalesInvoiceHeader, "add"),)
+        return super().get_permission_required()
+
+    def posting_date(self, form_class):
+        form = form_class(self.request.POST)
+        if not form.is_valid():
+            raise ValidationError([f"Posting date: {message}" for message in form.errors["posting_date"]])
+        return form.cleaned_data["posting_date"]
 
     def run(self, order: SalesHeader) -> str:
         if self.action == "release":
@@ -503,10 +564,19 @@ class SalesOrderActionView(SalesOrderMixin, View):
         if self.action == "reopen":
             services.sales_order_reopen(order=order)
             return f"Sales order {order.no} reopened."
-        form = forms.PostShipmentForm(self.request.POST)
-        if not form.is_valid():
-            raise ValidationError([f"Posting date: {message}" for message in form.errors["posting_date"]])
-        entries = services.sales_order_post_shipment(order=order, posting_date=form.cleaned_data["posting_date"])
+        if self.action == "post_invoice":
+            posting_date = self.posting_date(forms.PostInvoiceForm)
+            invoice = services.sales_order_post_invoice(order=order, posting_date=posting_date)
+            return format_html(
+                'Sales invoice <a href="{}">{}</a> posted for sales order {}: {} {}.',
+                invoice.get_absolute_url(),
+                invoice.no,
+                order.no,
+                money(invoice.amount),
+                invoice.currency or "LCY",
+            )
+        posting_date = self.posting_date(forms.PostShipmentForm)
+        entries = services.sales_order_post_shipment(order=order, posting_date=posting_date)
         return f"Shipment of sales order {order.no} posted ({len(entries)} item ledger entries)."
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
@@ -518,3 +588,128 @@ class SalesOrderActionView(SalesOrderMixin, View):
         else:
             messages.success(request, done)
         return redirect(order.get_absolute_url())
+
+
+# --- Posted sales invoices, customer ledger ----------------------------------------------------
+
+
+class SalesInvoiceListView(ObjectListView):
+    """Posted invoices: read only (posted documents never change), so no bulk actions and no "New"."""
+
+    model = SalesInvoiceHeader
+    url_base = "erp:salesinvoice"
+    table_class = tables.SalesInvoiceTable
+    filterset_class = filters.SalesInvoiceFilterSet
+    search_fields = (
+        "no",
+        "order_no",
+        "sell_to_customer__no",
+        "sell_to_customer__name",
+        "your_reference",
+        "external_document_no",
+    )
+
+    def get_queryset(self):
+        return SalesInvoiceHeader.objects.select_related("sell_to_customer", "order", "currency")
+
+
+class SalesInvoiceDetailView(ObjectDetailView):
+    model = SalesInvoiceHeader
+    url_base = "erp:salesinvoice"
+    template_name = "erp/salesinvoice_detail.html"
+    fields = (
+        "sell_to_customer",
+        "order_no",
+        "posting_date",
+        "document_date",
+        "due_date",
+        "currency",
+        "salesperson",
+        "your_reference",
+        "external_document_no",
+    )
+
+    def get_queryset(self):
+        return SalesInvoiceHeader.objects.select_related("sell_to_customer", "order", "currency", "salesperson")
+
+    def field_rows(self, instance: SalesInvoiceHeader) -> list[tuple[str, object]]:
+        rows = dict(zip(self.fields, super().field_rows(instance), strict=True))
+        rows["sell_to_customer"] = ("Customer", rows["sell_to_customer"][1])
+        if instance.order_id:  # the order may have been deleted since; its number stays
+            rows["order_no"] = (
+                "Order no.",
+                format_html('<a href="{}">{}</a>', instance.order.get_absolute_url(), instance.order_no),
+            )
+        if instance.currency_id is None:
+            rows["currency"] = ("Currency", "LCY")
+        return list(rows.values())
+
+    def get_related_lists(self, instance: SalesInvoiceHeader) -> list[RelatedList]:
+        if not self.request.user.has_perm(permission_name(CustLedgerEntry, "view")):
+            return []
+        entries = CustLedgerEntry.objects.filter(sales_invoice=instance).select_related(
+            "customer", "currency", "sales_invoice"
+        )
+        return [
+            RelatedList(
+                "Customer ledger entry",
+                self.related_table(tables.CustLedgerEntryTable, entries, "ledger"),
+                list_url("erp:custledgerentry_list", q=instance.no),
+            )
+        ]
+
+    def get_extra_context(self, instance: SalesInvoiceHeader) -> dict:
+        lines = instance.lines.select_related("item", "resource", "unit_of_measure")
+        return {
+            "title": f"Posted sales invoice {instance.no}",
+            "invoice": instance,
+            "lines_table": tables.SalesInvoiceLineTable(lines),
+        }
+
+
+class CustLedgerEntryListView(ObjectListView):
+    model = CustLedgerEntry
+    url_base = "erp:custledgerentry"
+    table_class = tables.CustLedgerEntryTable
+    filterset_class = filters.CustLedgerEntryFilterSet
+    search_fields = ("document_no", "customer__no", "customer__name", "description")
+
+    def get_queryset(self):
+        return CustLedgerEntry.objects.select_related("customer", "currency", "sales_invoice")
+
+
+# --- Sales setup -------------------------------------------------------------------------------
+
+
+class SalesSetupView(PermissionRequiredMixin, View):
+    """The sales setup (one record): seen with the view permission, saved with the change permission."""
+
+    template_name = "erp/salessetup.html"
+
+    def get_permission_required(self):
+        action = "change" if self.request.method == "POST" else "view"
+        return (permission_name(SalesSetup, action),)
+
+    def render_form(self, form: forms.SalesSetupForm) -> HttpResponse:
+        may_change = self.request.user.has_perm(permission_name(SalesSetup, "change"))
+        if not may_change:
+            for field in form.fields.values():
+                field.disabled = True
+        return render(
+            self.request, self.template_name, {"title": "Sales setup", "form": form, "may_change": may_change}
+        )
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        return self.render_form(forms.SalesSetupForm(instance=services.sales_setup_get()))
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        form = forms.SalesSetupForm(request.POST, instance=services.sales_setup_get())
+        if form.is_valid():
+            try:
+                services.record_save(instance=form.instance)
+            except ValidationError as error:
+                apply_validation_error(form, error)
+            else:
+                messages.success(request, "Sales setup saved.")
+                return redirect("erp:salessetup")
+        return self.render_form(form)

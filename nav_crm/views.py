@@ -4,11 +4,13 @@ from django.urls import reverse
 from erp.models import (
     Contact,
     Currency,
+    CustLedgerEntry,
     Customer,
     CustomerPriceGroup,
     Item,
     Resource,
     SalesHeader,
+    SalesInvoiceHeader,
     Salesperson,
     SalesPrice,
     UnitOfMeasure,
@@ -17,6 +19,8 @@ from erp.models import (
 # (menu section, title, model, list URL name) of the home page's tiles, in menu order.
 HOME_TILES = [
     ("Sales", "Sales orders", SalesHeader, "erp:salesorder_list"),
+    ("Sales", "Posted sales invoices", SalesInvoiceHeader, "erp:salesinvoice_list"),
+    ("Sales", "Customer ledger entries", CustLedgerEntry, "erp:custledgerentry_list"),
     ("Sales", "Customers", Customer, "erp:customer_list"),
     ("Sales", "Contacts", Contact, "erp:contact_list"),
     ("Sales", "Salespeople", Salesperson, "erp:salesperson_list"),

@@ -4,7 +4,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from tests.erp.pages_support import client_with, client_with_all_but
+from tests.erp.pages_support import client_with, client_with_all_but, posted_invoice
 from tests.factories import (
     CompanyContactFactory,
     CurrencyFactory,
@@ -36,17 +36,34 @@ OBJECT_PAGES = {
     "salesorder": ("salesheader", SalesHeaderFactory),
 }
 PAGE_PERMISSION = {"list": "view", "detail": "view", "create": "add", "edit": "change", "delete": "delete"}
+# Posted documents and ledger entries never change: a list, and a detail page when a record maker is given.
+READ_ONLY_PAGES = {
+    "salesinvoice": ("salesinvoiceheader", posted_invoice),
+    "custledgerentry": ("custledgerentry", None),
+}
 
-PAGES = [
-    pytest.param(f"erp:{prefix}_{page}", prefix, f"erp.{action}_{model_name}", id=f"{prefix}_{page}")
-    for prefix, (model_name, _) in OBJECT_PAGES.items()
-    for page, action in PAGE_PERMISSION.items()
-] + [pytest.param("erp:item_availability", None, "erp.view_item", id="item_availability")]
+PAGES = (
+    [
+        pytest.param(f"erp:{prefix}_{page}", prefix, f"erp.{action}_{model_name}", id=f"{prefix}_{page}")
+        for prefix, (model_name, _) in OBJECT_PAGES.items()
+        for page, action in PAGE_PERMISSION.items()
+    ]
+    + [
+        pytest.param(f"erp:{prefix}_{page}", prefix, f"erp.view_{model_name}", id=f"{prefix}_{page}")
+        for prefix, (model_name, make) in READ_ONLY_PAGES.items()
+        for page in ("list", "detail")
+        if page == "list" or make
+    ]
+    + [
+        pytest.param("erp:item_availability", None, "erp.view_item", id="item_availability"),
+        pytest.param("erp:salessetup", None, "erp.view_salessetup", id="salessetup"),
+    ]
+)
 
 
 def page_url(url_name: str, prefix: str | None) -> str:
     if url_name.split("_")[-1] in ("detail", "edit", "delete"):
-        record = OBJECT_PAGES[prefix][1]()
+        record = {**OBJECT_PAGES, **READ_ONLY_PAGES}[prefix][1]()
         if prefix == "salesorder":
             SalesLineFactory(order=record)
         return reverse(url_name, args=[record.pk])
