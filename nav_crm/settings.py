@@ -74,6 +74,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "nav_crm.middleware.ContentSecurityPolicyMiddleware",
     # Static files are served by the app itself (no CDN, no separate web server needed).
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -177,6 +178,41 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# Behind TLS (README, "Running at scale"): HSTS, HTTP redirected to HTTPS, and the header by which the
+# proxy that terminates TLS says the request came over HTTPS ("X-Forwarded-Proto=https").
+SECURE_HSTS_SECONDS = env.int("DJANGO_HSTS_SECONDS", default=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", default=True)
+SECURE_HSTS_PRELOAD = env.bool("DJANGO_HSTS_PRELOAD", default=False)
+SECURE_SSL_REDIRECT = env.bool("DJANGO_SSL_REDIRECT", default=False)
+
+
+def _proxy_ssl_header(text: str) -> tuple[str, str] | None:
+    """ "X-Forwarded-Proto=https" → ("HTTP_X_FORWARDED_PROTO", "https")."""
+    if not text:
+        return None
+    name, sep, value = text.partition("=")
+    if not sep or not name.strip() or not value.strip():
+        raise ValueError(f"DJANGO_PROXY_SSL_HEADER must be HEADER=VALUE, e.g. X-Forwarded-Proto=https; got {text!r}.")
+    return "HTTP_" + name.strip().upper().replace("-", "_"), value.strip()
+
+
+SECURE_PROXY_SSL_HEADER = _proxy_ssl_header(env.str("DJANGO_PROXY_SSL_HEADER", default=""))
+# On every page (nav_crm.middleware): assets come from this site only (no CDN). Inline styles stay
+# allowed (htmx's indicator style, two style attributes); inline scripts do not.
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data:",
+        "font-src 'self' data:",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
 
 # --- I18N / static ---------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
