@@ -186,6 +186,31 @@ def _in_use_message(instance, users) -> str:
 # --- Sales orders ----------------------------------------------------------------------------
 
 
+def contacts_numbered() -> bool:
+    """Whether new contacts get a number (their series exists)."""
+    return NoSeries.objects.filter(code=NUMBER_SERIES_BY_MODEL[Contact]).exists()
+
+
+def customer_company_contact_create(*, customer: Customer) -> Contact:
+    """The company contact that is ``customer`` (NAV's business relation), with its name and address: the one
+    its persons are filed under, as Business Central creates for a new customer. Its existing one, if any."""
+    existing = customer.company_contacts.filter(type=Contact.Type.COMPANY).order_by("pk").first()
+    if existing is not None:
+        return existing
+    contact = Contact(
+        type=Contact.Type.COMPANY,
+        customer=customer,
+        name=customer.name,
+        email=customer.email,
+        phone=customer.phone,
+        address=customer.address,
+        post_code=customer.post_code,
+        city=customer.city,
+        country=customer.country,
+    )
+    return record_save(instance=contact)
+
+
 def _check_customer_may_order(customer: Customer) -> None:
     if customer.blocked == Customer.Blocked.ALL:
         raise ValidationError(

@@ -222,7 +222,7 @@ def _restore_erp_record(ctx: RunContext, coupling: Coupling, row: dict | None) -
     record = ctx.erp_model()
     with transaction.atomic():
         cut = from_crm.fill_new_record(ctx, lookups, record, crm_side, row)
-        erp_services.record_save(instance=record)
+        from_crm.save_new_record(record)
         coupling.erp_system_id = record.system_id
         coupling.save(update_fields=["erp_system_id", "modified_at"])
         outcomes.mark_success(ctx, coupling, snapshot=crm_side, record=record, row=row)

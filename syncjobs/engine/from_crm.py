@@ -20,6 +20,7 @@ from django.urls import reverse
 import dataverse
 from coupling.models import Coupling
 from erp import services as erp_services
+from erp.models import Customer
 from syncjobs.engine import deletions, outcomes, to_crm, values
 from syncjobs.engine.context import READ_IDS_PER_QUERY, READ_PAGE_SIZE, WATERMARK_OVERLAP, RunContext, crm_noun
 from syncjobs.engine.values import Lookups, RecordFailure, Transform
@@ -264,6 +265,16 @@ def fill_new_record(
     return shortened
 
 
+def save_new_record(record: models.Model) -> None:
+    """Save a record created from a CRM row, with what the ERP creates with it: a customer gets the company
+    contact its persons are filed under (as Business Central creates one when contacts are set up), so that
+    the account's contacts can come in under it. Without a contact number series there are no contacts to
+    create: the customer comes in alone, and its contacts' errors say what is missing."""
+    erp_services.record_save(instance=record)
+    if isinstance(record, Customer) and erp_services.contacts_numbered():
+        erp_services.customer_company_contact_create(customer=record)
+
+
 def _file_under_parent(ctx: RunContext, record: models.Model, row: dict) -> None:
     """A new record takes its place under the parent its CRM row names (BC: SetContactParentCompany).
 
@@ -343,7 +354,7 @@ def _create_erp_record(ctx: RunContext, lookups: Lookups, row: dict, crm_id: uui
     try:
         with transaction.atomic():
             cut = fill_new_record(ctx, lookups, record, crm_side, row)
-            erp_services.record_save(instance=record)
+            save_new_record(record)
             coupling = Coupling.objects.create(
                 erp_model=ctx.erp_content_type,
                 erp_system_id=record.system_id,

@@ -11,7 +11,7 @@ import datetime
 import pytest
 
 from dataverse import F
-from erp.models import Contact, Customer
+from erp.models import Contact, Customer, NoSeries
 from syncjobs.models import SyncJob, SyncJobError
 from tests import factories
 from tests.syncjobs import engine_support as support
@@ -164,3 +164,44 @@ def test_a_new_dynamics_contact_whose_customer_has_no_company_contact_fails_sayi
     assert error.message == f"Customer {customer} has no company contact to file the new contact under."
     assert customer.get_absolute_url() in error.details
     assert not Contact.objects.filter(last_name="Companyless").exists()
+
+
+def test_a_customer_created_from_an_account_gets_its_company_contact_and_the_accounts_contacts_come_in_under_it(
+    connected,
+):
+    """BC creates the company contact of a new customer; without it every contact of the account failed on every
+    run ("…has no company contact to file the new contact under")."""
+    support.couple_local_currency(connected)
+    factories.NoSeriesFactory(code="CUST", prefix="C")
+    account_id = create_account(connected, "Born In CRM Holdings", address1_city="Leeds", telephone1="+44 113 496 0000")
+    crm_contact(connected, "Dana", "Fromcrm", account_id)
+    customers = support.run("CUSTOMER", "from_crm", full=True)
+    assert customers.status == SyncJob.Status.SUCCESS, support.errors(customers)
+    customer = Customer.objects.get(name="Born In CRM Holdings")
+
+    contacts = support.run("CONTACT", "from_crm", full=True)
+
+    company = Contact.objects.get(customer=customer)
+    assert (company.type, company.name, company.city, company.phone) == (
+        "company",
+        "Born In CRM Holdings",
+        "Leeds",
+        "+44 113 496 0000",
+    )
+    person = Contact.objects.get(last_name="Fromcrm")
+    assert person.company == company
+    assert not contacts.errors.filter(message__contains="has no company contact").exists(), support.errors(contacts)
+    again = support.run("CUSTOMER", "from_crm", full=True)
+    assert Contact.objects.filter(customer=customer).count() == 1, support.errors(again)
+
+
+def test_without_a_contact_number_series_a_customer_from_an_account_comes_in_alone(connected):
+    NoSeries.objects.filter(code="CONT").delete()
+    support.couple_local_currency(connected)
+    factories.NoSeriesFactory(code="CUST", prefix="C")
+    create_account(connected, "No Contacts Set Up Ltd")
+
+    job = support.run("CUSTOMER", "from_crm", full=True)
+
+    assert job.status == SyncJob.Status.SUCCESS, support.errors(job)
+    assert not Contact.objects.filter(customer__name="No Contacts Set Up Ltd").exists()
