@@ -363,9 +363,12 @@ def full_sync_cancel(*, run: FullSyncRun) -> FullSyncRun:
     )
     if not cancelled:
         raise ValidationError("The full synchronization changed meanwhile: look again.", code="changed")
-    SyncJob.objects.filter(pk__in=_run_job_ids(run.pk), status=SyncJob.Status.PENDING).update(
+    pending = list(SyncJob.objects.filter(pk__in=_run_job_ids(run.pk), status=SyncJob.Status.PENDING))
+    SyncJob.objects.filter(pk__in=[job.pk for job in pending], status=SyncJob.Status.PENDING).update(
         status=SyncJob.Status.CANCELLED, finished_at=now, message="The full synchronization was cancelled."
     )
+    for job in pending:
+        jobs.job_lease_release(job)
     FullSyncLine.objects.filter(run=run, status__in=[LineStatus.WAITING, LineStatus.RUNNING]).update(
         status=LineStatus.SKIPPED, message="The full synchronization was cancelled."
     )

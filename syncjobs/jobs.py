@@ -15,6 +15,7 @@ import hashlib
 import logging
 import os
 import socket
+import time
 import uuid
 from collections.abc import Callable
 
@@ -109,17 +110,66 @@ def job_create(
 
 
 def job_claim(*, job_id: int) -> SyncJob | None:
-    """PENDING → RUNNING for this worker; None when the job is not pending (someone else has it)."""
+    """PENDING → RUNNING for this worker; None when the job is not pending (someone else has it) or when
+    another job of its mapping runs: then it waits for that one (``waiting_for``) and is queued again
+    when it ends. One mapping, one job at a time, on any number of workers."""
+    job = SyncJob.objects.filter(pk=job_id, status=SyncJob.Status.PENDING).only("pk", "mapping_id").first()
+    if job is None:
+        return None
+    if job.mapping_id is not None:
+        holder = _take_lease(job)
+        if holder is not None:
+            SyncJob.objects.filter(pk=job_id, status=SyncJob.Status.PENDING).update(
+                waiting_for=holder, message=f"Waiting for job #{holder} of this mapping to finish."
+            )
+            return None
     now = timezone.now()
     claimed = SyncJob.objects.filter(pk=job_id, status=SyncJob.Status.PENDING).update(
         status=SyncJob.Status.RUNNING,
         started_at=Coalesce(F("started_at"), now),
         heartbeat_at=now,
         worker=_worker_name(),
+        waiting_for=None,
+        message="",
     )
     if not claimed:
+        job_lease_release(job)  # another worker ran it meanwhile
         return None
     return SyncJob.objects.select_related("mapping", "mapping__erp_model").get(pk=job_id)
+
+
+def _take_lease(job: SyncJob) -> int | None:
+    """Take the mapping's lease for ``job``: None when it holds it, else the id of the job that does.
+
+    A compare-and-swap on the mapping's ``lease_job``: of two workers that saw it free (or held by a
+    job that has ended), one swaps it; the other sees the new holder on its next look."""
+    mappings = IntegrationTableMapping.objects.filter(pk=job.mapping_id)
+    for _ in range(3):
+        holder = mappings.values_list("lease_job_id", flat=True).first()
+        if holder == job.pk:
+            return None
+        if holder is not None and SyncJob.objects.filter(pk=holder).exclude(status__in=SyncJob.FINISHED).exists():
+            return holder
+        if mappings.filter(lease_job_id=holder).update(lease_job=job.pk):
+            return None
+    return mappings.values_list("lease_job_id", flat=True).first()
+
+
+def job_lease_release(job: SyncJob) -> None:
+    """When ``job`` has ended: give the mapping back and queue the jobs that waited for it (the first to be
+    claimed runs, the others wait for that one)."""
+    if job.mapping_id is None:
+        return
+    IntegrationTableMapping.objects.filter(pk=job.mapping_id, lease_job=job.pk).update(lease_job=None)
+    waiting = list(
+        SyncJob.objects.filter(
+            mapping_id=job.mapping_id, status=SyncJob.Status.PENDING, waiting_for__isnull=False
+        ).order_by("pk")
+    )
+    if waiting:
+        SyncJob.objects.filter(pk__in=[w.pk for w in waiting]).update(waiting_for=None, message="")
+        for waiter in waiting:
+            job_enqueue(job=waiter)
 
 
 def _handler_for(kind: str) -> JobHandler:
@@ -155,6 +205,24 @@ def job_run(*, job_id: int) -> SyncJob:
         logger.exception("Sync job %s failed", job_id)
         return job_fail(job=job, message=_plain_message(error))
     return job_finish(job=job)
+
+
+# How often a job run in the foreground looks again while another job of its mapping runs.
+FOREGROUND_POLL_SECONDS = 2.0
+
+
+def job_run_to_end(*, job_id: int, on_wait=None, sleep=time.sleep) -> SyncJob:
+    """Run the job here (``crm_sync run --wait``) and return it finished: while another job of its mapping
+    runs (or a worker has this one), wait for it, then run it. ``on_wait(job)`` is told once what it waits for."""
+    told = False
+    while True:
+        job = job_run(job_id=job_id)
+        if job.is_finished:
+            return job
+        if on_wait is not None and not told:
+            on_wait(job)
+            told = True
+        sleep(FOREGROUND_POLL_SECONDS)
 
 
 def _plain_message(error: Exception) -> str:
@@ -297,6 +365,7 @@ def job_finish(*, job: SyncJob, message: str = "") -> SyncJob:
         finished["message"] = message
     SyncJob.objects.filter(pk=job.pk, status=SyncJob.Status.RUNNING).update(**finished)
     job.refresh_from_db()
+    job_lease_release(job)
     return job
 
 
@@ -307,6 +376,7 @@ def job_fail(*, job: SyncJob, message: str) -> SyncJob:
         status=SyncJob.Status.FAILED, message=message, finished_at=now, heartbeat_at=now
     )
     job.refresh_from_db()
+    job_lease_release(job)
     return job
 
 
@@ -366,6 +436,7 @@ def job_reap_stale(*, now: datetime.datetime | None = None) -> tuple[list[int], 
                 status=SyncJob.Status.FAILED, message=message, finished_at=now, attempts=F("attempts") + 1
             ):
                 failed.append(job.pk)
+                job_lease_release(SyncJob.objects.only("pk", "mapping_id").get(pk=job.pk))
             continue
         with transaction.atomic():
             if still_stale.update(status=SyncJob.Status.PENDING, worker="", attempts=F("attempts") + 1):

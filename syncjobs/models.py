@@ -156,6 +156,11 @@ class IntegrationTableMapping(models.Model):
     crm_watermark = models.DateTimeField("CRM changes synchronized up to", null=True, blank=True, editable=False)
     crm_delta_link = models.TextField("CRM change-tracking delta link", blank=True, editable=False)
     full_sync_running = models.BooleanField("full synchronization running", default=False, editable=False)
+    # The one job that may run for this mapping now (syncjobs.jobs: taken by a compare-and-swap on this
+    # column when a job is claimed, given back when it ends). Others wait for it.
+    lease_job = models.ForeignKey(
+        "SyncJob", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
+    )
 
     modified_at = models.DateTimeField(auto_now=True)
 
@@ -335,6 +340,10 @@ class SyncJob(models.Model):
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     worker = models.CharField(max_length=100, blank=True, help_text="host:pid of the worker that claimed it.")
+    # A pending job that found another job of its mapping running: it runs once that one ends.
+    waiting_for = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="waiting_jobs", editable=False
+    )
     attempts = models.PositiveSmallIntegerField(default=0)
 
     class Meta:

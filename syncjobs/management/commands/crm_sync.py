@@ -133,7 +133,13 @@ class Command(BaseCommand):
                 self.stdout.write(f"Queued job #{job.pk}: {job.mapping_name} {job.get_direction_display().lower()}.")
             return
 
-        self.report_jobs([jobs.job_run(job_id=job.pk) for job in created])
+        self.report_jobs([jobs.job_run_to_end(job_id=job.pk, on_wait=self.say_waiting) for job in created])
+
+    def say_waiting(self, job: SyncJob) -> None:
+        if job.waiting_for_id:
+            self.stdout.write(f"#{job.pk} {job.mapping_name}: waiting for job #{job.waiting_for_id} to finish…")
+        else:
+            self.stdout.write(f"#{job.pk} {job.mapping_name}: another worker runs it; waiting for it to finish…")
 
     def report_jobs(self, finished: list[SyncJob]) -> None:
         """The counters of the jobs run; exit status 1 when records failed or a job could not run."""
