@@ -442,6 +442,11 @@ def job_reap_stale(*, now: datetime.datetime | None = None) -> tuple[list[int], 
             if still_stale.update(status=SyncJob.Status.PENDING, worker="", attempts=F("attempts") + 1):
                 job_enqueue(job=job)
                 requeued.append(job.pk)
+    # Jobs still waiting for a job that has ended (the queue lost the wake-up): queue them again.
+    for job in SyncJob.objects.filter(status=SyncJob.Status.PENDING, waiting_for__status__in=SyncJob.FINISHED):
+        if SyncJob.objects.filter(pk=job.pk, waiting_for=job.waiting_for_id).update(waiting_for=None, message=""):
+            job_enqueue(job=job)
+            requeued.append(job.pk)
     if requeued or failed:
         logger.warning("Stale sync jobs: re-queued %s, failed %s", requeued, failed)
     return requeued, failed

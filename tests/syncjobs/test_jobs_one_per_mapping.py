@@ -189,3 +189,19 @@ def test_a_job_run_in_the_foreground_waits_for_the_running_one_then_runs(handler
 
     assert finished.status == SyncJob.Status.SUCCESS and ran == [foreground.pk]
     assert [job.waiting_for_id for job in told] == [running.pk] and waits == [jobs.FOREGROUND_POLL_SECONDS]
+
+
+@pytest.mark.django_db
+def test_the_reaper_queues_a_job_still_waiting_for_one_that_has_ended(django_capture_on_commit_callbacks):
+    running = jobs.job_claim(job_id=new_job(full=True).pk)
+    waiting = new_job()
+    jobs.job_claim(job_id=waiting.pk)
+    # The job ended without the wake-up reaching the queue (a lost message, a purged queue).
+    SyncJob.objects.filter(pk=running.pk).update(status=SyncJob.Status.SUCCESS)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        requeued, _ = jobs.job_reap_stale()
+
+    assert requeued == [waiting.pk] and waiting.pk in queued_job_ids()
+    waiting.refresh_from_db()
+    assert waiting.waiting_for_id is None
