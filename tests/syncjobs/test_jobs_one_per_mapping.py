@@ -5,10 +5,13 @@ The fault campaign's repro: a full synchronization's CUSTOMER job overlapped a m
 worker, and one died with "UNIQUE constraint failed: coupling_coupling.crm_entity, coupling_coupling.crm_id".
 """
 
+import datetime
 import threading
+import time
 
 import pytest
 from django.db import connection, connections
+from django.utils import timezone
 
 from syncjobs import full_sync, jobs
 from syncjobs.mappings.services import mapping_reset_to_defaults
@@ -205,3 +208,21 @@ def test_the_reaper_queues_a_job_still_waiting_for_one_that_has_ended(django_cap
     assert requeued == [waiting.pk] and waiting.pk in queued_job_ids()
     waiting.refresh_from_db()
     assert waiting.waiting_for_id is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_running_jobs_heart_beats_from_its_own_thread_while_a_long_page_runs():
+    """A page that takes longer than STALE_AFTER would otherwise make a live job look dead."""
+    if not IntegrationTableMapping.objects.exists():  # a transactional test before this one flushed them
+        mapping_reset_to_defaults()
+    job = jobs.job_claim(job_id=new_job().pk)
+    old = timezone.now() - datetime.timedelta(hours=1)
+    SyncJob.objects.filter(pk=job.pk).update(heartbeat_at=old)
+
+    with jobs.Heartbeat(job, interval=0.05):
+        deadline = time.monotonic() + 10
+        while SyncJob.objects.get(pk=job.pk).heartbeat_at == old:
+            assert time.monotonic() < deadline, "no beat"
+            time.sleep(0.02)
+
+    assert jobs.job_reap_stale() == ([], [])

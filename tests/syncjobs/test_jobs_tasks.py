@@ -29,7 +29,7 @@ def new_job(**options) -> SyncJob:
     )
 
 
-def running_job(*, heartbeat_minutes_ago: int, attempts: int = 0) -> SyncJob:
+def running_job(*, heartbeat_minutes_ago: float, attempts: int = 0) -> SyncJob:
     job = new_job()
     SyncJob.objects.filter(pk=job.pk).update(
         status=SyncJob.Status.RUNNING,
@@ -67,7 +67,7 @@ def test_a_requeued_job_resumes_from_its_checkpoint(monkeypatch, django_capture_
 
 
 def test_a_job_with_a_recent_heartbeat_is_left_alone():
-    job = running_job(heartbeat_minutes_ago=1)
+    job = running_job(heartbeat_minutes_ago=0.5)  # two missed beats: slow, not dead yet
     assert jobs.job_reap_stale() == ([], [])
     job.refresh_from_db()
     assert (job.status, job.attempts) == (SyncJob.Status.RUNNING, 0)
@@ -90,9 +90,19 @@ def test_finished_and_pending_jobs_are_not_reaped():
     assert jobs.job_reap_stale() == ([], [])
 
 
-def test_the_reaper_is_scheduled_every_five_minutes():
+def test_the_reaper_is_scheduled_every_minute():
     schedule = Schedule.objects.get(func="syncjobs.tasks.reap_stale_jobs")
-    assert (schedule.schedule_type, schedule.minutes, schedule.repeats) == (Schedule.MINUTES, 5, -1)
+    assert (schedule.schedule_type, schedule.minutes, schedule.repeats) == (Schedule.MINUTES, 1, -1)
+
+
+def test_a_killed_workers_job_is_handed_on_within_two_minutes(django_capture_on_commit_callbacks):
+    """Killed right before a beat, a job is stale STALE_AFTER after its last one; the reaper, every minute, sees
+    it within the next minute: at most HEARTBEAT_SECONDS + STALE_AFTER + one minute from the kill."""
+    worst = datetime.timedelta(seconds=jobs.HEARTBEAT_SECONDS) + jobs.STALE_AFTER + datetime.timedelta(minutes=1)
+    assert worst <= datetime.timedelta(minutes=2)
+    job = running_job(heartbeat_minutes_ago=(jobs.STALE_AFTER.total_seconds() + 1) / 60)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert jobs.job_reap_stale() == ([job.pk], [])
 
 
 # --- the job task ---------------------------------------------------------------------------------------
