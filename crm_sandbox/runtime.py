@@ -36,6 +36,21 @@ class ServerOptions:
     token_lifetime: int = DEFAULT_TOKEN_LIFETIME
     # The organization URL clients use, e.g. https://127.0.0.1:8001 (the token audience).
     public_url: str = ""
+    # Test suites (crm_sandbox.snapshots): the next N Web API requests are answered by a dropped
+    # connection after processing, so a test can show what one fault does, without chance.
+    drop_next: int = 0
+
+
+_drops_lock = threading.Lock()
+
+
+def take_planned_drop() -> bool:
+    """Whether this request is one of the ``drop_next`` planned dropped connections (and counts it)."""
+    with _drops_lock:
+        if options.drop_next <= 0:
+            return False
+        options.drop_next -= 1
+        return True
 
 
 @dataclass

@@ -153,10 +153,12 @@ class SimulatedConditions:
         conditions = runtime.options
         if conditions.latency_ms:
             time.sleep(conditions.latency_ms / 1000)
-        faulty = environ.get("PATH_INFO", "").startswith("/api/") and self.rng.random() < conditions.fault_rate
+        api = environ.get("PATH_INFO", "").startswith("/api/")
+        planned = api and runtime.take_planned_drop()
+        faulty = planned or (api and self.rng.random() < conditions.fault_rate)
         if not faulty:
             return self.app(environ, start_response)
-        if self.rng.random() < 0.5:
+        if not planned and self.rng.random() < 0.5:
             body = json.dumps(
                 {
                     "error": {

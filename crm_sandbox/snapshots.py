@@ -5,7 +5,8 @@ for each test starts one server, saves the states it needs once (seeded, integra
 restores one before each test. Restoring copies the saved SQLite file back with SQLite's online
 backup (the open connections see the restored pages at their next read), then rebuilds what the
 server keeps in memory from the database: entities installed by solution imports, option values,
-cached identities, and the simulated conditions (latency, throttle, faults, token lifetime), which
+cached identities, and the simulated conditions (latency, throttle, faults, token lifetime, the next N
+requests answered by a dropped connection), which
 a restore may change so that one server serves the tests of every condition. ``/_sandbox/clock``
 moves the server's clock forward, so a test of Retry-After or token expiry waits for nothing.
 
@@ -213,14 +214,15 @@ class SnapshotControl:
 
 def _conditions(given: dict) -> runtime.ServerOptions:
     """The server's options with the simulated conditions a restore asks for (none: no latency, throttle…)."""
-    unknown = set(given) - {"latency_ms", "throttle", "fault_rate", "token_lifetime"}
+    unknown = set(given) - {"latency_ms", "throttle", "fault_rate", "token_lifetime", "drop_next"}
     if unknown:
         raise ValueError(f"Unknown conditions: {', '.join(sorted(unknown))}.")
     latency_ms = int(given.get("latency_ms") or 0)
     fault_rate = float(given.get("fault_rate") or 0.0)
     token_lifetime = int(given.get("token_lifetime") or runtime.DEFAULT_TOKEN_LIFETIME)
-    if latency_ms < 0 or not 0 <= fault_rate <= 1 or token_lifetime < 1:
-        raise ValueError("latency_ms must be >= 0, fault_rate between 0 and 1, token_lifetime >= 1.")
+    drop_next = int(given.get("drop_next") or 0)
+    if latency_ms < 0 or not 0 <= fault_rate <= 1 or token_lifetime < 1 or drop_next < 0:
+        raise ValueError("latency_ms must be >= 0, fault_rate between 0 and 1, token_lifetime >= 1, drop_next >= 0.")
     throttle = runtime.Throttle.parse(given["throttle"]) if given.get("throttle") else None
     return replace(
         runtime.options,
@@ -228,4 +230,5 @@ def _conditions(given: dict) -> runtime.ServerOptions:
         throttle=throttle,
         fault_rate=fault_rate,
         token_lifetime=token_lifetime,
+        drop_next=drop_next,
     )

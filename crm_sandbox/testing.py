@@ -91,7 +91,8 @@ class RunningSandbox:
 
     def restore(self, name: str, **conditions) -> None:
         """Puts the organization back as it was saved under ``name``, with these simulated conditions
-        (latency_ms, throttle "N/SECONDS", fault_rate, token_lifetime; none given: none simulated)."""
+        (latency_ms, throttle "N/SECONDS", fault_rate, token_lifetime, drop_next: the next N Web API requests
+        answered by a dropped connection; none given: none simulated)."""
         self._control(f"snapshots/{name}/restore", {"conditions": conditions})
         self.generation += 1
 

@@ -37,6 +37,7 @@ from syncjobs.models import CrmConnection, Direction, IntegrationFieldMapping, S
 logger = logging.getLogger(__name__)
 
 TEST_TIMEOUT_SECONDS = 15.0
+CHECK_RETRIES = 2
 
 
 # --- Saving --------------------------------------------------------------------------------------
@@ -353,8 +354,9 @@ class _CheckRun:
         connection = self.connection
         try:
             self.auth = clients.crm_token_provider(connection=connection)
+            # The checks only read: a dropped connection or a 503 is retried, as every other read is.
             self.client = clients.crm_client(
-                connection=connection, auth=self.auth, timeout=TEST_TIMEOUT_SECONDS, max_retries=0
+                connection=connection, auth=self.auth, timeout=TEST_TIMEOUT_SECONDS, max_retries=CHECK_RETRIES
             )
             self.auth.token()
         except clients.CrmNotConfigured as exc:

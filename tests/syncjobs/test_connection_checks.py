@@ -39,6 +39,22 @@ def test_every_check_passes_on_a_prepared_crm_and_the_integration_user_is_resolv
     assert [check["status"] for check in connection.last_test_results] == ["passed"] * 7
 
 
+@pytest.mark.parametrize("drops", [1, 3])
+def test_dropped_connections_are_retried_like_every_other_read(ready_sandbox, drops):
+    """`crm_connect --enable` failed on one dropped connection with "Failed: Integration solution … is installed"."""
+    local_currency("USD")
+    connection = save_connection(ready_sandbox)
+    ready_sandbox.restore("ready", drop_next=drops)  # each of the next requests to the Web API loses its answer
+
+    results, by_key = run(connection)
+
+    if drops <= services.CHECK_RETRIES:
+        assert statuses(results) == ALL_PASSED
+    else:  # more than the retries: the check fails, and says the CRM could not be reached, not "not installed"
+        failed = [result for result in results if str(result.status) == "failed"]
+        assert len(failed) == 1 and "not installed" not in failed[0].message
+
+
 def test_a_wrong_client_secret_fails_at_the_token_and_stops_the_dependent_checks(crm_sandbox):
     local_currency("USD")
     results, by_key = run(save_connection(crm_sandbox, client_secret="not-the-secret"))
