@@ -100,8 +100,15 @@ def _retry_ids(ctx: RunContext) -> list[uuid.UUID]:
 
 def crm_batches(ctx: RunContext, state: CrmReadState) -> Iterator[CrmBatch]:
     mapping = ctx.mapping
-    if ctx.explicit_crm_ids:
-        for rows in _rows_by_ids(ctx, ctx.explicit_crm_ids, filtered=False):
+    if ctx.explicit:
+        # "Synchronize now" on chosen records: their rows only, not the change feed or other failed ones.
+        chosen = list(ctx.explicit_crm_ids or [])
+        if ctx.explicit_erp_ids:
+            coupled = Coupling.objects.filter(
+                erp_model=ctx.erp_content_type, crm_entity=mapping.crm_entity, erp_system_id__in=ctx.explicit_erp_ids
+            )
+            chosen += [str(crm_id) for crm_id in coupled.values_list("crm_id", flat=True)]
+        for rows in _rows_by_ids(ctx, chosen, filtered=False):
             yield CrmBatch(rows=rows)
         return
     if ctx.job.full or (not mapping.crm_delta_link and mapping.crm_watermark is None):

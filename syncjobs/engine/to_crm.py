@@ -26,7 +26,7 @@ def _couplings(ctx: RunContext) -> models.QuerySet[Coupling]:
 
 
 def _incremental(ctx: RunContext) -> bool:
-    return not ctx.explicit_erp_ids and not ctx.job.full and ctx.mapping.erp_watermark is not None
+    return not ctx.explicit and not ctx.job.full and ctx.mapping.erp_watermark is not None
 
 
 def _in_scope(ctx: RunContext) -> models.QuerySet:
@@ -39,8 +39,13 @@ def _in_scope(ctx: RunContext) -> models.QuerySet:
 
 def erp_queryset(ctx: RunContext) -> models.QuerySet:
     """The ERP records this run looks at (BC: FindModifiedLocalRecords, plus failed and pending ones)."""
-    if ctx.explicit_erp_ids:
-        return ctx.erp_model._default_manager.filter(system_id__in=ctx.explicit_erp_ids)
+    if ctx.explicit:
+        # "Synchronize now" on chosen records: those records only, chosen on either side.
+        chosen = list(ctx.explicit_erp_ids or [])
+        if ctx.explicit_crm_ids:
+            coupled = _couplings(ctx).filter(crm_entity=ctx.mapping.crm_entity, crm_id__in=ctx.explicit_crm_ids)
+            chosen += [str(system_id) for system_id in coupled.values_list("erp_system_id", flat=True)]
+        return ctx.erp_model._default_manager.filter(system_id__in=chosen)
     queryset = _in_scope(ctx)
     if _incremental(ctx):
         redo = _couplings(ctx).filter(
