@@ -114,7 +114,11 @@ def _restore_crm_row(ctx: RunContext, record: models.Model, coupling: Coupling) 
     lookups.prime_for_records([record])
     erp_side = values.erp_values(ctx, lookups, record)
     # Restored as a create would make it (e.g. customertypecode), or the row falls outside the mapping's filter.
-    body = {**values.creation_defaults(ctx), **values.crm_payload(ctx, erp_side)}
+    body = {
+        **values.creation_defaults(ctx),
+        **values.record_creation_values(ctx, record),
+        **values.crm_payload(ctx, erp_side),
+    }
     ctx.client.upsert(ctx.mapping.crm_entity_set, coupling.crm_id, body)
     outcomes.mark_success(ctx, coupling, snapshot=erp_side, record=record)
     outcomes.save_successes([coupling])

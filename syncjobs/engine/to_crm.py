@@ -245,13 +245,20 @@ class ToCrmPass:
                 )
             return
         for record, coupling, erp_side in pending:
+            try:
+                needed = values.record_creation_values(self.ctx, record)
+            except RecordFailure as failure:  # e.g. a new currency without an exchange rate
+                outcomes.record_failure(
+                    self.ctx, message=failure.message, details=failure.details, record=record, coupling=coupling
+                )
+                continue
             merged = merge(directions=self.field_directions, base={}, erp=erp_side, crm=None, policy="", erp_only=True)
             body = values.crm_payload(self.ctx, erp_side, merged.to_crm)
             self.plan.add(
                 PendingWrite(
                     record=record,
                     coupling=coupling,
-                    body={**self.creation_defaults, **bindings, **body},
+                    body={**self.creation_defaults, **bindings, **needed, **body},
                     snapshot=merged.merged,
                     create=True,
                 )

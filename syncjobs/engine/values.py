@@ -18,10 +18,12 @@ from typing import Any
 
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
+from django.utils import timezone
 
 import dataverse
 from coupling import selectors as coupling_selectors
 from coupling.models import Coupling, OptionCoupling
+from erp import selectors as erp_selectors
 from erp.models import Currency, GeneralSetup
 from syncjobs.engine.context import RunContext, crm_noun
 from syncjobs.models import IntegrationFieldMapping, IntegrationTableMapping
@@ -370,6 +372,28 @@ def creation_defaults(ctx: RunContext) -> dict[str, int]:
         if match and match.group(1) != "statecode" and match.group(1) in ctx.attributes:
             defaults[match.group(1)] = int(match.group(2))
     return defaults
+
+
+# transactioncurrency.exchangerate keeps 10 decimals.
+EXCHANGE_RATE_STEP = Decimal("1e-10")
+
+
+def record_creation_values(ctx: RunContext, record: models.Model) -> dict[str, Any]:
+    """What a new CRM row of ``record`` needs that no field mapping sends: a new currency's exchange rate.
+
+    Dataverse requires ``exchangerate`` (units of the currency per one unit of its base currency, which is
+    the ERP's local currency); Business Central sends it from its exchange rates, as this does."""
+    if not (isinstance(record, Currency) and "exchangerate" in ctx.attributes):
+        return {}
+    today = timezone.localdate()
+    rate = erp_selectors.currency_exchange_rate(currency=record, on_date=today)
+    if not rate:
+        raise RecordFailure(
+            f"Currency {record.code} has no exchange rate on {today:%Y-%m-%d}: Dynamics 365 needs one to create it.",
+            details=f"Add an exchange rate on the currency's page ({record.get_absolute_url()}), "
+            "then synchronize it again.",
+        )
+    return {"exchangerate": float((Decimal(1) / rate).quantize(EXCHANGE_RATE_STEP))}
 
 
 CURRENCY_ATTRIBUTE = "transactioncurrencyid"

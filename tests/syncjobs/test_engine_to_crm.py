@@ -1,5 +1,6 @@
 """ERP → CRM: creates safe to repeat, bulk writes with failure isolation, lookups, options, trimming, echo."""
 
+import datetime
 from decimal import Decimal
 
 import pytest
@@ -129,3 +130,29 @@ def _content_type(record):
     from django.contrib.contenttypes.models import ContentType
 
     return ContentType.objects.get_for_model(type(record))
+
+
+def test_a_new_currency_is_created_in_dynamics_with_its_exchange_rate_or_fails_saying_it_has_none(connected):
+    """Dynamics 365 requires transactioncurrency.exchangerate: units of the currency per one of its base currency
+    (the ERP's local currency); the ERP keeps LCY per unit of the currency, as Business Central does."""
+    support.couple_local_currency(connected)
+    chf = factories.CurrencyFactory(code="CHF", description="Swiss franc", symbol="Fr.")
+    factories.CurrencyExchangeRateFactory(
+        currency=chf, starting_date=datetime.date(2020, 1, 1), exchange_rate=Decimal("1.250000")
+    )
+    nok = factories.CurrencyFactory(code="NOK", description="Norwegian krone", symbol="kr")
+
+    job = support.run("CURRENCY", "to_crm", full=True)
+
+    (row,) = support.crm_rows(
+        connected, "transactioncurrencies", select=["exchangerate"], filter=support.F.eq("isocurrencycode", "CHF")
+    )
+    assert Decimal(str(row["exchangerate"])) == Decimal("0.8")
+    assert support.coupling_of(chf).crm_id.hex == row["transactioncurrencyid"].replace("-", "")
+    (error,) = [e for e in job.errors.all() if e.erp_system_id == nok.system_id]
+    assert error.message.startswith("Currency NOK has no exchange rate on ")
+    assert error.message.endswith(": Dynamics 365 needs one to create it.")
+    assert nok.get_absolute_url() in error.details
+    assert not support.crm_rows(
+        connected, "transactioncurrencies", select=["isocurrencycode"], filter=support.F.eq("isocurrencycode", "NOK")
+    )
