@@ -124,6 +124,31 @@ def _restore_crm_row(ctx: RunContext, record: models.Model, coupling: Coupling) 
     outcomes.save_successes([coupling])
 
 
+def crm_rows_missing(ctx: RunContext) -> None:
+    """A full run's check of every coupling against the CRM: the rows deleted there, which no write and no read
+    of the run came across (a mapping that only sends to the CRM writes unchanged records not at all).
+
+    One paged query of the entity's ids, whatever the mapping's filter (a row outside it is not deleted);
+    the couplings of this mapping whose row is not among them follow the deletion policy."""
+    query = ctx.client.query(ctx.mapping.crm_entity_set, select=[ctx.primary_key], page_size=5000)
+    present = {str(row[ctx.primary_key]).lower() for row in query}
+    couplings = Coupling.objects.filter(
+        erp_model=ctx.erp_content_type, crm_entity=ctx.mapping.crm_entity, state=Coupling.State.COUPLED
+    ).order_by("pk")
+    missing = [
+        coupling
+        for coupling in couplings.iterator(chunk_size=2000)
+        if str(coupling.crm_id).lower() not in present and coupling.crm_id not in ctx.deletions_handled
+    ]
+    records = {
+        record.system_id: record
+        for record in ctx.erp_model._default_manager.filter(system_id__in=[c.erp_system_id for c in missing])
+    }
+    for coupling in missing:
+        if not coupling.skipped:  # a skipped one was counted as such by the pass over its records
+            crm_row_missing(ctx, records.get(coupling.erp_system_id), coupling)
+
+
 def erp_records_missing(ctx: RunContext) -> None:
     """Couplings of this mapping whose ERP record was deleted (one anti-join query, in pages).
 

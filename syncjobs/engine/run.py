@@ -72,6 +72,8 @@ def run_synchronization(*, job: SyncJob) -> None:
             read_state = from_crm.sync_from_crm(ctx)
         if to_side and not ctx.explicit:
             deletions.erp_records_missing(ctx)
+        if job.full and not ctx.explicit:
+            deletions.crm_rows_missing(ctx)
         ctx.flush()
         if not ctx.explicit:
             _advance_watermarks(ctx, to_side=to_side, read_state=read_state)

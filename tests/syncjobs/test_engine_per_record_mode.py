@@ -44,10 +44,11 @@ def test_creates_and_updates_write_the_same_rows_with_one_request_each(sandbox, 
 
     assert bulk.status == single.status == SyncJob.Status.SUCCESS, (bulk.message, single.message)
     assert (bulk.inserted, single.inserted, single.modified) == (30, 30, 30)
-    # Both read the metadata and the unit group's base unit; the bulk run wrote its 30 rows in one
-    # UpsertMultiple, this one read the 30 coupled rows (one query) and wrote 30 creates and 30 updates.
-    assert bulk.http_requests == 2 + 1
-    assert single.http_requests == 2 + 1 + 30 + 30
+    # Both read the metadata and the unit group's base unit, and (full runs) the ids of the rows, to find
+    # the deleted ones; the bulk run wrote its 30 rows in one UpsertMultiple, this one read the 30 coupled
+    # rows (one query) and wrote 30 creates and 30 updates.
+    assert bulk.http_requests == 2 + 1 + 1
+    assert single.http_requests == 2 + 1 + 1 + 30 + 30
     written = _products(sandbox, bulk_items + single_items)
     assert {number for number, (name, _price) in written.items() if name == "Done"} == {i.no for i in bulk_items}
     assert {number: written[number] for number in (i.no for i in single_items)} == {
