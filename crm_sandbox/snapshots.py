@@ -210,6 +210,7 @@ class SnapshotControl:
         option_sets.load_stored()
         auth.forget_cached_identities()
         runtime.configure(conditions)
+        runtime.clock_advanced = 0.0  # a new organization, on the real time again
 
 
 def _conditions(given: dict) -> runtime.ServerOptions:

@@ -26,9 +26,8 @@ from urllib.parse import unquote, urlsplit
 
 from django.db import IntegrityError, connections, transaction
 from django.db.models import Q, Sum
-from django.utils import timezone
 
-from crm_sandbox import metadata, odata
+from crm_sandbox import metadata, odata, runtime
 from crm_sandbox.errors import (
     BadRequest,
     DuplicateKey,
@@ -297,7 +296,8 @@ CASCADE_DELETE = {("salesorderdetail", "salesorderid"), ("annotation", "objectid
 
 
 def now() -> dt.datetime:
-    return timezone.now()
+    """The time rows are stamped with (createdon, modifiedon): the server's clock (runtime.now)."""
+    return runtime.now()
 
 
 def next_versions(entity: metadata.Entity, record_ids: list[uuid.UUID], operation: str = ChangeLog.UPSERT) -> list:

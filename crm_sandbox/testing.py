@@ -144,9 +144,11 @@ def _manage(data_dir: Path, *args: str) -> str:
 
 
 def seed_template(data_dir: Path) -> Path:
-    """A seeded data directory that no server uses: ``start_sandbox(…, template=)`` copies it."""
+    """A seeded data directory with its CA and certificate, that no server uses: ``start_sandbox(…, template=)``
+    copies it."""
     data_dir.mkdir(parents=True, exist_ok=True)
     _manage(data_dir, "seed")
+    _manage(data_dir, "info", "--json")  # creates the CA and the server certificate
     return data_dir
 
 
@@ -189,12 +191,14 @@ def start_sandbox(
         command += ["--token-lifetime", str(token_lifetime)]
     if test_control:
         command.append("--test-control")
+    # Before the server starts: both create the CA and the certificate when missing, and two processes
+    # creating them at once could leave the server with a certificate the ca.pem does not vouch for.
+    details = json.loads(_manage(data_dir, "info", "--json", "--addr", addr)) if seeded else {}
     log_path = data_dir / "server.log"
     with log_path.open("w") as log:
         process = subprocess.Popen(  # noqa: S603 — our own manage.py with fixed arguments
             command, env=_environment(data_dir), cwd=REPO_ROOT, stdout=log, stderr=log
         )
-    details = json.loads(_manage(data_dir, "info", "--json", "--addr", addr)) if seeded else {}
     ca_bundle = str(data_dir / "ca.pem")
     deadline = time.monotonic() + timeout
     while True:

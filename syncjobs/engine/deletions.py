@@ -120,7 +120,7 @@ def _restore_crm_row(ctx: RunContext, record: models.Model, coupling: Coupling) 
         **values.crm_payload(ctx, erp_side),
     }
     ctx.client.upsert(ctx.mapping.crm_entity_set, coupling.crm_id, body)
-    outcomes.mark_success(ctx, coupling, snapshot=erp_side, record=record)
+    outcomes.mark_success(ctx, coupling, snapshot=erp_side, record=record, crm_written=True)
     outcomes.save_successes([coupling])
 
 

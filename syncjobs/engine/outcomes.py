@@ -55,8 +55,13 @@ def mark_success(
     snapshot: dict[str, Any],
     record: models.Model | None = None,
     row: dict | None = None,
+    crm_written: bool = False,
 ) -> None:
-    """Set the coupling's success state in memory; ``save_successes`` writes a page of them at once."""
+    """Set the coupling's success state in memory; ``save_successes`` writes a page of them at once.
+
+    ``crm_written``: this job has just created or updated the CRM row. Its modifiedon (whole seconds, as
+    Dataverse answers it) is then no later than now, which is kept to the second: a later modifiedon is
+    someone else's change ("changed on both sides"). One made within the same second is not told apart."""
     coupling.state = Coupling.State.COUPLED
     coupling.snapshot = snapshot
     if record is not None:
@@ -65,6 +70,8 @@ def mark_success(
         coupling.crm_modified_on = parse_crm_datetime(row.get("modifiedon")) or coupling.crm_modified_on
         version = row.get("versionnumber")
         coupling.crm_version = int(version) if version is not None else coupling.crm_version
+    if crm_written:
+        coupling.crm_modified_on = timezone.now().replace(microsecond=0)
     coupling.last_synced_at = timezone.now()
     coupling.last_result = Coupling.Result.SUCCESS
     coupling.last_job_id = ctx.job.pk

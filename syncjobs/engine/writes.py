@@ -172,7 +172,7 @@ class WritePlan:
         return succeeded
 
     def _succeed(self, write: PendingWrite) -> Coupling:
-        outcomes.mark_success(self.ctx, write.coupling, snapshot=write.snapshot, record=write.record)
+        outcomes.mark_success(self.ctx, write.coupling, snapshot=write.snapshot, record=write.record, crm_written=True)
         self.ctx.count("inserted" if write.create else "modified")
         return write.coupling
 
