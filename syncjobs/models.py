@@ -305,6 +305,8 @@ class SyncJob(models.Model):
 
     FINISHED = (Status.SUCCESS, Status.ERROR, Status.FAILED, Status.CANCELLED)
     COUNTERS = ("inserted", "modified", "deleted", "unchanged", "skipped", "failed", "coupled", "uncoupled")
+    # Counted per pass of a job both ways (failures are error rows, each naming its record).
+    PASS_COUNTERS = ("inserted", "modified", "deleted", "unchanged", "skipped", "coupled", "uncoupled")
 
     mapping = models.ForeignKey(
         IntegrationTableMapping, null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs"
@@ -328,6 +330,9 @@ class SyncJob(models.Model):
     coupled = models.PositiveIntegerField(default=0)
     uncoupled = models.PositiveIntegerField(default=0)
     http_requests = models.PositiveIntegerField("HTTP requests", default=0)
+    # A job both ways: the counters of each pass ({"to_crm": {"inserted": 3}, "from_crm": {...}}), as Business
+    # Central shows two jobs; the counters above are their sums.
+    counts_by_direction = models.JSONField(default=dict, blank=True, editable=False)
     progress_done = models.PositiveIntegerField(default=0)
     progress_total = models.PositiveIntegerField(null=True, blank=True)
     message = models.TextField(blank=True)
@@ -359,6 +364,15 @@ class SyncJob(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in self.FINISHED
+
+    def direction_counts(self) -> list[tuple[str, dict[str, int]]]:
+        """(label, counters) of each pass of a job both ways that counted anything, ERP → CRM first."""
+        labels = {"to_crm": "ERP → Dynamics 365", "from_crm": "Dynamics 365 → ERP"}
+        return [
+            (label, {name: self.counts_by_direction[side].get(name, 0) for name in self.PASS_COUNTERS})
+            for side, label in labels.items()
+            if self.counts_by_direction.get(side)
+        ]
 
 
 class SyncJobError(models.Model):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime
 import uuid
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -65,6 +65,9 @@ class RunContext:
     attributes: dict[str, CrmAttribute]
     change_tracking: bool
     counters: Counter = field(default_factory=Counter)
+    # The pass being run ("to_crm" / "from_crm") of a job both ways, and what it counted (SyncJob.counts_by_direction).
+    side: str | None = None
+    side_counters: dict = field(default_factory=lambda: defaultdict(Counter))
     warnings: list[str] = field(default_factory=list)
     done: int = 0
     requests_reported: int = 0
@@ -131,6 +134,8 @@ class RunContext:
 
     def count(self, counter: str, n: int = 1) -> None:
         self.counters[counter] += n
+        if self.side is not None and counter != "failed":
+            self.side_counters[self.side][counter] += n
 
     def warn(self, message: str) -> None:
         self.warnings.append(message)
@@ -143,6 +148,16 @@ class RunContext:
         """Hand the counters gathered since the last flush to the job row, with the HTTP request count."""
         increments = {name: n for name, n in self.counters.items() if n and name != "failed"}
         self.counters.clear()
+        if self.side_counters:
+            # Only this job's worker writes this field: merged here, written whole.
+            by_direction = self.job.counts_by_direction or {}
+            for side, counted in self.side_counters.items():
+                merged = Counter(by_direction.get(side, {}))
+                merged.update(counted)
+                by_direction[side] = dict(merged)
+            self.side_counters.clear()
+            self.job.counts_by_direction = by_direction
+            SyncJob.objects.filter(pk=self.job.pk).update(counts_by_direction=by_direction)
         self.done += done
         requests_now = self.client.stats.total
         jobs.job_progress(

@@ -66,13 +66,19 @@ def run_synchronization(*, job: SyncJob) -> None:
         if from_side and mapping.direction == Direction.TO_CRM:
             from_side = False
         read_state = None
+        both = to_side and from_side
         if to_side:
+            ctx.side = "to_crm" if both else None
             to_crm.sync_to_crm(ctx)
         if from_side:
+            ctx.flush()  # what the ERP → CRM pass counted goes under its own direction
+            ctx.side = "from_crm" if both else None
             read_state = from_crm.sync_from_crm(ctx)
         if to_side and not ctx.explicit:
+            ctx.side = "to_crm" if both else None
             deletions.erp_records_missing(ctx)
         if job.full and not ctx.explicit:
+            ctx.side = "from_crm" if both else None
             deletions.crm_rows_missing(ctx)
         ctx.flush()
         if not ctx.explicit:
