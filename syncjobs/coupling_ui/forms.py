@@ -35,9 +35,13 @@ class CoupleForm(forms.Form):
 class DirectionForm(forms.Form):
     direction = forms.ChoiceField(
         choices=[
+            # Business Central offers the first two; the engine merges field by field, so keeping both is offered
+            # too: a field changed on both sides then follows the mapping's update conflict policy.
+            (SyncJob.JobDirection.BOTH, "Keep the changes of both, field by field"),
             (SyncJob.JobDirection.TO_CRM, "Use ERP data (overwrite the changes in Dynamics 365)"),
             (SyncJob.JobDirection.FROM_CRM, "Use Dynamics 365 data (overwrite the changes in the ERP)"),
         ],
+        initial=SyncJob.JobDirection.BOTH,
         widget=forms.RadioSelect,
     )
 

@@ -60,7 +60,12 @@ def test_on_the_demo_data_a_user_couples_synchronizes_breaks_and_repairs_and_bot
     erp_services.record_save(instance=customer)
 
     page.goto(f"{live_server.url}{customer.get_absolute_url()}")
-    click_and_wait(page, "button[data-action=crm_synchronize]", "queued for synchronization")
+    page.click("button[data-action=crm_synchronize]")
+    # Changed on both sides: asked which side's data to use; keeping both merges field by field.
+    page.wait_for_selector("#both-changed")
+    page.check("input[name=direction][value=both]")
+    page.click("form button:has-text('Synchronize')")
+    page.wait_for_selector("#messages >> text=queued for synchronization")
     customer.refresh_from_db()
     assert customer.phone == "+1 555 0199"  # the CRM's change came in ...
     assert support.crm_row(connected, "accounts", account_id, ["address1_city"])["address1_city"] == "Walkthrough City"

@@ -6,6 +6,8 @@ engine had updated the row was.
 """
 
 import pytest
+from django.test import Client
+from django.urls import reverse
 
 from erp.models import Customer
 from syncjobs import clients
@@ -53,3 +55,20 @@ def test_a_change_in_the_erp_only_after_the_engine_updated_the_row_is_not(connec
     edit_in_the_erp(created_by_the_engine, "Ogdenville")
 
     assert changed_on_both_sides(created_by_the_engine) == []
+
+
+def test_asked_which_side_to_use_keeping_both_merges_field_by_field(connected, created_by_the_engine):
+    connected.advance_clock(1)
+    support.crm_update(connected, "accounts", support.coupling_of(created_by_the_engine).crm_id, {"telephone1": "9"})
+    edit_in_the_erp(created_by_the_engine, "Shelbyville")
+    browser = Client()
+    browser.force_login(factories.UserFactory(is_superuser=True))
+
+    response = browser.post(
+        reverse("syncjobs:coupling_synchronize", args=[support.mapping("CUSTOMER").pk]),
+        {"system_id": [str(created_by_the_engine.system_id)], "direction": "both", "back": "/"},
+    )
+
+    assert response.status_code == 302
+    job = SyncJob.objects.order_by("-pk").first()
+    assert (job.direction, job.parameters) == ("both", {"erp_system_ids": [str(created_by_the_engine.system_id)]})
