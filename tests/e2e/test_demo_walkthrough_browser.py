@@ -55,6 +55,7 @@ def test_on_the_demo_data_a_user_couples_synchronizes_breaks_and_repairs_and_bot
     coupled = Coupling.objects.filter(crm_entity="account", state=Coupling.State.COUPLED)
     customer = Customer.objects.get(system_id=coupled.order_by("pk").first().erp_system_id)
     account_id = support.coupling_of(customer).crm_id
+    connected.advance_clock(1)  # the user's edit comes a second after the synchronization's (modifiedon: seconds)
     support.crm_update(connected, "accounts", account_id, {"telephone1": "+1 555 0199"})
     customer.city = "Walkthrough City"
     erp_services.record_save(instance=customer)
