@@ -195,23 +195,6 @@ class SalesHeaderAdmin(ServiceAdmin):
                 self.message_user(request, f"{order.no}: {' '.join(error.messages)}", messages.ERROR)
 
 
-@admin.register(models.ItemLedgerEntry)
-class ItemLedgerEntryAdmin(admin.ModelAdmin):
-    list_display = ["id", "item", "posting_date", "entry_type", "document_no", "quantity"]
-    list_filter = ["entry_type"]
-    search_fields = ["item__no", "document_no"]
-    list_select_related = ["item"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 class PostedAdmin(admin.ModelAdmin):
     """Posted documents and ledger entries: written by postings, never added, changed or deleted."""
 
@@ -223,6 +206,14 @@ class PostedAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(models.ItemLedgerEntry)
+class ItemLedgerEntryAdmin(PostedAdmin):
+    list_display = ["id", "item", "posting_date", "entry_type", "document_no", "quantity"]
+    list_filter = ["entry_type"]
+    search_fields = ["item__no", "document_no"]
+    list_select_related = ["item"]
 
 
 class SalesInvoiceLineInline(ReadOnlyInline):
