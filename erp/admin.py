@@ -241,8 +241,7 @@ class CustLedgerEntryAdmin(PostedAdmin):
 
 @admin.register(models.SalesSetup)
 class SalesSetupAdmin(admin.ModelAdmin):
-    list_display = ["__str__", "posted_invoice_nos", "write_in_item", "freight_type", "order_nos_from_crm"]
-    raw_id_fields = ["write_in_item", "freight_item", "freight_resource"]
+    list_display = ["__str__", "posted_invoice_nos"]
 
     def has_add_permission(self, request):
         return not models.SalesSetup.objects.exists()  # a singleton

@@ -216,14 +216,7 @@ class SalesSetupForm(forms.ModelForm):
 
     class Meta:
         model = SalesSetup
-        fields = [
-            "posted_invoice_nos",
-            "write_in_item",
-            "freight_type",
-            "freight_item",
-            "freight_resource",
-            "order_nos_from_crm",
-        ]
+        fields = ["posted_invoice_nos"]
 
     def clean_posted_invoice_nos(self) -> str:
         return self.cleaned_data["posted_invoice_nos"].code

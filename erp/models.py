@@ -656,45 +656,13 @@ class ItemLedgerEntry(models.Model):
 
 
 class SalesSetup(models.Model):
-    """Sales & receivables setup (a singleton, pk=1): numbering of posted invoices and what orders from
-    Dynamics 365 need (a write-in item, a freight item or resource, whose order numbers to use)."""
+    """Sales & receivables setup (a singleton, pk=1): how posted sales invoices are numbered.
 
-    class FreightType(models.TextChoices):
-        ITEM = "item", "Item"
-        RESOURCE = "resource", "Resource"
+    What orders from Dynamics 365 need (a write-in item, a freight item, whose order numbers to use) comes
+    with the order intake that acts on it (issue 11 §3): a setting nothing reads is not offered."""
 
     posted_invoice_nos = models.CharField(
         "posted invoice nos.", max_length=20, default="S-INV", help_text="The number series of posted sales invoices."
-    )
-    write_in_item = models.ForeignKey(
-        Item,
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        help_text="Order lines from Dynamics 365 whose product is written in become lines of this item.",
-    )
-    freight_type = models.CharField(max_length=10, choices=FreightType.choices, default=FreightType.ITEM)
-    freight_item = models.ForeignKey(
-        Item,
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        help_text="The freight amount of an order from Dynamics 365 becomes a line of this item.",
-    )
-    freight_resource = models.ForeignKey(
-        Resource,
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        help_text="…or of this resource, when the freight type is Resource.",
-    )
-    order_nos_from_crm = models.BooleanField(
-        "order numbers from Dynamics 365",
-        default=False,
-        help_text="Sales orders created from Dynamics 365 keep its order number instead of the ERP's number series.",
     )
 
     class Meta:
@@ -703,12 +671,6 @@ class SalesSetup(models.Model):
 
     def __str__(self):
         return "Sales setup"
-
-    def clean(self):
-        if self.freight_type == self.FreightType.ITEM and self.freight_resource_id:
-            raise ValidationError({"freight_resource": "The freight type is Item: choose a freight item instead."})
-        if self.freight_type == self.FreightType.RESOURCE and self.freight_item_id:
-            raise ValidationError({"freight_item": "The freight type is Resource: choose a freight resource instead."})
 
 
 class SalesInvoiceHeader(models.Model):

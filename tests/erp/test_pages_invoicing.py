@@ -21,9 +21,7 @@ from tests.erp.pages_support import (
 )
 from tests.factories import (
     CurrencyFactory,
-    ItemFactory,
     NoSeriesFactory,
-    ResourceFactory,
     UserFactory,
 )
 
@@ -311,7 +309,7 @@ def test_the_order_list_filters_by_status_closed_included():
 
 
 def setup_data(**fields) -> dict:
-    return {"posted_invoice_nos": "S-INV", "freight_type": "item", **fields}
+    return {"posted_invoice_nos": "S-INV", **fields}
 
 
 def superuser_client() -> Client:
@@ -328,31 +326,17 @@ def test_setup_page_needs_view_to_see_and_change_to_save():
     assert response.status_code == 200
     assert response.context["form"].fields["posted_invoice_nos"].disabled
     assert "You can see the sales setup but not change it." in response.content.decode()
-    assert viewer.post(SETUP, setup_data(order_nos_from_crm="on")).status_code == 403
-    assert not services.sales_setup_get().order_nos_from_crm
+    assert viewer.post(SETUP, setup_data(posted_invoice_nos="CHANGED")).status_code == 403
+    assert services.sales_setup_get().posted_invoice_nos == "S-INV"
 
 
 def test_setup_form_saves():
     NoSeriesFactory(code="INV-2026", prefix="26-")
-    item = ItemFactory()
-    resource = ResourceFactory()
     client = superuser_client()
     assert client.get(SETUP).context["form"].initial["posted_invoice_nos"] == "S-INV"
-    response = client.post(
-        SETUP,
-        setup_data(
-            posted_invoice_nos="INV-2026",
-            write_in_item=item.pk,
-            freight_type="resource",
-            freight_resource=resource.pk,
-            order_nos_from_crm="on",
-        ),
-        follow=True,
-    )
+    response = client.post(SETUP, setup_data(posted_invoice_nos="INV-2026"), follow=True)
     assert "Sales setup saved." in messages_of(response)
-    setup = SalesSetup.objects.get(pk=1)
-    assert (setup.posted_invoice_nos, setup.write_in_item, setup.freight_type) == ("INV-2026", item, "resource")
-    assert (setup.freight_resource, setup.freight_item, setup.order_nos_from_crm) == (resource, None, True)
+    assert SalesSetup.objects.get(pk=1).posted_invoice_nos == "INV-2026"
 
 
 def test_setup_form_refuses_an_unknown_number_series():
@@ -362,21 +346,12 @@ def test_setup_form_refuses_an_unknown_number_series():
     assert services.sales_setup_get().posted_invoice_nos == "S-INV"
 
 
-def test_setup_form_refuses_a_resource_when_the_freight_type_is_item():
-    resource = ResourceFactory()
-    response = superuser_client().post(SETUP, setup_data(freight_type="item", freight_resource=resource.pk))
-    assert response.status_code == 200
-    errors = response.context["form"].errors["freight_resource"]
-    assert errors == ["The freight type is Item: choose a freight item instead."]
-    assert "choose a freight item instead" in response.content.decode()
-    assert services.sales_setup_get().freight_resource is None
-
-
 def test_setup_page_is_protected_by_csrf():
     client = Client(enforce_csrf_checks=True)
     client.force_login(UserFactory(is_superuser=True))
-    assert client.post(SETUP, setup_data(order_nos_from_crm="on")).status_code == 403
-    assert not services.sales_setup_get().order_nos_from_crm
+    NoSeriesFactory(code="INV-2026", prefix="26-")
+    assert client.post(SETUP, setup_data(posted_invoice_nos="INV-2026")).status_code == 403
+    assert services.sales_setup_get().posted_invoice_nos == "S-INV"
 
 
 def test_a_new_invoice_takes_its_number_from_the_series_chosen_on_the_setup_page():
