@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import datetime
 import logging
-import time
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
@@ -422,13 +421,9 @@ def _beat(run: FullSyncRun) -> None:
 def _job_done(run: FullSyncRun, job: SyncJob) -> SyncJob:
     """Run the job here; when another worker has it (a job re-queued after a crash), wait for it, and take
     it back should it be handed on again while this coordinator waits."""
-    while True:
-        job = jobs.job_run(job_id=job.pk)
-        if job.is_finished:
-            _beat(run)
-            return job
-        _beat(run)
-        time.sleep(WAIT_POLL_SECONDS)
+    job = jobs.job_run_to_end(job_id=job.pk, on_wait=lambda _waiting: _beat(run), poll_seconds=WAIT_POLL_SECONDS)
+    _beat(run)
+    return job
 
 
 def _set_line(line: FullSyncLine, status: str, message: str = "", **jobs_of_line) -> None:

@@ -213,18 +213,19 @@ def job_run(*, job_id: int) -> SyncJob:
 FOREGROUND_POLL_SECONDS = 2.0
 
 
-def job_run_to_end(*, job_id: int, on_wait=None, sleep=time.sleep) -> SyncJob:
-    """Run the job here (``crm_sync run --wait``) and return it finished: while another job of its mapping
-    runs (or a worker has this one), wait for it, then run it. ``on_wait(job)`` is told once what it waits for."""
-    told = False
+def job_run_to_end(
+    *, job_id: int, on_wait=None, poll_seconds: float = FOREGROUND_POLL_SECONDS, sleep=time.sleep
+) -> SyncJob:
+    """Run the job here (``crm_sync run --wait``, a full synchronization's coordinator) and return it finished:
+    while another job of its mapping runs (or a worker has this one), wait for it, then run it. ``on_wait(job)``
+    is called before each wait (to say what it waits for, or to beat a heart of the caller's)."""
     while True:
         job = job_run(job_id=job_id)
         if job.is_finished:
             return job
-        if on_wait is not None and not told:
+        if on_wait is not None:
             on_wait(job)
-            told = True
-        sleep(FOREGROUND_POLL_SECONDS)
+        sleep(poll_seconds)
 
 
 def _plain_message(error: Exception) -> str:

@@ -73,6 +73,7 @@ class Command(BaseCommand):
         status.add_argument("--limit", type=int, default=20, help="How many jobs (default 20).")
 
     def handle(self, *args, **options):
+        self.told_waiting: set[int] = set()
         if options["command"] == "status":
             return self.status(limit=options["limit"])
         return self.run(options)
@@ -136,6 +137,10 @@ class Command(BaseCommand):
         self.report_jobs([jobs.job_run_to_end(job_id=job.pk, on_wait=self.say_waiting) for job in created])
 
     def say_waiting(self, job: SyncJob) -> None:
+        """Once per job: what it waits for."""
+        if job.pk in self.told_waiting:
+            return
+        self.told_waiting.add(job.pk)
         if job.waiting_for_id:
             self.stdout.write(f"#{job.pk} {job.mapping_name}: waiting for job #{job.waiting_for_id} to finish…")
         else:
