@@ -255,6 +255,12 @@ def _restore_erp_record(ctx: RunContext, coupling: Coupling, row: dict | None) -
         coupling.erp_system_id = record.system_id
         coupling.save(update_fields=["erp_system_id", "modified_at"])
         outcomes.mark_success(ctx, coupling, snapshot=crm_side, record=record, row=row)
-        coupling.shortened = values.shortened_values(ctx, lookups, record, cut)
+        outcomes.keep_shortened(
+            ctx,
+            coupling=coupling,
+            record=record,
+            cut=cut,
+            held=lambda: values.erp_values_for_merge(ctx, lookups, record),
+            written=set(crm_side),
+        )
         outcomes.save_successes([coupling])
-        outcomes.record_shortened(ctx, record=record, shortened=cut, coupling=coupling)

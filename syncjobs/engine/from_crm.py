@@ -367,10 +367,9 @@ def _create_erp_record(ctx: RunContext, lookups: Lookups, row: dict, crm_id: uui
                 erp_system_id=record.system_id,
                 crm_entity=ctx.mapping.crm_entity,
                 crm_id=crm_id,
-                shortened=values.shortened_values(ctx, lookups, record, cut),
             )
-            outcomes.record_shortened(ctx, record=record, shortened=cut, crm_id=crm_id)
             erp_side = values.erp_values_for_merge(ctx, lookups, record)
+            outcomes.keep_shortened(ctx, coupling=coupling, record=record, cut=cut, held=lambda: erp_side)
             # Fields that go only to Dynamics 365 were not written there: their base is what the row
             # holds, so the next ERP → CRM pass sends the new record's values where they differ (a
             # credit limit the account never had, say) and nothing where they agree.

@@ -8,6 +8,7 @@ failure streak on its coupling: the same failure (fingerprint) twice in a row ma
 from __future__ import annotations
 
 import datetime
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
@@ -85,16 +86,33 @@ def mark_success(
     coupling.modified_at = coupling.last_synced_at
 
 
-def record_shortened(
-    ctx: RunContext, *, record: models.Model, shortened: dict, crm_id=None, coupling: Coupling | None = None
+def keep_shortened(
+    ctx: RunContext,
+    *,
+    coupling: Coupling,
+    record: models.Model,
+    cut: dict,
+    held: Callable[[], dict[str, Any]],
+    written: set[str] = frozenset(),
 ) -> None:
-    """A warning row per value shortened to fit the ERP (values.Shortened), naming the record and the field."""
-    if not shortened:
-        return
+    """After CRM values went into ``record``: the coupling forgets the fields written whole either way
+    (``written``) and remembers, for each value shortened to fit (``cut``: values.Shortened by field
+    mapping name), the copy the ERP now holds (``held()``: the ERP side's canonical values, asked only
+    when something was cut), so that the copy never goes back; a warning row names each."""
+    kept = {name: value for name, value in (coupling.shortened or {}).items() if name not in written}
+    if cut:
+        erp_side = held()
+        kept.update({name: erp_side.get(name) for name in cut})
+        _warn_shortened(ctx, record=record, cut=cut, crm_id=coupling.crm_id)
+    coupling.shortened = kept
+
+
+def _warn_shortened(ctx: RunContext, *, record: models.Model, cut: dict, crm_id) -> None:
+    """A warning row per value shortened to fit the ERP, naming the record and the field."""
     erp_model = ContentType.objects.get_for_model(type(record))
     rows = []
-    for cut in shortened.values():
-        message = cut.message(record)
+    for value in cut.values():
+        message = value.message(record)
         ctx.warn(message)
         rows.append(
             SyncJobWarning(
@@ -104,8 +122,8 @@ def record_shortened(
                 erp_system_id=record.system_id,
                 erp_label=f"{record._meta.verbose_name} {record}"[:200],
                 crm_entity=ctx.mapping.crm_entity,
-                crm_id=crm_id or (coupling.crm_id if coupling is not None else None),
-                field=cut.field_label[:200],
+                crm_id=crm_id,
+                field=value.field_label[:200],
                 message=message,
             )
         )

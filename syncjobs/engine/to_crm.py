@@ -271,11 +271,10 @@ def merge_record(ctx, lookups, field_directions, record, coupling, erp_side, row
     if row is not None:
         erp_side = {**values.erp_values_for_merge(ctx, lookups, record), **erp_side}
     base = coupling.snapshot or {}
-    shortened = dict(coupling.shortened or {})
     result = merge(
         directions=field_directions,
         base=base,
-        erp=values.erp_side_as_synchronized(erp_side, base, shortened),
+        erp=values.erp_side_as_synchronized(erp_side, base, coupling.shortened or {}),
         crm=crm_side,
         policy=ctx.mapping.update_conflict_policy,
     )
@@ -314,12 +313,13 @@ def merge_record(ctx, lookups, field_directions, record, coupling, erp_side, row
             return None
         if not result.to_crm:
             ctx.count("modified")
-    # A field written whole either way is no longer shortened; one cut again remembers its new copy.
-    for name in result.to_crm | result.to_erp:
-        shortened.pop(name, None)
-    if cut:
-        shortened.update(values.shortened_values(ctx, lookups, record, cut))
-        outcomes.record_shortened(ctx, record=record, shortened=cut, coupling=coupling)
-    coupling.shortened = shortened
+    outcomes.keep_shortened(
+        ctx,
+        coupling=coupling,
+        record=record,
+        cut=cut,
+        held=lambda: values.erp_values_for_merge(ctx, lookups, record),
+        written=result.to_crm | result.to_erp,
+    )
     body = values.crm_payload(ctx, result.merged, result.to_crm) if result.to_crm else {}
     return PendingWrite(record=record, coupling=coupling, body=body, snapshot=result.merged, create=False)

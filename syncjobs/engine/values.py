@@ -569,16 +569,6 @@ def apply_to_erp(
     return shortened
 
 
-def shortened_values(
-    ctx: RunContext, lookups: Lookups, record: models.Model, shortened: dict[str, Shortened]
-) -> dict[str, Any]:
-    """What the ERP now holds for each shortened field, in the form the next run compares (Coupling.shortened)."""
-    if not shortened:
-        return {}
-    held = erp_values_for_merge(ctx, lookups, record)
-    return {name: held.get(name) for name in shortened}
-
-
 def erp_side_as_synchronized(erp_side: dict[str, Any], base: dict[str, Any], shortened: dict[str, Any]) -> dict:
     """The ERP side with each shortened copy the ERP still holds read as the full value it was cut from.
 
