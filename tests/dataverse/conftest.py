@@ -5,7 +5,8 @@ import uuid
 
 import pytest
 
-from dataverse import Client, ClientSecretAuth, F, UsernamePasswordAuth
+from dataverse import Client, ClientSecretAuth
+from tests.syncjobs.crm_support import assign_roles
 
 # (url, generation): the organizations whose integration user has its role; a restore takes it away.
 _prepared: set[tuple[str, int]] = set()
@@ -15,13 +16,7 @@ def grant_integration_role(sandbox, role: str = "System Administrator") -> None:
     """What an administrator does once for a new application user: give it a security role."""
     if (sandbox.url, sandbox.generation) in _prepared:
         return
-    auth = ClientSecretAuth(sandbox.authority, sandbox.client_id, sandbox.client_secret)
-    with Client(sandbox.url, auth=auth, ca_bundle=sandbox.ca_bundle) as integration:
-        user_id = integration.whoami().user_id
-    admin_auth = UsernamePasswordAuth(sandbox.authority, sandbox.client_id, sandbox.admin_user, sandbox.admin_password)
-    with Client(sandbox.url, auth=admin_auth, ca_bundle=sandbox.ca_bundle) as admin:
-        (role_row,) = admin.query("roles", select=["name"], filter=F.eq("name", role))
-        admin.associate("systemusers", user_id, "systemuserroles_association", "roles", role_row["roleid"])
+    assign_roles(sandbox, role)
     _prepared.add((sandbox.url, sandbox.generation))
 
 
