@@ -18,6 +18,7 @@ from erp.models import (
     SalesHeader,
     SalesLine,
     SalesPrice,
+    SalesSetup,
     UnitOfMeasure,
 )
 
@@ -26,6 +27,11 @@ QUANTITY = DecimalField(max_digits=18, decimal_places=5)
 
 def general_setup() -> GeneralSetup:
     setup, _ = GeneralSetup.objects.get_or_create(pk=1)
+    return setup
+
+
+def sales_setup() -> SalesSetup:
+    setup, _ = SalesSetup.objects.get_or_create(pk=1)
     return setup
 
 

@@ -27,7 +27,6 @@ from erp.models import (
     SalesInvoiceHeader,
     SalesInvoiceLine,
     SalesLine,
-    SalesSetup,
 )
 
 CENT = Decimal("0.01")
@@ -443,10 +442,6 @@ def sales_order_post_shipment(
 # --- Invoicing ---------------------------------------------------------------------------------
 
 
-def sales_setup_get() -> SalesSetup:
-    return SalesSetup.objects.get_or_create(pk=1)[0]
-
-
 def sales_order_post_invoice(
     *,
     order: SalesHeader,
@@ -484,7 +479,7 @@ def sales_order_post_invoice(
             )
         due_days = customer.payment_terms.due_date_days if customer.payment_terms else 0
         invoice = SalesInvoiceHeader(
-            no=no_series_next(series_code=sales_setup_get().posted_invoice_nos),
+            no=no_series_next(series_code=selectors.sales_setup().posted_invoice_nos),
             order=locked,
             order_no=locked.no,
             sell_to_customer=customer,

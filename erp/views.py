@@ -700,10 +700,10 @@ class SalesSetupView(PermissionRequiredMixin, View):
         )
 
     def get(self, request: HttpRequest) -> HttpResponse:
-        return self.render_form(forms.SalesSetupForm(instance=services.sales_setup_get()))
+        return self.render_form(forms.SalesSetupForm(instance=selectors.sales_setup()))
 
     def post(self, request: HttpRequest) -> HttpResponse:
-        form = forms.SalesSetupForm(request.POST, instance=services.sales_setup_get())
+        form = forms.SalesSetupForm(request.POST, instance=selectors.sales_setup())
         if form.is_valid():
             try:
                 services.record_save(instance=form.instance)

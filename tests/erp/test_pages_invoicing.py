@@ -9,7 +9,7 @@ from django.test import Client
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
-from erp import services
+from erp import selectors, services
 from erp.models import CustLedgerEntry, SalesHeader, SalesInvoiceHeader, SalesSetup
 from tests.erp.pages_support import (
     client_with,
@@ -327,7 +327,7 @@ def test_setup_page_needs_view_to_see_and_change_to_save():
     assert response.context["form"].fields["posted_invoice_nos"].disabled
     assert "You can see the sales setup but not change it." in response.content.decode()
     assert viewer.post(SETUP, setup_data(posted_invoice_nos="CHANGED")).status_code == 403
-    assert services.sales_setup_get().posted_invoice_nos == "S-INV"
+    assert selectors.sales_setup().posted_invoice_nos == "S-INV"
 
 
 def test_setup_form_saves():
@@ -343,7 +343,7 @@ def test_setup_form_refuses_an_unknown_number_series():
     response = superuser_client().post(SETUP, setup_data(posted_invoice_nos="NOPE"))
     assert response.status_code == 200
     assert response.context["form"].errors["posted_invoice_nos"] == ["There is no number series NOPE."]
-    assert services.sales_setup_get().posted_invoice_nos == "S-INV"
+    assert selectors.sales_setup().posted_invoice_nos == "S-INV"
 
 
 def test_setup_page_is_protected_by_csrf():
@@ -351,7 +351,7 @@ def test_setup_page_is_protected_by_csrf():
     client.force_login(UserFactory(is_superuser=True))
     NoSeriesFactory(code="INV-2026", prefix="26-")
     assert client.post(SETUP, setup_data(posted_invoice_nos="INV-2026")).status_code == 403
-    assert services.sales_setup_get().posted_invoice_nos == "S-INV"
+    assert selectors.sales_setup().posted_invoice_nos == "S-INV"
 
 
 def test_a_new_invoice_takes_its_number_from_the_series_chosen_on_the_setup_page():

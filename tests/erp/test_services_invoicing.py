@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import ValidationError
 
-from erp import services
+from erp import selectors, services
 from erp.models import CustLedgerEntry, NoSeries, SalesHeader, SalesInvoiceHeader, SalesLine
 from tests import factories
 
@@ -175,7 +175,7 @@ def test_a_closed_order_cannot_be_reopened_released_changed_or_invoiced_again(or
 
 def test_invoice_numbers_come_from_the_series_the_sales_setup_names(order):
     factories.NoSeriesFactory(code="INV-2026", prefix="26-", width=4, increment_by=1)
-    setup = services.sales_setup_get()
+    setup = selectors.sales_setup()
     setup.posted_invoice_nos = "INV-2026"
     setup.save()
     new_line(order, type="item", item=stocked_item(), quantity=D("1"))
