@@ -217,6 +217,9 @@ ORGANIZATION = Entity(
         _string("name", 160, SYSTEM_REQUIRED),
         _lookup("basecurrencyid", {"basecurrencyid": "transactioncurrency"}),
         Attribute("expirechangetrackingindays", "Integer"),
+        # Sales order processing integration: submitted orders become read-only to everyone but
+        # integration users, and the CRM's price calculation is skipped for them.
+        Attribute("issopintegrationenabled", "Boolean", default=False),
         *_system_attributes(owned=False),
     ),
     display_name="Organization",
@@ -270,6 +273,8 @@ SYSTEMUSER = Entity(
             },
             default=0,
         ),
+        # "Integration user mode": the user may change submitted orders (sales order processing).
+        Attribute("isintegrationuser", "Boolean", default=False),
         *_system_attributes(owned=False),
     ),
     many_to_many=(ManyToMany("systemuserroles_association", "role", "systemuserroles"),),
@@ -495,6 +500,7 @@ ACCOUNT = Entity(
         OneToMany("account_parent_account", "account", "parentaccountid"),
         OneToMany("opportunity_customer_accounts", "opportunity", "customerid"),
         OneToMany("order_customer_accounts", "salesorder", "customerid"),
+        OneToMany("invoice_customer_accounts", "invoice", "customerid"),
         OneToMany("Account_Annotation", "annotation", "objectid"),
     ),
     display_name="Account",
@@ -576,6 +582,72 @@ SALESORDER_STATES = (
     State(3, "Fulfilled", 100001, {100001: "Complete", 100002: "Partial"}),
     State(4, "Invoiced", 100003, {100003: "Invoiced"}),
 )
+SHIPPING_METHODS = {1: "Airborne", 2: "DHL", 3: "FedEx", 4: "UPS", 5: "Postal Mail", 6: "Full Load", 7: "Will Call"}
+FREIGHT_TERMS = {1: "FOB", 2: "No Charge"}
+
+
+def _bill_to() -> tuple[Attribute, ...]:
+    return (
+        _string("billto_name", 200),
+        _string("billto_line1", 250),
+        _string("billto_line2", 250),
+        _string("billto_line3", 250),
+        _string("billto_city", 80),
+        _string("billto_stateorprovince", 50),
+        _string("billto_postalcode", 20),
+        _string("billto_country", 80),
+        _string("billto_telephone", 50),
+    )
+
+
+def _document_totals() -> tuple[Attribute, ...]:
+    """The amounts an order or invoice adds up from its lines (store.py computes them). Valid for create
+    and update as in Dataverse; the computed values win unless the price calculation is skipped (sales
+    order processing integration: an integration user writes them itself)."""
+    return (
+        _money("totalamount"),
+        _money("totallineitemamount"),
+        _money("totalamountlessfreight"),
+        _money("totaldiscountamount", valid_for_create=False, valid_for_update=False),
+        _money("totallineitemdiscountamount", valid_for_create=False, valid_for_update=False),
+        _money("totaltax"),
+        _money("discountamount"),
+        Attribute("discountpercentage", "Decimal", precision=2, min_value=0, max_value=100),
+        _money("freightamount"),
+    )
+
+
+def _document_line() -> tuple[Attribute, ...]:
+    """The columns an order line and an invoice line share (amounts computed in store.py)."""
+    return (
+        _lookup("productid", {"productid": "product"}),
+        _lookup("uomid", {"uomid": "uom"}),
+        _lookup("transactioncurrencyid", CURRENCY),
+        _string("productdescription", 500),
+        Attribute("isproductoverridden", "Boolean", valid_for_update=False),
+        _decimal("quantity", precision=5),
+        _money("priceperunit"),
+        Attribute("ispriceoverridden", "Boolean"),
+        _money("manualdiscountamount"),
+        _money("volumediscountamount"),
+        _money("tax"),
+        _money("baseamount"),
+        _money("extendedamount"),
+        Attribute("lineitemnumber", "Integer", min_value=0),
+        Attribute("sequencenumber", "Integer", min_value=0),
+        _picklist(
+            "producttypecode",
+            {
+                1: "Product",
+                2: "Bundle",
+                3: "Required Bundle Product",
+                4: "Optional Bundle Product",
+                5: "Project-based Service",
+            },
+            default=1,
+        ),
+    )
+
 
 SALESORDER = Entity(
     "salesorder",
@@ -590,15 +662,18 @@ SALESORDER = Entity(
         _lookup("pricelevelid", {"pricelevelid": "pricelevel"}),
         _lookup("transactioncurrencyid", CURRENCY),
         _lookup("opportunityid", {"opportunityid": "opportunity"}),
-        _money("totalamount", valid_for_create=False, valid_for_update=False),
-        _money("totallineitemamount", valid_for_create=False, valid_for_update=False),
-        _money("discountamount"),
-        _money("freightamount"),
+        *_document_totals(),
         Attribute("requestdeliveryby", "DateTime"),
         Attribute("datefulfilled", "DateTime"),
+        Attribute("submitdate", "DateTime"),
+        Attribute("lastbackofficesubmit", "DateTime"),
         _memo("description"),
         _picklist("paymenttermscode", PAYMENT_TERMS),
+        _picklist("shippingmethodcode", SHIPPING_METHODS),
+        _picklist("freighttermscode", FREIGHT_TERMS),
+        _string("shipto_name", 200),
         *_address("shipto"),
+        *_bill_to(),
         *_state_attributes(SALESORDER_STATES),
         *_system_attributes(),
     ),
@@ -606,6 +681,7 @@ SALESORDER = Entity(
     alternate_keys={"ordernumber": ("ordernumber",)},
     one_to_many=(
         OneToMany("order_details", "salesorderdetail", "salesorderid"),
+        OneToMany("order_invoices", "invoice", "salesorderid"),
         OneToMany("SalesOrder_Annotation", "annotation", "objectid"),
     ),
     display_name="Order",
@@ -621,24 +697,85 @@ SALESORDERDETAIL = Entity(
         Attribute("salesorderdetailid", "Uniqueidentifier"),
         _string("salesorderdetailname", 500, valid_for_create=False, valid_for_update=False),
         _lookup("salesorderid", {"salesorderid": "salesorder"}, SYSTEM_REQUIRED, valid_for_update=False),
-        _lookup("productid", {"productid": "product"}),
-        _lookup("uomid", {"uomid": "uom"}),
-        _lookup("transactioncurrencyid", CURRENCY),
-        _string("productdescription", 500),
-        _decimal("quantity", precision=5),
-        _money("priceperunit"),
-        _money("manualdiscountamount"),
-        _money("tax"),
-        _money("baseamount", valid_for_create=False, valid_for_update=False),
-        _money("extendedamount", valid_for_create=False, valid_for_update=False),
-        Attribute("ispriceoverridden", "Boolean"),
-        Attribute("isproductoverridden", "Boolean", valid_for_update=False),
-        Attribute("lineitemnumber", "Integer", min_value=0),
+        *_document_line(),
+        _decimal("quantityshipped", precision=5),
         Attribute("requestdeliveryby", "DateTime"),
         *_system_attributes(owned=False),
     ),
     display_name="Order Product",
     object_type_code=1089,
+)
+
+INVOICE_STATES = (
+    State(
+        0,
+        "Active",
+        1,
+        {
+            1: "New",
+            2: "Partially Shipped",
+            4: "Billed",
+            5: "Booked (applies to services)",
+            6: "Installed (applies to services)",
+        },
+    ),
+    # Deprecated in Dataverse, still declared.
+    State(1, "Closed (deprecated)", 3, {3: "Canceled (deprecated)", 7: "Paid (deprecated)"}),
+    State(2, "Paid", 100001, {100001: "Complete", 100002: "Partial"}),
+    State(3, "Canceled", 100003, {100003: "Canceled"}),
+)
+
+INVOICE = Entity(
+    "invoice",
+    "invoices",
+    "invoiceid",
+    "name",
+    (
+        Attribute("invoiceid", "Uniqueidentifier"),
+        _string("name", 300, SYSTEM_REQUIRED),
+        _string("invoicenumber", 100, valid_for_update=False),
+        _lookup("customerid", CUSTOMER, kind="Customer", required=SYSTEM_REQUIRED),
+        _lookup("salesorderid", {"salesorderid": "salesorder"}),
+        _lookup("pricelevelid", {"pricelevelid": "pricelevel"}),
+        _lookup("transactioncurrencyid", CURRENCY),
+        _lookup("opportunityid", {"opportunityid": "opportunity"}),
+        *_document_totals(),
+        Attribute("datedelivered", "DateTime"),
+        Attribute("duedate", "DateTime"),
+        _memo("description"),
+        Attribute("ispricelocked", "Boolean"),
+        _picklist("paymenttermscode", PAYMENT_TERMS),
+        _picklist("shippingmethodcode", SHIPPING_METHODS),
+        *_bill_to(),
+        *_state_attributes(INVOICE_STATES),
+        *_system_attributes(),
+    ),
+    states=INVOICE_STATES,
+    alternate_keys={"invoicenumber": ("invoicenumber",)},
+    one_to_many=(
+        OneToMany("invoice_details", "invoicedetail", "invoiceid"),
+        OneToMany("Invoice_Annotation", "annotation", "objectid"),
+    ),
+    display_name="Invoice",
+    object_type_code=1090,
+)
+
+INVOICEDETAIL = Entity(
+    "invoicedetail",
+    "invoicedetails",
+    "invoicedetailid",
+    "invoicedetailname",
+    (
+        Attribute("invoicedetailid", "Uniqueidentifier"),
+        _string("invoicedetailname", 500, valid_for_create=False, valid_for_update=False),
+        _lookup("invoiceid", {"invoiceid": "invoice"}, SYSTEM_REQUIRED, valid_for_update=False),
+        _lookup("salesorderdetailid", {"salesorderdetailid": "salesorderdetail"}),
+        *_document_line(),
+        _decimal("quantityshipped", precision=5),
+        *_system_attributes(owned=False),
+    ),
+    display_name="Invoice Product",
+    object_type_code=1091,
 )
 
 ANNOTATION = Entity(
@@ -657,6 +794,7 @@ ANNOTATION = Entity(
                 "objectid_contact": "contact",
                 "objectid_product": "product",
                 "objectid_salesorder": "salesorder",
+                "objectid_invoice": "invoice",
             },
         ),
         _string("filename", 255),
@@ -668,6 +806,45 @@ ANNOTATION = Entity(
     ),
     display_name="Note",
     object_type_code=5,
+)
+
+POST = Entity(
+    "post",
+    "posts",
+    "postid",
+    "text",
+    (
+        Attribute("postid", "Uniqueidentifier"),
+        _memo("text", 1000, required=SYSTEM_REQUIRED),
+        _picklist("source", {1: "Auto Post", 2: "Manual Post"}, default=2),
+        _picklist(
+            "type",
+            {
+                1: "Check-in",
+                2: "Idea",
+                3: "News",
+                4: "Private Message",
+                5: "Question",
+                6: "Re-post",
+                7: "Status",
+            },
+            default=7,
+        ),
+        _lookup(
+            "regardingobjectid",
+            {
+                "regardingobjectid_account": "account",
+                "regardingobjectid_contact": "contact",
+                "regardingobjectid_salesorder": "salesorder",
+                "regardingobjectid_invoice": "invoice",
+            },
+            SYSTEM_REQUIRED,
+            valid_for_update=False,
+        ),
+        *_system_attributes(owned=False),
+    ),
+    display_name="Post",
+    object_type_code=8000,
 )
 
 SOLUTION = Entity(
@@ -707,11 +884,16 @@ ENTITIES: tuple[Entity, ...] = (
     OPPORTUNITY,
     SALESORDER,
     SALESORDERDETAIL,
+    INVOICE,
+    INVOICEDETAIL,
     ANNOTATION,
+    POST,
     SOLUTION,
 )
 BY_LOGICAL_NAME: dict[str, Entity] = {entity.logical_name: entity for entity in ENTITIES}
 BY_SET_NAME: dict[str, Entity] = {entity.set_name: entity for entity in ENTITIES}
+# The built-in declarations, before any solution adds columns to them (customizations.py).
+BUILTIN: dict[str, Entity] = dict(BY_LOGICAL_NAME)
 
 
 def entity_by_logical_name(name: str) -> Entity:

@@ -82,10 +82,16 @@ PRODUCTS = [
     ("I000100", "ATHENS Monitor Arm, blue", Decimal("120.51")),
     ("CRM-P-01", "Extended Warranty (CRM only)", Decimal("99.00")),
 ]
+# Submitted orders (CRM order 1-3), then Active ones a salesperson can still edit and submit (4-5);
+# every line is an ERP demo item, so the product can be coupled by number.
 ORDERS = [
     ("C0000010", [("I000010", 2), ("I000090", 4)]),
     ("C0000030", [("I000020", 10), ("I000030", 10)]),
     ("C0000060", [("I000100", 25)]),
+]
+ACTIVE_ORDERS = [
+    ("C0000020", [("I000040", 1), ("I000020", 6), ("I000090", 6)]),
+    ("C0000040", [("I000050", 3), ("I000060", 2)]),
 ]
 
 
@@ -162,6 +168,7 @@ def _seed_rows(credentials: dict) -> None:
             domainname=ADMIN_USERNAME,
             businessunitid=root_bu,
             isdisabled=False,
+            isintegrationuser=False,
             accessmode=0,
         )
         _touch(metadata.BUSINESSUNIT, root_bu, caller)
@@ -323,7 +330,9 @@ def _seed_rows(credentials: dict) -> None:
             },
             caller,
         )
-    for index, (account_number, lines) in enumerate(ORDERS, start=1):
+    orders = [(number, lines, True) for number, lines in ORDERS]
+    orders += [(number, lines, False) for number, lines in ACTIVE_ORDERS]
+    for index, (account_number, lines, submitted) in enumerate(orders, start=1):
         order_id = _id("salesorder", str(index))
         if store.record_find(entity=metadata.SALESORDER, key=store.RecordKey(id=order_id)):
             continue
@@ -338,11 +347,12 @@ def _seed_rows(credentials: dict) -> None:
             caller=caller,
             key=store.RecordKey(id=order_id),
         )
-        for product_number, quantity in lines:
+        for sequence, (product_number, quantity) in enumerate(lines, start=1):
             store.record_create(
                 entity=metadata.SALESORDERDETAIL,
                 data={
                     "quantity": quantity,
+                    "sequencenumber": sequence,
                     "salesorderid@odata.bind": _bind(metadata.SALESORDER, order_id),
                     "productid@odata.bind": _bind(metadata.PRODUCT, product_ids[product_number]),
                     "uomid@odata.bind": _bind(metadata.UOM, base_unit.uomid),
@@ -350,10 +360,12 @@ def _seed_rows(credentials: dict) -> None:
                 caller=caller,
                 key=store.RecordKey(id=_id("salesorderdetail", str(index), product_number)),
             )
+        if not submitted:
+            continue
         store.record_update(
             entity=metadata.SALESORDER,
             key=store.RecordKey(id=order_id),
-            data={"statecode": 1, "statuscode": 3},
+            data={"statecode": 1, "statuscode": 3, "submitdate": store.now().strftime("%Y-%m-%dT%H:%M:%SZ")},
             caller=caller,
         )
 

@@ -11,6 +11,7 @@ from crm_sandbox import (
     identity_views,
     option_sets,
     pages,
+    sales_orders,
     solutions,
     webapi,
 )
@@ -28,11 +29,14 @@ webapi.ROOT_HANDLERS["$metadata"] = csdl.service_metadata
 webapi.ROOT_HANDLERS["InsertOptionValue"] = option_sets.insert_option_value
 webapi.ROOT_HANDLERS["UpdateOptionValue"] = option_sets.update_option_value
 webapi.ROOT_HANDLERS["DeleteOptionValue"] = option_sets.delete_option_value
+webapi.ROOT_HANDLERS["FulfillSalesOrder"] = sales_orders.fulfill_sales_order
+webapi.ROOT_HANDLERS["CancelSalesOrder"] = sales_orders.cancel_sales_order
 
 urlpatterns = [
     path("", pages.home, name="crm_sandbox_home"),
     path("sets/<str:set_name>/", pages.entity_rows, name="crm_sandbox_entity_rows"),
     path("sets/<str:set_name>/<uuid:row_id>/", pages.entity_row, name="crm_sandbox_entity_row"),
+    path("sets/salesorders/<uuid:row_id>/submit/", pages.order_submit, name="crm_sandbox_order_submit"),
     path("main.aspx", pages.web_client_record, name="crm_sandbox_web_client_record"),
     re_path(r"^api/data/v9\.2/(?P<path>.*)$", webapi.web_api, name="web_api"),
     path("common/userrealm/<str:username>", identity_views.user_realm, name="user_realm"),
