@@ -1,7 +1,10 @@
 """Entities created at run time by solution imports: their declaration, table and registration.
 
 A declaration is a plain dict (kept in ``CustomEntity.definition``) describing the entity as the
-solution's customizations.xml does. ``install`` creates or widens the table with Django's schema
+solution's customizations.xml does. A declaration with ``"extends": true`` holds only the columns a
+solution adds to a system entity (salesorder's nav_ columns): the built-in declaration
+(``metadata.BUILTIN``) plus those columns is registered in its place, over the same table.
+``install`` creates or widens the table with Django's schema
 editor and registers the entity in the metadata registry, so the Web API, ``$filter``,
 ``EntityDefinitions``, ``$metadata`` and the root page treat it like a built-in entity.
 ``load_installed`` does the same for every stored declaration when the server starts.
@@ -9,6 +12,7 @@ editor and registers the entity in the metadata registry, so the Web API, ``$fil
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 
 from django.apps.registry import Apps
@@ -19,8 +23,8 @@ from crm_sandbox import metadata, models, option_sets, store
 _lock = threading.RLock()
 
 
-def entity_from_declaration(declaration: dict) -> metadata.Entity:
-    attributes = [
+def _attributes(declaration: dict) -> list[metadata.Attribute]:
+    return [
         metadata.Attribute(
             item["name"],
             item["type"],
@@ -36,6 +40,14 @@ def entity_from_declaration(declaration: dict) -> metadata.Entity:
         )
         for item in declaration["attributes"]
     ]
+
+
+def entity_from_declaration(declaration: dict) -> metadata.Entity:
+    attributes = _attributes(declaration)
+    if declaration.get("extends"):
+        builtin = metadata.BUILTIN[declaration["logical_name"]]
+        added = [a for a in attributes if a.name not in builtin.attribute_map]
+        return dataclasses.replace(builtin, attributes=(*builtin.attributes, *added))
     states = metadata.ACTIVE_INACTIVE
     attributes += [*metadata._state_attributes(states), *metadata._system_attributes(owned=declaration["owned"])]
     return metadata.Entity(
@@ -55,8 +67,12 @@ def entity_from_declaration(declaration: dict) -> metadata.Entity:
 
 def register(entity: metadata.Entity, model) -> None:
     with _lock:
-        others = tuple(e for e in metadata.ENTITIES if e.logical_name != entity.logical_name)
-        metadata.ENTITIES = (*others, entity)
+        names = [e.logical_name for e in metadata.ENTITIES]
+        if entity.logical_name in names:  # re-registered in its place (a system entity keeps its rank)
+            position = names.index(entity.logical_name)
+            metadata.ENTITIES = (*metadata.ENTITIES[:position], entity, *metadata.ENTITIES[position + 1 :])
+        else:
+            metadata.ENTITIES = (*metadata.ENTITIES, entity)
         metadata.BY_LOGICAL_NAME[entity.logical_name] = entity
         metadata.BY_SET_NAME[entity.set_name] = entity
         models.ENTITY_MODELS[entity.logical_name] = model

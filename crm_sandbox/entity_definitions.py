@@ -60,6 +60,13 @@ def metadata_type(attribute: metadata.Attribute) -> str:
     return METADATA_TYPES.get(attribute.type, f"{attribute.type}AttributeMetadata")
 
 
+def _is_custom_attribute(entity: metadata.Entity, attribute: metadata.Attribute) -> bool:
+    builtin = metadata.BUILTIN.get(entity.logical_name)
+    if builtin is not None and not entity.is_custom:
+        return attribute.name not in builtin.attribute_map  # a solution's column on a system entity
+    return entity.is_custom and attribute.name.split("_")[0] != attribute.name
+
+
 def attribute_definition(entity: metadata.Entity, attribute: metadata.Attribute) -> dict:
     body = {
         "@odata.type": f"#{NAMESPACE}{metadata_type(attribute)}",
@@ -69,7 +76,7 @@ def attribute_definition(entity: metadata.Entity, attribute: metadata.Attribute)
         "EntityLogicalName": entity.logical_name,
         "AttributeType": attribute.type,
         "AttributeTypeName": {"Value": f"{attribute.type}Type"},
-        "IsCustomAttribute": entity.is_custom and attribute.name.split("_")[0] != attribute.name,
+        "IsCustomAttribute": _is_custom_attribute(entity, attribute),
         "IsValidForCreate": attribute.valid_for_create,
         "IsValidForUpdate": attribute.valid_for_update,
         "IsValidForRead": True,

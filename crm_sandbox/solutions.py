@@ -3,8 +3,10 @@
 The package holds ``[Content_Types].xml``, ``solution.xml`` (ImportExportXml/SolutionManifest:
 UniqueName, LocalizedNames, Version, Managed, Publisher with its CustomizationPrefix) and
 ``customizations.xml`` (Entities with their attributes and keys, Roles with their privileges).
-Custom entities become real entity sets (see customizations.py), roles become role rows, and the
-solution is recorded in the ``solution`` entity with its installed version.
+Custom entities become real entity sets (see customizations.py); a system entity in the package
+(as real solution files carry one: only the columns the solution adds, with the publisher prefix)
+gets those columns on its table and in its declaration; roles become role rows, and the solution
+is recorded in the ``solution`` entity with its installed version.
 
 Versions follow Dataverse: a managed solution cannot be replaced by a lower version, a package
 cannot switch an installed solution between managed and unmanaged, and importing the same (or a
@@ -186,13 +188,13 @@ def _read_entity(node: ElementTree.Element, package: Package) -> dict:
     logical_name = ((info.get("Name") if info is not None else None) or _text(node, "Name") or "").lower()
     if info is None or not _NAME.match(logical_name):
         raise InvalidPackage(f"customizations.xml: the entity '{logical_name}' has no EntityInfo/entity or a bad name.")
+    builtin = metadata.BUILTIN.get(logical_name)
+    if builtin is not None:
+        return _read_system_entity(node, info, builtin, package)
     if not logical_name.startswith(f"{package.prefix}_"):
         raise InvalidPackage(
             f"customizations.xml: the entity '{logical_name}' must start with the publisher prefix '{package.prefix}_'."
         )
-    builtin = metadata.BY_LOGICAL_NAME.get(logical_name)
-    if builtin is not None and not builtin.is_custom:
-        raise InvalidPackage(f"customizations.xml: '{logical_name}' is a system entity and cannot be redeclared.")
     primary_id, primary_name, attributes = f"{logical_name}id", None, []
     for attribute_node in info.findall("attributes/attribute"):
         declared = _read_attribute(attribute_node, logical_name, package, node)
@@ -232,6 +234,32 @@ def _read_entity(node: ElementTree.Element, package: Package) -> dict:
         "owned": ownership != "organizationowned",
         "change_tracking": _text(info, "ChangeTrackingEnabled", "0") in {"1", "true"},
         "display_name": _label(info, "LocalizedNames/LocalizedName") or logical_name,
+    }
+
+
+def _read_system_entity(node, info: ElementTree.Element, builtin: metadata.Entity, package: Package) -> dict:
+    """A system entity in a solution, as real solution files carry it: only the columns the solution adds
+    (its own, with the publisher prefix). The entity itself, its keys and its other columns stay as they are."""
+    attributes = []
+    for attribute_node in info.findall("attributes/attribute"):
+        declared = _read_attribute(attribute_node, builtin.logical_name, package, node)
+        if declared is None or declared["name"] in builtin.attribute_map:
+            continue  # a system column listed with the entity is not redeclared
+        if declared.pop("primary_key", False) or declared.pop("primary_name", False):
+            raise InvalidPackage(
+                f"customizations.xml: '{declared['name']}' cannot become the primary column of the system entity "
+                f"'{builtin.logical_name}'."
+            )
+        attributes.append(declared)
+    names = [a["name"] for a in attributes]
+    if len(set(names)) != len(names):
+        raise InvalidPackage(f"customizations.xml: the entity '{builtin.logical_name}' declares an attribute twice.")
+    return {
+        "logical_name": builtin.logical_name,
+        "extends": True,
+        "set_name": builtin.set_name,
+        "object_type_code": builtin.object_type_code,
+        "attributes": attributes,
     }
 
 
@@ -395,10 +423,18 @@ def _check_upgrade(package: Package, installed: dict) -> None:
 def _declarations(package: Package) -> list[dict]:
     """The package's entity declarations, merged with what earlier imports declared (columns are never dropped)."""
     stored = {c.logical_name: c for c in CustomEntity.objects.using(store.DB)}
-    next_code = FIRST_CUSTOM_TYPE_CODE + len(stored)
+    next_code = FIRST_CUSTOM_TYPE_CODE + len([c for c in stored.values() if not c.definition.get("extends")])
     declarations = []
     for declared in package.entities:
         previous = stored.get(declared["logical_name"])
+        if declared.get("extends"):
+            # Columns added to a system entity: kept with those earlier imports added (by any solution).
+            if previous is not None:
+                added = {a["name"] for a in declared["attributes"]}
+                kept = [a for a in previous.definition["attributes"] if a["name"] not in added]
+                declared["attributes"] = kept + declared["attributes"]
+            declarations.append(declared)
+            continue
         if previous is not None and previous.solution_uniquename != package.unique_name:
             raise BadRequest(
                 f"The entity '{declared['logical_name']}' belongs to the solution '{previous.solution_uniquename}'.",

@@ -16,6 +16,9 @@ ZIP_TIMESTAMP = (1980, 1, 1, 0, 0, 0)
 # RootComponent types of solution.xml.
 COMPONENT_ENTITY = "1"
 COMPONENT_ROLE = "20"
+# RootComponent behavior: 0 includes the entity whole; 2 only as a shell (a system entity, for the columns added).
+BEHAVIOR_INCLUDE_SUBCOMPONENTS = "0"
+BEHAVIOR_SHELL = "2"
 CONTENT_TYPES_NAMESPACE = "http://schemas.openxmlformats.org/package/2006/content-types"
 
 
@@ -78,7 +81,21 @@ def _solution_manifest() -> Element:
     _text(publisher, "CustomizationOptionValuePrefix", str(definition.OPTION_VALUE_PREFIX))
     components = SubElement(manifest, "RootComponents")
     for entity in definition.ENTITIES:
-        SubElement(components, "RootComponent", type=COMPONENT_ENTITY, schemaName=entity.logical_name, behavior="0")
+        SubElement(
+            components,
+            "RootComponent",
+            type=COMPONENT_ENTITY,
+            schemaName=entity.logical_name,
+            behavior=BEHAVIOR_INCLUDE_SUBCOMPONENTS,
+        )
+    for system_entity in definition.SYSTEM_ENTITIES:
+        SubElement(
+            components,
+            "RootComponent",
+            type=COMPONENT_ENTITY,
+            schemaName=system_entity.logical_name,
+            behavior=BEHAVIOR_SHELL,
+        )
     for role in definition.ROLES:
         SubElement(components, "RootComponent", type=COMPONENT_ROLE, id=f"{{{role.id}}}", behavior="0")
     SubElement(manifest, "MissingDependencies")
@@ -90,6 +107,8 @@ def _customizations() -> Element:
     entities = SubElement(root, "Entities")
     for entity in definition.ENTITIES:
         _entity(entities, entity)
+    for system_entity in definition.SYSTEM_ENTITIES:
+        _system_entity(entities, system_entity)
     roles = SubElement(root, "Roles")
     for role in definition.ROLES:
         node = SubElement(roles, "Role", id=f"{{{role.id}}}", name=role.name)
@@ -113,7 +132,7 @@ def _entity(parent: Element, entity: definition.Entity) -> None:
     _labels(info, "Descriptions", "Description", entity.description)
     attributes = SubElement(info, "attributes")
     for attribute in entity.attributes:
-        _attribute(attributes, attribute)
+        _attribute(attributes, attribute, entity.logical_name)
     _text(info, "EntitySetName", entity.entity_set)
     _text(info, "IsCustomizable", "1")
     _text(info, "OwnershipTypeMask", entity.ownership)
@@ -129,7 +148,19 @@ def _entity(parent: Element, entity: definition.Entity) -> None:
                 _text(key_attributes, "AttributeName", column)
 
 
-def _attribute(parent: Element, attribute: definition.Attribute) -> None:
+def _system_entity(parent: Element, entity: definition.SystemEntity) -> None:
+    """A system entity with only the columns the solution adds (``unmodified``: nothing else changes)."""
+    node = SubElement(parent, "Entity")
+    _text(node, "Name", entity.schema_name).attrib.update(
+        LocalizedName=entity.display_name, OriginalName=entity.display_name
+    )
+    info = SubElement(SubElement(node, "EntityInfo"), "entity", Name=entity.schema_name, unmodified="1")
+    attributes = SubElement(info, "attributes")
+    for attribute in entity.attributes:
+        _attribute(attributes, attribute, entity.logical_name)
+
+
+def _attribute(parent: Element, attribute: definition.Attribute, entity_name: str = "") -> None:
     node = SubElement(parent, "attribute", PhysicalName=attribute.logical_name)
     _text(node, "Type", attribute.type)
     _text(node, "Name", attribute.logical_name)
@@ -140,6 +171,22 @@ def _attribute(parent: Element, attribute: definition.Attribute) -> None:
     if attribute.max_length is not None:
         _text(node, "Format", "text")
         _text(node, "MaxLength", str(attribute.max_length))
+    if attribute.options:
+        _option_set(node, attribute, entity_name)
     _labels(node, "displaynames", "displayname", attribute.display_name)
     if attribute.description:
         _labels(node, "Descriptions", "Description", attribute.description)
+
+
+def _option_set(parent: Element, attribute: definition.Attribute, entity_name: str) -> None:
+    """A local option set (choice) of the attribute."""
+    _text(parent, "AppDefaultValue", "-1")
+    option_set = SubElement(parent, "optionset", Name=f"{entity_name}_{attribute.logical_name}")
+    _text(option_set, "OptionSetType", "picklist")
+    _text(option_set, "IsGlobal", "0")
+    _text(option_set, "IsCustomizable", "1")
+    _labels(option_set, "displaynames", "displayname", attribute.display_name)
+    options = SubElement(option_set, "options")
+    for value, label in attribute.options:
+        option = SubElement(options, "option", value=str(value))
+        _labels(option, "labels", "label", label)

@@ -5,7 +5,10 @@ import io
 import uuid
 import zipfile
 
+import requests
+
 from crm_sandbox.testing import start_sandbox
+from setup_wizard.solution import build_package
 
 CONTENT_TYPES = """<?xml version="1.0" encoding="utf-8"?>
 <Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">
@@ -264,3 +267,83 @@ def test_malformed_packages_are_refused_with_a_clear_message(crm_sandbox, admin_
     not_base64 = import_solution(crm_sandbox, admin_api, b"", CustomizationFile="%%%")
     assert not_base64.status_code == 400
     assert admin_api.get(f"{crm_sandbox.api_url}nav_nojobs").status_code == 404
+
+
+# --- A system entity in a package: columns added to salesorder ----------------------------------------------
+
+ORDER_COLUMN = "nav_erpordernumber"
+
+
+def _order_columns(sandbox, api) -> set[str]:
+    attributes = api.get(f"{sandbox.api_url}EntityDefinitions(LogicalName='salesorder')/Attributes?$select=LogicalName")
+    return {a["LogicalName"] for a in attributes.json()["value"]} & {"nav_erpordernumber", "nav_processingstatus"}
+
+
+def _write_order_column(sandbox, api, value: str) -> requests.Response:
+    order = api.get(f"{sandbox.api_url}salesorders?$select=ordernumber&$filter=ordernumber eq 'ORD-01001'").json()
+    return api.patch(
+        f"{sandbox.api_url}salesorders({order['value'][0]['salesorderid']})",
+        json={ORDER_COLUMN: value},
+        headers={"If-Match": "*"},
+    )
+
+
+def _import_product_solution(sandbox, api) -> None:
+    assert import_solution(sandbox, api, build_package()).status_code == 204
+
+
+def test_order_columns_follow_snapshot_restores(crm_sandbox, admin_api):
+    sandbox, api = crm_sandbox, admin_api
+    assert _order_columns(sandbox, api) == set()
+    assert _write_order_column(sandbox, api, "SO-1").status_code == 400  # not a property of salesorder yet
+    _import_product_solution(sandbox, api)
+    assert _write_order_column(sandbox, api, "SO-1").status_code == 204
+    sandbox.snapshot("test-order-columns")
+
+    sandbox.restore("seeded")  # taken before the import
+    assert _order_columns(sandbox, api) == set()
+    assert _write_order_column(sandbox, api, "SO-2").status_code == 400
+    assert api.get(f"{sandbox.api_url}salesorders?$select=totalamount").status_code == 200
+
+    sandbox.restore("test-order-columns")
+    assert _order_columns(sandbox, api) == {"nav_erpordernumber", "nav_processingstatus"}
+    order = api.get(f"{sandbox.api_url}salesorders(ordernumber='ORD-01001')?$select={ORDER_COLUMN}").json()
+    assert order[ORDER_COLUMN] == "SO-1"
+
+
+def test_order_columns_survive_a_restart(private_sandbox):
+    sandbox = private_sandbox()
+    api = sandbox.session(sandbox.admin_token())
+    _import_product_solution(sandbox, api)
+    assert _write_order_column(sandbox, api, "SO-9").status_code == 204
+    sandbox.stop()
+    restarted = start_sandbox(sandbox.data_dir)
+    try:
+        api = restarted.session(restarted.admin_token())
+        assert _order_columns(restarted, api) == {"nav_erpordernumber", "nav_processingstatus"}
+        order = api.get(f"{restarted.api_url}salesorders(ordernumber='ORD-01001')?$select={ORDER_COLUMN}").json()
+        assert order[ORDER_COLUMN] == "SO-9"
+        home = restarted.session().get(restarted.url, timeout=30)
+        assert home.status_code == 200
+    finally:
+        restarted.stop()
+
+
+def test_a_package_cannot_redeclare_a_system_column_or_add_one_without_the_prefix(crm_sandbox, admin_api):
+    system_entity = """<?xml version="1.0" encoding="utf-8"?>
+<ImportExportXml><Entities><Entity><Name>SalesOrder</Name><EntityInfo><entity Name="SalesOrder" unmodified="1">
+<attributes>{attribute}</attributes></entity></EntityInfo></Entity></Entities><Roles /></ImportExportXml>"""
+    unprefixed = ATTRIBUTE.format(name="erpnumber", type="nvarchar", required="none", mask="", extra="")
+    data = _zip(system_entity.format(attribute=unprefixed))
+    response = import_solution(crm_sandbox, admin_api, data)
+    assert response.status_code == 400 and "publisher prefix" in response.json()["error"]["message"]
+    assert _order_columns(crm_sandbox, admin_api) == set()
+
+
+def _zip(customizations: str) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("[Content_Types].xml", CONTENT_TYPES)
+        archive.writestr("solution.xml", SOLUTION.format(unique_name="navcrm_orders", version="1.0.0.0", managed=0))
+        archive.writestr("customizations.xml", customizations)
+    return buffer.getvalue()
