@@ -216,7 +216,7 @@ class SalesSetupForm(forms.ModelForm):
 
     class Meta:
         model = SalesSetup
-        fields = ["posted_invoice_nos"]
+        fields = ["posted_invoice_nos", "write_in_item", "freight_item"]
 
     def clean_posted_invoice_nos(self) -> str:
         return self.cleaned_data["posted_invoice_nos"].code

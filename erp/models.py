@@ -12,6 +12,7 @@ UUID ``system_id`` used for coupling (never shown as the business key) and an in
 import uuid
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
@@ -503,6 +504,9 @@ class SalesHeader(SyncedModel):
     your_reference = models.CharField(max_length=35, blank=True)
     external_document_no = models.CharField("external document no.", max_length=35, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
+    )
 
     class Meta:
         verbose_name = "sales order"
@@ -656,13 +660,29 @@ class ItemLedgerEntry(models.Model):
 
 
 class SalesSetup(models.Model):
-    """Sales & receivables setup (a singleton, pk=1): how posted sales invoices are numbered.
-
-    What orders from Dynamics 365 need (a write-in item, a freight item, whose order numbers to use) comes
-    with the order intake that acts on it (issue 11 §3): a setting nothing reads is not offered."""
+    """Sales & receivables setup (a singleton, pk=1): how posted sales invoices are numbered, and the items
+    that take the lines of an order from Dynamics 365 which name no product (BC's write-in product and
+    freight account)."""
 
     posted_invoice_nos = models.CharField(
         "posted invoice nos.", max_length=20, default="S-INV", help_text="The number series of posted sales invoices."
+    )
+    write_in_item = models.ForeignKey(
+        "Item",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="Takes the lines of a Dynamics 365 order whose product is written in (the text becomes its "
+        "description).",
+    )
+    freight_item = models.ForeignKey(
+        "Item",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="Takes the freight amount of a Dynamics 365 order, as a line of its own.",
     )
 
     class Meta:

@@ -13,7 +13,7 @@ from django.db import models, transaction
 from django.db.models import F, Max, ProtectedError
 from django.utils import timezone
 
-from erp import selectors
+from erp import selectors, signals
 from erp.models import (
     ZERO,
     Contact,
@@ -239,12 +239,17 @@ def _lock_open_order(order_id: int) -> SalesHeader:
     return order
 
 
-def sales_line_save(*, line: SalesLine) -> SalesLine:
+def sales_line_save(
+    *, line: SalesLine, discount_amount: Decimal | None = None, keep_unit_price: bool = False
+) -> SalesLine:
     """Create or update a line of an open order.
 
     Like NAV's field validation: choosing an item or resource fills in its description, unit of
     measure and price (best sales price for items); a changed quantity or unit fetches the price
-    again unless the price itself was changed. Amounts are rounded to cents.
+    again unless the price itself was changed (or ``keep_unit_price``: the price comes from an order
+    that was priced elsewhere, even a price of 0). Amounts are rounded to cents. A ``discount_amount``
+    (an order from Dynamics 365 carries amounts, not percentages) is kept as given, and the
+    line discount % shown is derived from it.
     """
     with transaction.atomic():
         if not line.order_id:
@@ -254,17 +259,30 @@ def sales_line_save(*, line: SalesLine) -> SalesLine:
         if stored and stored.order_id != line.order_id:
             raise ValidationError({"order": "A line cannot move to another order."})
         _check_line_target(line, stored)
-        _fill_line_defaults(line, stored, order)
-        line.line_discount_amount = round_amount(
-            round_amount(line.quantity * line.unit_price) * line.line_discount_pct / 100
-        )
-        line.line_amount = round_amount(line.quantity * line.unit_price) - line.line_discount_amount
+        _fill_line_defaults(line, stored, order, keep_unit_price=keep_unit_price)
+        gross = round_amount(line.quantity * line.unit_price)
+        if discount_amount is None:
+            line.line_discount_amount = round_amount(gross * line.line_discount_pct / 100)
+        else:
+            line.line_discount_amount = _given_discount(round_amount(discount_amount), gross)
+            line.line_discount_pct = (line.line_discount_amount * 100 / gross).quantize(CENT) if gross else ZERO
+        line.line_amount = gross - line.line_discount_amount
         if not line.line_no:
             last = order.lines.aggregate(last=Max("line_no"))["last"] or 0
             line.line_no = last + LINE_NO_STEP
         line.full_clean()
         line.save()
     return line
+
+
+def _given_discount(discount: Decimal, gross: Decimal) -> Decimal:
+    if discount < 0:
+        raise ValidationError({"line_discount_amount": "A line discount cannot be negative."})
+    if discount > gross:
+        raise ValidationError(
+            {"line_discount_amount": f"The line discount {discount} is more than the line's amount {gross}."}
+        )
+    return discount
 
 
 def _check_line_target(line: SalesLine, stored: SalesLine | None) -> None:
@@ -285,7 +303,7 @@ def _check_line_target(line: SalesLine, stored: SalesLine | None) -> None:
     line.quantity_invoiced = stored.quantity_invoiced if stored else ZERO
 
 
-def _fill_line_defaults(line: SalesLine, stored: SalesLine | None, order: SalesHeader) -> None:
+def _fill_line_defaults(line: SalesLine, stored: SalesLine | None, order: SalesHeader, *, keep_unit_price=False):
     if line.type == SalesLine.Type.COMMENT:
         line.unit_of_measure = None
         line.qty_per_unit_of_measure = Decimal(1)
@@ -317,7 +335,7 @@ def _fill_line_defaults(line: SalesLine, stored: SalesLine | None, order: SalesH
         stored is not None
         and (line.quantity != stored.quantity or line.unit_of_measure_id != stored.unit_of_measure_id)
     )
-    if repriced and not price_entered:
+    if repriced and not price_entered and not keep_unit_price:
         line.unit_price = _default_unit_price(line, order)
 
 
@@ -378,6 +396,7 @@ def sales_order_release(*, order: SalesHeader) -> SalesHeader:
             )
         locked.status = SalesHeader.Status.RELEASED
         locked.save(update_fields=["status", "modified_at"])
+        signals.sales_order_released.send(sender=SalesHeader, order=locked)
     return locked
 
 
@@ -436,6 +455,7 @@ def sales_order_post_shipment(
             line.quantity_shipped = line.quantity
             line.modified_at = now
         SalesLine.objects.bulk_update(lines, ["quantity_shipped", "modified_at"])
+        signals.sales_shipment_posted.send(sender=SalesHeader, order=locked)
     return entries
 
 
@@ -537,6 +557,7 @@ def sales_order_post_invoice(
         if all(line.quantity_invoiced == line.quantity for line in lines):
             locked.status = SalesHeader.Status.CLOSED
             locked.save(update_fields=["status", "modified_at"])
+        signals.sales_invoice_posted.send(sender=SalesHeader, order=locked, invoice=invoice)
     return invoice
 
 
