@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "erp",
     "coupling",
     "syncjobs",
+    "crm_orders",
     "setup_wizard",
     "webservices",
     "crm_sandbox",

@@ -11,6 +11,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("erp/", include("erp.urls")),
     path("setup/", include("setup_wizard.urls")),
+    path("sync/sales-orders/", include("crm_orders.urls")),
     path("sync/", include("syncjobs.urls")),
     path("api/", include("nav_crm.api.urls")),
     path("odata/", include("webservices.urls")),

@@ -26,6 +26,7 @@ from django.db import DatabaseError, connections, models, transaction
 from django.db.models import F
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from coupling.models import Coupling
 from syncjobs.models import IntegrationTableMapping, SyncJob, SyncJobError
@@ -39,8 +40,17 @@ class JobCannotRun(Exception):
     """The job has nothing to run with (no handler, no mapping): its message is for the user as is."""
 
 
-# Kind → callable(*, job). The engine registers its kinds here (or is found lazily below).
-JOB_HANDLERS: dict[str, JobHandler] = {}
+# Kind → the handler, callable(*, job), by dotted path (resolved when a job runs: the engine and the order
+# integration build on this module, not the other way round). A test may put a callable in its place.
+JOB_HANDLERS: dict[str, str | JobHandler] = {
+    SyncJob.Kind.SYNCHRONIZATION: "syncjobs.engine.run.run_synchronization",
+    SyncJob.Kind.COUPLING: "syncjobs.matching.run_coupling",
+    SyncJob.Kind.UNCOUPLING: "syncjobs.jobs.run_uncoupling",
+    SyncJob.Kind.ORDER_INTAKE: "crm_orders.intake.run_order_intake",
+    SyncJob.Kind.ORDER_PROGRESS: "crm_orders.progress.run_order_progress",
+}
+# Kinds that belong to no mapping (their jobs need none and take no mapping's lease).
+MAPPINGLESS_KINDS = {SyncJob.Kind.ORDER_INTAKE, SyncJob.Kind.ORDER_PROGRESS}
 
 # Where a mapping's direction allows a job direction.
 _ALLOWED_DIRECTIONS = {
@@ -102,6 +112,25 @@ def job_create(
         kind=kind,
         direction=direction,
         full=full,
+        parameters=parameters or {},
+        created_by=user if user is not None and user.is_authenticated else None,
+    )
+    if enqueue:
+        job_enqueue(job=job)
+    return job
+
+
+def job_create_unmapped(
+    *, kind: str, direction: str, parameters: dict | None = None, user=None, enqueue: bool = True
+) -> SyncJob:
+    """A pending job of a kind that belongs to no mapping (the sales order integration's)."""
+    if kind not in MAPPINGLESS_KINDS:
+        raise ValidationError({"kind": f"A {SyncJob.Kind(kind).label.lower()} job belongs to a mapping."})
+    job = SyncJob.objects.create(
+        mapping=None,
+        mapping_name=SyncJob.Kind(kind).label[:50],
+        kind=kind,
+        direction=direction,
         parameters=parameters or {},
         created_by=user if user is not None and user.is_authenticated else None,
     )
@@ -174,19 +203,10 @@ def job_lease_release(job: SyncJob) -> None:
 
 
 def _handler_for(kind: str) -> JobHandler:
-    if kind in JOB_HANDLERS:
-        return JOB_HANDLERS[kind]
-    if kind in (SyncJob.Kind.SYNCHRONIZATION, SyncJob.Kind.COUPLING):
-        # Imported here: the engine builds on this module, not the other way round.
-        try:
-            from syncjobs import engine
-        except ModuleNotFoundError:
-            raise JobCannotRun("The synchronization engine is not installed.") from None
-        entry_point = "run_synchronization" if kind == SyncJob.Kind.SYNCHRONIZATION else "run_coupling"
-        handler = getattr(engine, entry_point, None)
-        if handler is not None:
-            return handler
-    raise JobCannotRun(f"No handler for {SyncJob.Kind(kind).label.lower()} jobs.")
+    handler = JOB_HANDLERS.get(kind)
+    if handler is None:
+        raise JobCannotRun(f"No handler for {SyncJob.Kind(kind).label.lower()} jobs.")
+    return import_string(handler) if isinstance(handler, str) else handler
 
 
 def job_run(*, job_id: int) -> SyncJob:
@@ -199,7 +219,7 @@ def job_run(*, job_id: int) -> SyncJob:
     if job is None:
         return SyncJob.objects.get(pk=job_id)
     try:
-        if job.mapping_id is None:
+        if job.mapping_id is None and job.kind not in MAPPINGLESS_KINDS:
             raise JobCannotRun(f"The mapping {job.mapping_name} no longer exists.")
         with Heartbeat(job):
             _handler_for(job.kind)(job=job)
@@ -330,6 +350,8 @@ def job_record_error(
     erp_label: str = "",
     crm_entity: str = "",
     crm_id: uuid.UUID | str | None = None,
+    fix_url: str = "",
+    fix_label: str = "",
 ) -> SyncJobError:
     """One error row for a failed record; counts it as failed and updates the record's failure streak.
 
@@ -354,6 +376,8 @@ def job_record_error(
             crm_id=crm_id,
             message=message,
             details=details,
+            fix_url=fix_url,
+            fix_label=fix_label,
             fingerprint=fingerprint,
         )
         SyncJob.objects.filter(pk=job.pk).update(failed=F("failed") + 1, heartbeat_at=timezone.now())
@@ -434,9 +458,6 @@ def run_uncoupling(*, job: SyncJob) -> None:
         with transaction.atomic():
             removed, _ = Coupling.objects.filter(pk__in=batch).delete()
         job_progress(job=job, done=start + len(batch), uncoupled=removed)
-
-
-JOB_HANDLERS[SyncJob.Kind.UNCOUPLING] = run_uncoupling
 
 
 # --- Reaper --------------------------------------------------------------------------------------------

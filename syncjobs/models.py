@@ -47,6 +47,11 @@ class CrmConnection(models.Model):
     sales_order_processing_user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # BC's "Auto Create Sales Orders": the scheduler creates ERP orders from the submitted ones every N minutes.
+    auto_create_sales_orders = models.BooleanField("create sales orders automatically", default=True)
+    sales_order_interval_minutes = models.PositiveIntegerField(
+        "look for submitted orders every (minutes)", default=5, validators=[MinValueValidator(1)]
+    )
     synchronization_interval_minutes = models.PositiveIntegerField(default=30)
 
     modified_at = models.DateTimeField(auto_now=True)
@@ -289,6 +294,9 @@ class SyncJob(models.Model):
         SYNCHRONIZATION = "synchronization", "Synchronization"
         COUPLING = "coupling", "Match-based coupling"
         UNCOUPLING = "uncoupling", "Uncoupling"
+        # Of no mapping: the sales order integration's own jobs (crm_orders).
+        ORDER_INTAKE = "order_intake", "Sales orders from Dynamics 365"
+        ORDER_PROGRESS = "order_progress", "Sales order progress to Dynamics 365"
 
     class JobDirection(models.TextChoices):
         TO_CRM = "to_crm", "To Dynamics 365"
@@ -389,6 +397,9 @@ class SyncJobError(models.Model):
     crm_id = models.UUIDField("CRM row id", null=True, blank=True)
     message = models.TextField()
     details = models.TextField(blank=True, help_text="Technical details: the CRM's error code and body, the trace.")
+    # Where the user fixes it, when that is not the record itself (e.g. "Couple product …" for an order line).
+    fix_url = models.CharField(max_length=300, blank=True)
+    fix_label = models.CharField(max_length=100, blank=True)
     # Equal fingerprints in two consecutive jobs mark the coupling skipped (BC: same failure twice).
     fingerprint = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)

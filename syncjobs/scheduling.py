@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.db.models import Exists, Max, Min, OuterRef, Q
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from syncjobs import jobs, selectors
 from syncjobs.models import CrmConnection, Direction, IntegrationTableMapping, SyncJob
@@ -34,6 +35,9 @@ JOB_DIRECTIONS = {
     Direction.BIDIRECTIONAL: SyncJob.JobDirection.BOTH,
 }
 UNFINISHED = (SyncJob.Status.PENDING, SyncJob.Status.RUNNING)
+# Jobs of no mapping that recur too: callables(*, now) → the jobs they created (not queued), by dotted path.
+# They run after the mappings' jobs of the same minute (an order's new customer is coupled first).
+RECURRING_JOB_SOURCES = ["crm_orders.services.order_jobs_due"]
 
 
 @dataclass(frozen=True)
@@ -160,6 +164,8 @@ def scheduled_sync_dispatch(*, now: datetime.datetime | None = None) -> list[Syn
             jobs.job_create(mapping=mapping, direction=JOB_DIRECTIONS[mapping.direction], enqueue=False)
             for mapping in scheduled_sync_due(now=now)
         ]
+        for source in RECURRING_JOB_SOURCES:
+            created += import_string(source)(now=now)
         if len(created) == 1:
             jobs.job_enqueue(job=created[0])
         elif created:

@@ -31,7 +31,7 @@ import dataverse
 from coupling.models import Coupling
 from coupling.services import couplings_update_fields
 from erp import selectors as erp_selectors
-from syncjobs import clients, constants, crypto, jobs, selectors
+from syncjobs import clients, constants, crypto, jobs, selectors, signals
 from syncjobs.models import CrmConnection, Direction, IntegrationFieldMapping, SyncJob, SyncJobError
 
 logger = logging.getLogger(__name__)
@@ -633,6 +633,8 @@ def connection_enable(*, connection: CrmConnection) -> list[CheckResult]:
             params={"failed": "; ".join(failed)},
             code="checks_failed",
         )
+    # What the features turned on need from the CRM first (sales order processing): a refusal is the user's.
+    signals.connection_enabling.send(sender=CrmConnection, connection=connection)
     connection.is_enabled = True
     connection.save(update_fields=["is_enabled", "modified_at"])
     logger.info("CRM connection to %s enabled", connection.server_url)

@@ -247,11 +247,14 @@ class ErrorTable(RecordRowsTable):
         )
 
     def render_message(self, record):
+        message = record.message
+        if record.fix_url:
+            message = format_html('{} <a href="{}">{}</a>', message, record.fix_url, record.fix_label or "Fix it")
         if not record.details:
-            return record.message
+            return message
         return format_html(
             '{}<details class="small"><summary>Details</summary><pre class="mb-0 text-wrap">{}</pre></details>',
-            record.message,
+            message,
             record.details,
         )
 

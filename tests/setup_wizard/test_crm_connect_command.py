@@ -96,7 +96,7 @@ def test_connect_import_the_solution_set_up_item_availability_and_enable(crm_san
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
     assert "Saving the connection to" in out and "[PASS] The CRM answers WhoAmI" in out
-    assert "Importing the solution NavCrmIntegration 1.0.0.0" in out
+    assert "Importing the solution NavCrmIntegration 1.1.0.0" in out
     assert "# nav_crm Integration holds Integration administrator, Integration user" in out
     assert "Enabling the connection… enabled" in out
     assert sandbox.admin_password not in out + result.stderr

@@ -35,7 +35,7 @@ def test_import_creates_the_solution_and_gives_the_integration_user_both_roles(c
     assert result.integration_user_name == "# nav_crm Integration"
     assert result.roles_assigned == constants.INTEGRATION_ROLES
     assert integration_user_roles(sandbox) == set(constants.INTEGRATION_ROLES)
-    assert solution_rows(sandbox, "NavCrmIntegration")[0]["version"] == "1.0.0.0"
+    assert solution_rows(sandbox, "NavCrmIntegration")[0]["version"] == "1.1.0.0"
     saved = syncjobs_selectors.crm_connection_get()
     assert saved.integration_user_name == "# nav_crm Integration" and saved.integration_user_id is not None
     assert selectors.wizard_progress_get().solution_imported_at is not None

@@ -28,7 +28,7 @@ def test_the_package_is_the_same_bytes_on_every_build():
 def test_the_manifest_names_the_solution_its_version_and_the_nav_publisher():
     manifest = read("solution.xml").find("SolutionManifest")
     assert manifest.findtext("UniqueName") == constants.INTEGRATION_SOLUTION_NAME == "NavCrmIntegration"
-    assert manifest.findtext("Version") == constants.INTEGRATION_SOLUTION_VERSION == "1.0.0.0"
+    assert manifest.findtext("Version") == constants.INTEGRATION_SOLUTION_VERSION == "1.1.0.0"
     assert manifest.findtext("Managed") == "0"
     assert manifest.findtext("Publisher/CustomizationPrefix") == "nav"
     components = manifest.findall("RootComponents/RootComponent")
@@ -92,7 +92,7 @@ def test_the_crm_imports_the_package_and_then_has_the_entity_its_attributes_and_
         )
         roles = {row["name"] for row in admin.query("roles", select=["name"])}
     assert set(constants.INTEGRATION_ROLES) <= roles
-    assert [row["version"] for row in solution_rows(sandbox, "NavCrmIntegration")] == ["1.0.0.0"]
+    assert [row["version"] for row in solution_rows(sandbox, "NavCrmIntegration")] == ["1.1.0.0"]
 
 
 def test_the_customizations_add_two_columns_to_the_order_and_nothing_else():

@@ -54,9 +54,13 @@ def record_solution(sandbox, version: str = constants.INTEGRATION_SOLUTION_VERSI
 
 
 def prepare_integration(sandbox) -> None:
-    """The state after a successful setup: both integration roles assigned and the solution installed."""
+    """The state after a successful setup: the integration solution imported (its entity, roles and the order
+    columns it adds) and both integration roles assigned."""
+    from setup_wizard.solution import build_package
+
+    with admin_client(sandbox) as admin:
+        admin.import_solution(build_package())
     assign_roles(sandbox, *constants.INTEGRATION_ROLES)
-    record_solution(sandbox)
 
 
 def local_currency(code: str = "USD"):

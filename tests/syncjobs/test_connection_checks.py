@@ -179,9 +179,9 @@ def test_solution_missing_then_outdated_then_current(crm_sandbox):
     record_solution(sandbox, version="0.9.0.0")
     results, by_key = run(connection)
     assert by_key["solution"].status == "failed"
-    assert "is at version 0.9.0.0; version 1.0.0.0 is needed" in by_key["solution"].message
+    assert "is at version 0.9.0.0; version 1.1.0.0 is needed" in by_key["solution"].message
 
-    record_solution(sandbox, version="1.0.1.0")
+    record_solution(sandbox, version="1.1.1.0")
     results, by_key = run(connection)
     assert by_key["solution"].status == "passed"
 

@@ -2,6 +2,7 @@
 
     crm_sync run MAPPING [--direction to|from|both] [--full] [--wait]
     crm_sync run --all [--full] [--wait]
+    crm_sync orders [--wait]
     crm_sync status [--limit N]
 
 Without --wait a job is queued for the django-q2 worker (qcluster) and its id printed; with
@@ -10,7 +11,9 @@ when records failed or a job could not run.
 
 ``run --all --full`` is a full synchronization (syncjobs.full_sync): each mapping's recommendation
 from what both sides hold, in dependency order; where both sides already hold data it couples by
-match instead of creating duplicates. ``run --all`` without --full runs every mapping incrementally.
+match instead of creating duplicates. ``run --all`` without --full runs every mapping incrementally, then,
+when sales order integration is on, creates ERP orders from the submitted ones and sends the orders' progress.
+``orders`` creates ERP orders from the orders submitted in Dynamics 365 now.
 """
 
 import requests
@@ -19,6 +22,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 import dataverse
+from crm_orders import progress as order_progress
+from crm_orders import services as order_services
 from syncjobs import clients, full_sync, jobs, selectors
 from syncjobs.models import FullSyncLine, IntegrationTableMapping, SyncJob
 from syncjobs.tables import job_duration
@@ -60,7 +65,7 @@ class Command(BaseCommand):
     help = "Synchronize integration table mappings with Dynamics 365, or show the recent synchronization jobs."
 
     def add_arguments(self, parser):
-        commands = parser.add_subparsers(dest="command", required=True, metavar="{run,status}")
+        commands = parser.add_subparsers(dest="command", required=True, metavar="{run,orders,status}")
         run = commands.add_parser("run", help="Synchronize one mapping, or every enabled mapping with --all.")
         run.add_argument("mapping", nargs="?", help="The mapping's code, e.g. CUSTOMER.")
         run.add_argument("--all", action="store_true", help="Every enabled mapping, in dependency order.")
@@ -69,6 +74,10 @@ class Command(BaseCommand):
         )
         run.add_argument("--full", action="store_true", help="Every record, not only the changes since the last run.")
         run.add_argument("--wait", action="store_true", help="Run here in the foreground and print the counters.")
+        orders = commands.add_parser(
+            "orders", help="Create ERP sales orders from the orders submitted in Dynamics 365."
+        )
+        orders.add_argument("--wait", action="store_true", help="Run here in the foreground and print the counters.")
         status = commands.add_parser("status", help="The recent synchronization jobs and their counters.")
         status.add_argument("--limit", type=int, default=20, help="How many jobs (default 20).")
 
@@ -76,7 +85,21 @@ class Command(BaseCommand):
         self.told_waiting: set[int] = set()
         if options["command"] == "status":
             return self.status(limit=options["limit"])
+        if options["command"] == "orders":
+            return self.orders(wait=options["wait"])
         return self.run(options)
+
+    # --- orders -------------------------------------------------------------------------------------
+
+    def orders(self, *, wait: bool) -> None:
+        try:
+            job = order_services.order_intake_job_create(enqueue=not wait)
+        except ValidationError as error:
+            raise CommandError(" ".join(error.messages)) from None
+        if not wait:
+            self.stdout.write(f"Queued job #{job.pk}: {job.mapping_name}.")
+            return
+        self.report_jobs([jobs.job_run_to_end(job_id=job.pk, on_wait=self.say_waiting)])
 
     # --- status -------------------------------------------------------------------------------------
 
@@ -121,10 +144,12 @@ class Command(BaseCommand):
                             direction=direction or MAPPING_DIRECTIONS[mapping.direction],
                             full=options["full"],
                             # Several mappings run one after the other (dependency order), one task for all.
-                            enqueue=not options["wait"] and len(mappings) == 1,
+                            enqueue=not options["wait"] and not options["all"],
                         )
                     )
-                if not options["wait"] and len(mappings) > 1:
+                if options["all"]:
+                    created += self.order_jobs()
+                if not options["wait"] and options["all"]:
                     jobs.jobs_enqueue_in_order(jobs=created)
         except ValidationError as error:
             raise CommandError(" ".join(error.messages)) from None
@@ -135,6 +160,17 @@ class Command(BaseCommand):
             return
 
         self.report_jobs([jobs.job_run_to_end(job_id=job.pk, on_wait=self.say_waiting) for job in created])
+
+    @staticmethod
+    def order_jobs() -> list[SyncJob]:
+        """With sales order integration on: ERP orders from the submitted ones, then the orders' progress."""
+        connection = selectors.crm_connection_get()
+        if not (connection.is_enabled and connection.sales_order_integration_enabled):
+            return []
+        created = [order_services.order_intake_job_create(enqueue=False)]
+        if order_progress.pending_exists():
+            created.append(order_services.order_progress_job_create(enqueue=False))
+        return created
 
     def say_waiting(self, job: SyncJob) -> None:
         """Once per job: what it waits for."""
