@@ -19,6 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 
 import dataverse
+from crm_orders import services as order_services
 from setup_wizard import solution
 from setup_wizard.models import SetupWizardProgress, WebServiceAccessKey
 from setup_wizard.solution import definition
@@ -344,6 +345,10 @@ def connection_features_save(
         )
     if errors:
         raise ValidationError(errors)
+    try:
+        order_services.sales_order_integration_switch(connection=connection, enabled=sales_order_integration_enabled)
+    except ValidationError as refusal:
+        raise ValidationError({"sales_order_integration_enabled": refusal.messages}) from None
     connection.sales_order_integration_enabled = sales_order_integration_enabled
     connection.sales_order_processing_user = sales_order_processing_user if sales_order_integration_enabled else None
     connection.synchronization_interval_minutes = synchronization_interval_minutes

@@ -1,0 +1,477 @@
+"""Orders submitted in Dynamics 365 become ERP sales orders (BC's "CRM Sales Order to Sales Order", codeunit 5343).
+
+A job reads the submitted orders not yet taken over (``statecode`` Submitted, no ``lastbackofficesubmit``) a page
+at a time, with their lines expanded, and looks up in one request per page what the lines name (products,
+units). Each order is created on its own, in one transaction with its coupling: one bad order costs one error
+row that says what to fix, never the others, and an order already coupled is never created twice. Then one
+UpdateMultiple per page tells Dynamics 365 which orders were taken over (``lastbackofficesubmit`` and the ERP
+order number): a run that stopped before that write finds those orders coupled and writes it then.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import uuid
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils import timezone
+
+import dataverse
+from coupling import services as coupling_services
+from coupling.models import Coupling
+from erp import selectors as erp_selectors
+from erp import services as erp_services
+from erp.models import Currency, Customer, Item, Resource, SalesHeader, SalesLine, UnitOfMeasure
+from syncjobs import clients, jobs
+from syncjobs import selectors as sync_selectors
+from syncjobs.models import IntegrationTableMapping, SyncJob, SyncJobWarning
+
+logger = logging.getLogger(__name__)
+
+PAGE_SIZE = 200
+ORDER_SELECT = [
+    "salesorderid",
+    "name",
+    "ordernumber",
+    "_customerid_value",
+    "_transactioncurrencyid_value",
+    "requestdeliveryby",
+    "discountamount",
+    "discountpercentage",
+    "freightamount",
+    "totalamount",
+    "submitdate",
+    "statecode",
+]
+LINE_SELECT = [
+    "salesorderdetailid",
+    "_productid_value",
+    "_uomid_value",
+    "productdescription",
+    "quantity",
+    "priceperunit",
+    "manualdiscountamount",
+    "volumediscountamount",
+    "sequencenumber",
+    "lineitemnumber",
+]
+SUBMITTED = 1
+# Dataverse product types the ERP takes: Sales Inventory → item, Services → resource (BC's rule).
+SALES_INVENTORY, SERVICES = 1, 3
+PRODUCT_TYPES = {1: "Sales Inventory", 2: "Miscellaneous Charges", 3: "Services", 4: "Flat Fees"}
+
+
+def submitted_filter(crm_ids: list[str] | None = None) -> dataverse.Filter:
+    """Submitted and not yet taken over by the ERP (BC: LastBackofficeSubmit empty)."""
+    condition = dataverse.F.eq("statecode", SUBMITTED) & dataverse.F.eq("lastbackofficesubmit", None)
+    if crm_ids:
+        condition = condition & dataverse.F.in_("salesorderid", [uuid.UUID(str(crm_id)) for crm_id in crm_ids])
+    return condition
+
+
+def submitted_orders_query(client: dataverse.Client, *, crm_ids: list[str] | None = None, page_size: int = PAGE_SIZE):
+    return client.query(
+        "salesorders",
+        select=ORDER_SELECT,
+        filter=submitted_filter(crm_ids),
+        expand={
+            "order_details": {"select": LINE_SELECT},
+            "customerid_account": {"select": ["accountid", "name"]},
+            "customerid_contact": {"select": ["contactid", "fullname", "_parentcustomerid_value"]},
+            "transactioncurrencyid": {"select": ["isocurrencycode"]},
+        },
+        page_size=page_size,
+    )
+
+
+class OrderRefused(Exception):
+    """What stops one order from becoming an ERP order, said so that the user knows what to fix."""
+
+    def __init__(self, message: str, *, fix_url: str = "", fix_label: str = ""):
+        super().__init__(message)
+        self.message, self.fix_url, self.fix_label = message, fix_url, fix_label
+
+
+@dataclass
+class Lookups:
+    """What the orders of one page name, looked up at once: ERP records by CRM id, CRM products and units."""
+
+    customers: dict[uuid.UUID, Customer] = field(default_factory=dict)
+    items: dict[uuid.UUID, Item] = field(default_factory=dict)
+    resources: dict[uuid.UUID, Resource] = field(default_factory=dict)
+    currencies: dict[uuid.UUID, Currency] = field(default_factory=dict)
+    units: dict[uuid.UUID, UnitOfMeasure] = field(default_factory=dict)
+    products: dict[str, dict] = field(default_factory=dict)
+    uoms: dict[str, dict] = field(default_factory=dict)
+    orders: dict[uuid.UUID, SalesHeader] = field(default_factory=dict)
+
+
+def _coupled(model, crm_ids) -> dict[uuid.UUID, object]:
+    couplings = Coupling.objects.filter(
+        erp_model=ContentType.objects.get_for_model(model),
+        crm_id__in=list(crm_ids),
+        state=Coupling.State.COUPLED,
+    ).values_list("crm_id", "erp_system_id")
+    by_system_id = dict(couplings)
+    records = {record.system_id: record for record in model.objects.filter(system_id__in=by_system_id.values())}
+    return {crm_id: records[system_id] for crm_id, system_id in by_system_id.items() if system_id in records}
+
+
+def _uuid(value) -> uuid.UUID | None:
+    return uuid.UUID(str(value)) if value else None
+
+
+def page_lookups(client: dataverse.Client, rows: list[dict]) -> Lookups:
+    lines = [line for row in rows for line in row.get("order_details") or []]
+    account_ids = {_uuid(row["_customerid_value"]) for row in rows if row.get("customerid_account")}
+    account_ids |= {
+        _uuid(row["customerid_contact"].get("_parentcustomerid_value"))
+        for row in rows
+        if row.get("customerid_contact") and row["customerid_contact"].get("_parentcustomerid_value")
+    }
+    product_ids = sorted({line["_productid_value"] for line in lines if line.get("_productid_value")})
+    uom_ids = sorted({line["_uomid_value"] for line in lines if line.get("_uomid_value")})
+    lookups = Lookups(
+        customers=_coupled(Customer, account_ids - {None}),
+        items=_coupled(Item, map(_uuid, product_ids)),
+        resources=_coupled(Resource, map(_uuid, product_ids)),
+        currencies=_coupled(Currency, {_uuid(row.get("_transactioncurrencyid_value")) for row in rows} - {None}),
+        orders=_coupled(SalesHeader, [_uuid(row["salesorderid"]) for row in rows]),
+    )
+    if product_ids:
+        found = client.query(
+            "products",
+            select=["productid", "name", "productnumber", "producttypecode", "statecode"],
+            filter=dataverse.F.in_("productid", [uuid.UUID(p) for p in product_ids]),
+        )
+        lookups.products = {row["productid"]: row for row in found}
+    if uom_ids:
+        found = client.query(
+            "uoms",
+            select=["uomid", "name", "_uomscheduleid_value", "isschedulebaseuom"],
+            filter=dataverse.F.in_("uomid", [uuid.UUID(u) for u in uom_ids]),
+        )
+        lookups.uoms = {row["uomid"]: row for row in found}
+        schedule_ids = {_uuid(row["_uomscheduleid_value"]) for row in lookups.uoms.values()} - {None}
+        lookups.units = _coupled(UnitOfMeasure, schedule_ids)
+    return lookups
+
+
+def _order_label(row: dict) -> str:
+    return f"Dynamics 365 order {row.get('ordernumber') or row['salesorderid']} ({row.get('name') or 'no name'})"
+
+
+def _customer(row: dict, lookups: Lookups) -> Customer:
+    number = row.get("ordernumber") or row["salesorderid"]
+    account = row.get("customerid_account")
+    contact = row.get("customerid_contact")
+    if account is None and contact is None:
+        raise OrderRefused(f"There is no potential customer defined on the Dynamics 365 sales order {number}.")
+    if account is None:
+        parent = contact.get("_parentcustomerid_value")
+        if not parent:
+            raise OrderRefused(
+                f"Sales order {number} is created for the contact {contact.get('fullname') or ''}, who doesn't "
+                "belong to an account. Choose the account as the order's customer in Dynamics 365 (or give the "
+                "contact a company) and submit the order again."
+            )
+        account_id, account_name = _uuid(parent), "of the contact " + (contact.get("fullname") or "")
+    else:
+        account_id, account_name = _uuid(account["accountid"]), account.get("name") or ""
+    customer = lookups.customers.get(account_id)
+    if customer is None:
+        raise OrderRefused(
+            f"There is no customer coupled to the account {account_name}. Couple the account with a customer "
+            "(or create the customer from it) and try again.",
+            fix_url=_uncoupled_rows_url("CUSTOMER"),
+            fix_label="Couple accounts",
+        )
+    return customer
+
+
+def _uncoupled_rows_url(mapping_name: str) -> str:
+    mapping = IntegrationTableMapping.objects.filter(name=mapping_name).only("pk").first()
+    return reverse("syncjobs:coupling_uncoupled", args=[mapping.pk]) if mapping is not None else ""
+
+
+def _currency(row: dict, lookups: Lookups) -> Currency | None:
+    currency_id = _uuid(row.get("_transactioncurrencyid_value"))
+    if currency_id is None:
+        return None
+    currency = lookups.currencies.get(currency_id)
+    if currency is None:
+        code = (row.get("transactioncurrencyid") or {}).get("isocurrencycode") or currency_id
+        raise OrderRefused(
+            f"The currency {code} of the order is not coupled to an ERP currency. Synchronize the currencies "
+            "and try again.",
+            fix_url=_uncoupled_rows_url("CURRENCY"),
+            fix_label="Couple currencies",
+        )
+    return None if erp_selectors.currency_is_local(currency=currency) else currency
+
+
+def _crm_date(value) -> datetime.date | None:
+    if not value:
+        return None
+    return datetime.datetime.fromisoformat(str(value).replace("Z", "+00:00")).date()
+
+
+def _decimal(value) -> Decimal:
+    return Decimal(str(value)) if value not in (None, "") else Decimal(0)
+
+
+@dataclass
+class LinePlan:
+    line: SalesLine
+    discount_amount: Decimal
+
+
+def _line_target(line_row: dict, position: int, lookups: Lookups, setup) -> tuple[str, Item | Resource, str]:
+    """(line type, item or resource, description) of one CRM order line."""
+    product_id = line_row.get("_productid_value")
+    if not product_id:
+        if setup.write_in_item is None:
+            raise OrderRefused(
+                f"Line {position} is a write-in product (“{line_row.get('productdescription') or ''}”). Choose "
+                "the write-in item in the sales setup, then try again.",
+                fix_url=reverse("erp:salessetup"),
+                fix_label="Sales setup",
+            )
+        return SalesLine.Type.ITEM, setup.write_in_item, line_row.get("productdescription") or ""
+    product = lookups.products.get(product_id)
+    name = (product or {}).get("name") or product_id
+    if product is None:
+        raise OrderRefused(f"The product on line {position} no longer exists in Dynamics 365.")
+    if product.get("statecode") not in (0, None):
+        raise OrderRefused(f"The product {name} on line {position} is not active in Dynamics 365.")
+    kind = product.get("producttypecode")
+    if kind == SALES_INVENTORY or (kind is None and _uuid(product_id) in lookups.items):
+        item = lookups.items.get(_uuid(product_id))
+        if item is None:
+            raise OrderRefused(
+                f"The product {name} on line {position} is not coupled to an item. Couple it (or create the item "
+                "from it) and try again.",
+                fix_url=_uncoupled_rows_url("ITEM-PRODUCT"),
+                fix_label="Couple products",
+            )
+        return SalesLine.Type.ITEM, item, ""
+    if kind == SERVICES:
+        resource = lookups.resources.get(_uuid(product_id))
+        if resource is None:
+            raise OrderRefused(
+                f"The product {name} on line {position} is not coupled to a resource. Couple it (or create the "
+                "resource from it) and try again.",
+                fix_url=_uncoupled_rows_url("RESOURCE-PRODUCT"),
+                fix_label="Couple products",
+            )
+        return SalesLine.Type.RESOURCE, resource, ""
+    raise OrderRefused(
+        f"The product {name} on line {position} is of the type {PRODUCT_TYPES.get(kind, kind)}, which the ERP "
+        "cannot take: the supported types are Sales Inventory (items) and Services (resources)."
+    )
+
+
+def _unit(line_row: dict, position: int, lookups: Lookups) -> UnitOfMeasure | None:
+    uom_id = line_row.get("_uomid_value")
+    if not uom_id:
+        return None
+    uom = lookups.uoms.get(uom_id) or {}
+    unit = lookups.units.get(_uuid(uom.get("_uomscheduleid_value")))
+    if unit is not None and uom.get("isschedulebaseuom"):
+        return unit
+    same_code = UnitOfMeasure.objects.filter(code__iexact=uom.get("name") or "").first()
+    if same_code is None:
+        raise OrderRefused(
+            f"The unit {uom.get('name') or uom_id} on line {position} is not coupled to a unit of measure.",
+            fix_url=_uncoupled_rows_url("UNIT OF MEASURE"),
+            fix_label="Couple units",
+        )
+    return same_code
+
+
+def _sequence(line_row: dict) -> tuple:
+    sequence = line_row.get("sequencenumber")
+    return (sequence is None, sequence or 0, line_row.get("lineitemnumber") or 0)
+
+
+def _line_plans(row: dict, lookups: Lookups, setup) -> list[LinePlan]:
+    plans = []
+    for position, line_row in enumerate(sorted(row.get("order_details") or [], key=_sequence), start=1):
+        kind, target, description = _line_target(line_row, position, lookups, setup)
+        quantity = _decimal(line_row.get("quantity"))
+        line = SalesLine(
+            type=kind,
+            item=target if kind == SalesLine.Type.ITEM else None,
+            resource=target if kind == SalesLine.Type.RESOURCE else None,
+            description=description,
+            quantity=quantity,
+            unit_of_measure=_unit(line_row, position, lookups),
+            unit_price=_decimal(line_row.get("priceperunit")),
+        )
+        discount = _decimal(line_row.get("manualdiscountamount")) + quantity * _decimal(
+            line_row.get("volumediscountamount")
+        )
+        plans.append(LinePlan(line, discount))
+    freight = _decimal(row.get("freightamount"))
+    if freight:
+        if setup.freight_item is None:
+            raise OrderRefused(
+                f"The order has a freight amount of {freight:.2f}. Choose the freight item in the sales setup, then "
+                "try again.",
+                fix_url=reverse("erp:salessetup"),
+                fix_label="Sales setup",
+            )
+        freight_line = SalesLine(type=SalesLine.Type.ITEM, item=setup.freight_item, quantity=1, unit_price=freight)
+        plans.append(LinePlan(freight_line, Decimal(0)))
+    if not plans:
+        raise OrderRefused("The order has no lines. Add its products in Dynamics 365 and submit it again.")
+    return plans
+
+
+def _check_order_discount(row: dict) -> None:
+    if _decimal(row.get("discountamount")) or _decimal(row.get("discountpercentage")):
+        raise OrderRefused(
+            "The order has an order discount. The ERP takes discounts on the lines only: move the discount to the "
+            "order's lines in Dynamics 365 and submit the order again."
+        )
+
+
+@dataclass
+class Fitted:
+    value: str
+    cut: bool
+
+
+def _fit(text: str, model, field_name: str) -> Fitted:
+    limit = model._meta.get_field(field_name).max_length
+    return Fitted(text[:limit], len(text) > limit)
+
+
+@dataclass
+class IntakeRun:
+    job: SyncJob
+    user: object
+    setup: object
+    taken_over: list[dict] = field(default_factory=list)
+
+    def warn(self, order: SalesHeader, row: dict, field_name: str, text: str) -> None:
+        SyncJobWarning.objects.create(
+            job=self.job,
+            erp_model=ContentType.objects.get_for_model(SalesHeader),
+            erp_system_id=order.system_id,
+            erp_label=f"sales order {order.no}",
+            crm_entity="salesorder",
+            crm_id=row["salesorderid"],
+            field=SalesHeader._meta.get_field(field_name).verbose_name,
+            message=f"“{text}” was shortened to fit the ERP's {SalesHeader._meta.get_field(field_name).max_length} "
+            "characters.",
+        )
+
+
+def order_create(run: IntakeRun, row: dict, lookups: Lookups) -> SalesHeader:
+    """One CRM order → one open ERP order with its lines, coupled in the same transaction."""
+    customer = _customer(row, lookups)
+    currency = _currency(row, lookups)
+    _check_order_discount(row)
+    plans = _line_plans(row, lookups, run.setup)
+    reference = _fit(row.get("ordernumber") or "", SalesHeader, "your_reference")
+    external = _fit(row.get("name") or "", SalesHeader, "external_document_no")
+    with transaction.atomic():
+        order = erp_services.sales_order_create(
+            sell_to_customer=customer,
+            currency=currency,
+            requested_delivery_date=_crm_date(row.get("requestdeliveryby")),
+            your_reference=reference.value,
+            external_document_no=external.value,
+            created_by=run.user,
+        )
+        coupling_services.coupling_create(record=order, crm_entity="salesorder", crm_id=row["salesorderid"])
+        for plan in plans:
+            plan.line.order = order
+            erp_services.sales_line_save(line=plan.line, discount_amount=plan.discount_amount, keep_unit_price=True)
+        if reference.cut:
+            run.warn(order, row, "your_reference", row.get("ordernumber"))
+        if external.cut:
+            run.warn(order, row, "external_document_no", row.get("name"))
+    return order
+
+
+def _refusal_from_validation(error: ValidationError) -> OrderRefused:
+    return OrderRefused("The ERP refused the order: " + " ".join(error.messages))
+
+
+def orders_page_take_over(run: IntakeRun, client: dataverse.Client, rows: list[dict]) -> None:
+    lookups = page_lookups(client, rows)
+    created = unchanged = 0
+    for row in rows:
+        crm_id = _uuid(row["salesorderid"])
+        order = lookups.orders.get(crm_id)
+        if order is not None:
+            unchanged += 1  # taken over by an earlier run that stopped before telling Dynamics 365
+        else:
+            try:
+                order = order_create(run, row, lookups)
+            except OrderRefused as refusal:
+                _record_refusal(run.job, row, refusal)
+                continue
+            except ValidationError as error:
+                _record_refusal(run.job, row, _refusal_from_validation(error))
+                continue
+            except IntegrityError:
+                unchanged += 1  # another run coupled it meanwhile: it is created once
+                continue
+            created += 1
+        run.taken_over.append({"salesorderid": row["salesorderid"], "nav_erpordernumber": order.no})
+    jobs.job_progress(job=run.job, done=None, inserted=created, unchanged=unchanged)
+
+
+def _record_refusal(job: SyncJob, row: dict, refusal: OrderRefused) -> None:
+    jobs.job_record_error(
+        job=job,
+        mapping=None,
+        message=refusal.message,
+        erp_label=_order_label(row),
+        crm_entity="salesorder",
+        crm_id=row["salesorderid"],
+        fix_url=refusal.fix_url,
+        fix_label=refusal.fix_label,
+    )
+
+
+def taken_over_tell_crm(client: dataverse.Client, taken_over: list[dict], *, on: datetime.date) -> None:
+    """One UpdateMultiple: the orders the ERP took over, with its order numbers (BC: LastBackofficeSubmit)."""
+    if not taken_over:
+        return
+    stamp = f"{on.isoformat()}T00:00:00Z"
+    rows = [{**row, "lastbackofficesubmit": stamp} for row in taken_over]
+    client.update_multiple("salesorders", rows, logical_name="salesorder")
+
+
+def run_order_intake(*, job: SyncJob) -> None:
+    """The job handler: every submitted order not yet in the ERP (or ``parameters["crm_ids"]`` of them)."""
+    connection = sync_selectors.crm_connection_get()
+    if not connection.sales_order_integration_enabled:
+        raise jobs.JobCannotRun("Sales order integration is off: turn it on in the assisted setup first.")
+    user = connection.sales_order_processing_user
+    if user is not None and not user.has_perm("erp.add_salesheader"):
+        raise jobs.JobCannotRun(
+            f"The user {user.get_username()} chosen to process the orders from Dynamics 365 may not create sales "
+            "orders: give the user that permission or choose another user in the setup."
+        )
+    run = IntakeRun(job=job, user=user, setup=erp_selectors.sales_setup())
+    today = timezone.localdate()
+    with clients.crm_client(connection=connection) as client:
+        before = client.stats.total
+        for rows in submitted_orders_query(client, crm_ids=job.parameters.get("crm_ids")).pages():
+            run.taken_over = []
+            orders_page_take_over(run, client, rows)
+            taken_over_tell_crm(client, run.taken_over, on=today)
+            jobs.job_progress(job=job, http_requests=client.stats.total - before)
+            before = client.stats.total
+    logger.info("Sales orders from Dynamics 365: job %s done", job.pk)

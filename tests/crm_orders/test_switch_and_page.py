@@ -1,0 +1,141 @@
+"""Turning sales order integration on and off (the setup's switch, enabling the connection), and the
+"Dynamics 365 sales orders" page."""
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+
+from setup_wizard import services as setup_services
+from syncjobs import services as sync_services
+from syncjobs.models import CrmConnection, SyncJob
+from tests import factories
+from tests.crm_orders import order_support as orders
+from tests.syncjobs import engine_support as support
+from tests.syncjobs.crm_support import integration_user_id
+
+
+def _organization(sandbox) -> dict:
+    return support.crm_rows(sandbox, "organizations", select=["issopintegrationenabled"])[0]
+
+
+def _save_features(connection, enabled: bool, user=None):
+    return setup_services.connection_features_save(
+        connection=connection,
+        sales_order_integration_enabled=enabled,
+        sales_order_processing_user=user,
+        synchronization_interval_minutes=30,
+    )
+
+
+def test_the_setups_switch_turns_on_sales_order_processing_in_dynamics_365(connected):
+    connection = CrmConnection.objects.get()
+    assert _organization(connected)["issopintegrationenabled"] is False
+
+    _save_features(connection, True, orders.processing_user())
+
+    assert _organization(connected)["issopintegrationenabled"] is True
+    user = support.crm_row(connected, "systemusers", integration_user_id(connected), ["isintegrationuser"])
+    assert user["isintegrationuser"] is True
+    assert CrmConnection.objects.get().sales_order_integration_enabled
+
+
+def test_switched_on_before_the_connection_is_enabled_it_is_turned_on_when_it_is(connected):
+    support.couple_local_currency(connected)
+    connection = CrmConnection.objects.get()
+    connection.is_enabled = False
+    connection.save()
+    _save_features(connection, True, orders.processing_user())
+    assert _organization(connected)["issopintegrationenabled"] is False
+
+    sync_services.connection_enable(connection=CrmConnection.objects.get())
+
+    assert _organization(connected)["issopintegrationenabled"] is True
+
+
+def test_turning_it_off_is_refused_while_dynamics_365_holds_submitted_orders(connected):
+    world = orders.build_world(connected)
+    orders.submit_order(connected, customer=world.account_id, lines=[orders.product_line(world.item_product_id, 1, 40)])
+    connection = CrmConnection.objects.get()
+
+    with pytest.raises(ValidationError) as refused:
+        _save_features(connection, False)
+
+    assert "You cannot turn off sales order integration while Dynamics 365 holds submitted orders" in str(refused.value)
+    assert CrmConnection.objects.get().sales_order_integration_enabled
+    assert _organization(connected)["issopintegrationenabled"] is True
+
+
+def test_turning_it_off_with_no_submitted_order_turns_processing_off(connected):
+    orders.build_world(connected)
+
+    _save_features(CrmConnection.objects.get(), False)
+
+    assert _organization(connected)["issopintegrationenabled"] is False
+    assert not CrmConnection.objects.get().sales_order_integration_enabled
+
+
+@pytest.fixture
+def order_desk(client, connected):
+    world = orders.build_world(connected)
+    user = factories.UserFactory(username="desk")
+    from django.contrib.auth.models import Permission
+
+    user.user_permissions.add(Permission.objects.get(codename="process_crm_orders"))
+    client.force_login(user)
+    return world
+
+
+def test_the_page_lists_the_submitted_orders_and_creates_the_chosen_ones_in_the_erp(client, order_desk):
+    world = order_desk
+    first = orders.submit_order(
+        world.sandbox,
+        customer=world.account_id,
+        name="First",
+        lines=[orders.product_line(world.item_product_id, 1, 40)],
+    )
+    orders.submit_order(
+        world.sandbox,
+        customer=world.account_id,
+        name="Second",
+        lines=[orders.product_line(world.item_product_id, 1, 40)],
+    )
+    url = reverse("crm_orders:submitted_orders")
+
+    page = client.get(url)
+
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert "First" in body and "Second" in body and "Order Desk Ltd" in body
+
+    response = client.post(url, {"crm_id": [first], "create": ""}, follow=True)
+
+    job = SyncJob.objects.get(kind=SyncJob.Kind.ORDER_INTAKE)
+    assert job.parameters == {"crm_ids": [first]}
+    assert "1 chosen order will be created in the ERP" in response.content.decode()
+
+
+def test_the_page_shows_an_orders_last_error_with_the_link_to_fix_it(client, order_desk):
+    world = order_desk
+    with support.admin_client(world.sandbox) as admin:
+        chair = admin.create("products", {"name": "Chair", "productnumber": "P-CHAIR", "producttypecode": 1})
+    orders.submit_order(world.sandbox, customer=world.account_id, lines=[orders.product_line(chair, 1, 90)])
+    orders.take_over()
+
+    body = client.get(reverse("crm_orders:submitted_orders")).content.decode()
+
+    assert "The product Chair on line 1 is not coupled to an item" in body
+    assert "Couple products" in body
+
+
+def test_the_page_needs_the_permission(client, connected):
+    client.force_login(factories.UserFactory(username="nobody"))
+    assert client.get(reverse("crm_orders:submitted_orders")).status_code == 403
+
+
+def test_automatic_creation_is_saved_from_the_page(client, order_desk):
+    client.post(
+        reverse("crm_orders:submitted_orders"),
+        {"save_automatic": "", "auto_create_sales_orders": "", "sales_order_interval_minutes": "15"},
+    )
+    connection = CrmConnection.objects.get()
+    assert (connection.auto_create_sales_orders, connection.sales_order_interval_minutes) == (False, 15)
