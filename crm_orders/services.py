@@ -100,7 +100,8 @@ def order_intake_job_create(*, crm_ids: list[str] | None = None, user=None, enqu
     if not connection.sales_order_integration_enabled:
         raise ValidationError("Sales order integration is off: turn it on in the assisted setup first.")
     parameters = {"crm_ids": sorted(str(crm_id) for crm_id in crm_ids)} if crm_ids else {}
-    return jobs.job_create_unmapped(
+    return jobs.job_create(
+        mapping=None,
         kind=SyncJob.Kind.ORDER_INTAKE,
         direction=SyncJob.JobDirection.FROM_CRM,
         parameters=parameters,
@@ -110,8 +111,12 @@ def order_intake_job_create(*, crm_ids: list[str] | None = None, user=None, enqu
 
 
 def order_progress_job_create(*, user=None, enqueue: bool = True) -> SyncJob:
-    return jobs.job_create_unmapped(
-        kind=SyncJob.Kind.ORDER_PROGRESS, direction=SyncJob.JobDirection.TO_CRM, user=user, enqueue=enqueue
+    return jobs.job_create(
+        mapping=None,
+        kind=SyncJob.Kind.ORDER_PROGRESS,
+        direction=SyncJob.JobDirection.TO_CRM,
+        user=user,
+        enqueue=enqueue,
     )
 
 

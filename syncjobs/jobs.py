@@ -86,7 +86,7 @@ def jobs_enqueue_in_order(*, jobs: list[SyncJob]) -> None:
 
 def job_create(
     *,
-    mapping: IntegrationTableMapping,
+    mapping: IntegrationTableMapping | None,
     direction: str,
     full: bool = False,
     kind: str = SyncJob.Kind.SYNCHRONIZATION,
@@ -94,12 +94,17 @@ def job_create(
     user=None,
     enqueue: bool = True,
 ) -> SyncJob:
-    """A pending job for ``mapping``; queued for a worker after commit unless ``enqueue`` is False."""
+    """A pending job for ``mapping`` (None for the kinds of no mapping: the sales order integration's); queued for
+    a worker after commit unless ``enqueue`` is False."""
     if direction not in SyncJob.JobDirection.values:
         raise ValidationError({"direction": f"Unknown direction “{direction}”: use to_crm, from_crm or both."})
     if kind not in SyncJob.Kind.values:
         raise ValidationError({"kind": f"Unknown job kind “{kind}”."})
-    if direction not in _ALLOWED_DIRECTIONS.get(mapping.direction, set()):
+    if (mapping is None) != (kind in MAPPINGLESS_KINDS):
+        raise ValidationError(
+            {"kind": f"A {SyncJob.Kind(kind).label.lower()} job needs {'no' if mapping else 'a'} mapping."}
+        )
+    if mapping is not None and direction not in _ALLOWED_DIRECTIONS.get(mapping.direction, set()):
         raise ValidationError(
             {
                 "direction": f"The mapping {mapping.name} synchronizes {mapping.get_direction_display().lower()}: "
@@ -108,29 +113,10 @@ def job_create(
         )
     job = SyncJob.objects.create(
         mapping=mapping,
-        mapping_name=mapping.name,
+        mapping_name=mapping.name if mapping is not None else SyncJob.Kind(kind).label[:50],
         kind=kind,
         direction=direction,
         full=full,
-        parameters=parameters or {},
-        created_by=user if user is not None and user.is_authenticated else None,
-    )
-    if enqueue:
-        job_enqueue(job=job)
-    return job
-
-
-def job_create_unmapped(
-    *, kind: str, direction: str, parameters: dict | None = None, user=None, enqueue: bool = True
-) -> SyncJob:
-    """A pending job of a kind that belongs to no mapping (the sales order integration's)."""
-    if kind not in MAPPINGLESS_KINDS:
-        raise ValidationError({"kind": f"A {SyncJob.Kind(kind).label.lower()} job belongs to a mapping."})
-    job = SyncJob.objects.create(
-        mapping=None,
-        mapping_name=SyncJob.Kind(kind).label[:50],
-        kind=kind,
-        direction=direction,
         parameters=parameters or {},
         created_by=user if user is not None and user.is_authenticated else None,
     )
