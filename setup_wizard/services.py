@@ -224,6 +224,27 @@ def item_availability_user_create() -> AbstractBaseUser:
     return user
 
 
+SALES_ORDER_USERNAME = "crm-sales-orders"
+SALES_ORDER_PERMISSIONS = ("add_salesheader", "view_salesheader", "add_salesline", "view_salesline")
+
+
+@transaction.atomic
+def sales_order_user_create() -> AbstractBaseUser:
+    """The dedicated ERP user orders from Dynamics 365 are created as: no password, may only create orders."""
+    user_model = get_user_model()
+    user, created = user_model.objects.get_or_create(
+        **{user_model.USERNAME_FIELD: SALES_ORDER_USERNAME},
+        defaults={"first_name": "Dynamics 365 sales orders", "is_active": True},
+    )
+    if created:
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+    user.user_permissions.add(
+        *Permission.objects.filter(content_type__app_label="erp", codename__in=SALES_ORDER_PERMISSIONS)
+    )
+    return user
+
+
 def _odata_url(value: str) -> str:
     # Any host name is accepted (an intranet name such as http://erp/ has no dot, which URLValidator refuses).
     value = (value or "").strip()

@@ -184,3 +184,41 @@ def test_bad_arguments_are_refused_before_anything_is_saved(erp, tmp_path, crm_s
     insecure = run(erp, *connect_args(crm_sandbox, tmp_path)[2:], "--url", "http://crm.example.com")
     assert insecure.returncode == 1
     assert "The connection was not saved. server url: The server URL must start with https://" in insecure.stderr
+
+
+def test_connect_with_sales_orders_one_way_turns_on_order_processing_and_orders_come_in(crm_sandbox, erp, tmp_path):
+    sandbox = crm_sandbox
+    result = run(
+        erp,
+        *connect_args(sandbox, tmp_path),
+        "--import-solution",
+        "--admin-user",
+        sandbox.admin_user,
+        "--admin-password-file",
+        secret_file(tmp_path, "admin-password", sandbox.admin_password),
+        "--sales-orders",
+        "one-way",
+        "--enable",
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Sales orders from Dynamics 365: one way, created as crm-sales-orders… done" in result.stdout
+    from tests.syncjobs.crm_support import admin_client
+
+    with admin_client(sandbox) as admin:
+        assert next(iter(admin.query("organizations", select=["issopintegrationenabled"])))["issopintegrationenabled"]
+    database = Path(erp["DATABASE_URL"].removeprefix("sqlite:///"))
+    with sqlite3.connect(database) as erp_db:
+        assert erp_db.execute("SELECT sales_order_integration_enabled FROM syncjobs_crmconnection").fetchall() == [(1,)]
+
+    # The seeded submitted orders are for accounts no ERP customer is coupled to yet: each one says so.
+    orders = subprocess.run(
+        [*MANAGE, "crm_sync", "orders", "--wait"], capture_output=True, text=True, env=erp, cwd=settings.BASE_DIR
+    )
+    assert orders.returncode == 1, orders.stdout + orders.stderr
+    assert "failed: see the synchronization errors page" in orders.stderr
+
+
+def test_sales_order_user_needs_sales_orders(crm_sandbox, erp, tmp_path):
+    result = run(erp, *connect_args(crm_sandbox, tmp_path), "--sales-order-user", "somebody")
+    assert result.returncode != 0
+    assert "--sales-order-user goes with --sales-orders one-way" in result.stderr

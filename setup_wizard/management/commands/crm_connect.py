@@ -82,6 +82,17 @@ class Command(BaseCommand):
             default="http://127.0.0.1:8000",
             help="The ERP's address as the CRM reaches it (for item availability). Default: %(default)s.",
         )
+        parser.add_argument(
+            "--sales-orders",
+            choices=["one-way", "off"],
+            help="one-way: orders submitted in Dynamics 365 become ERP sales orders, and their progress goes back "
+            "(turns on Dynamics 365's sales order processing when the connection is enabled); off: turn it off.",
+        )
+        parser.add_argument(
+            "--sales-order-user",
+            help="The ERP user the orders are created as "
+            f"(default: a dedicated '{services.SALES_ORDER_USERNAME}' user).",
+        )
         parser.add_argument("--enable", action="store_true", help="Enable the connection (every check must pass).")
 
     def handle(self, *args, **options):
@@ -121,6 +132,10 @@ class Command(BaseCommand):
         if options["item_availability"]:
             self._item_availability(connection, options["item_availability_user"], options["erp_url"])
             done.append(Step.FEATURES)
+        if options["sales_orders"]:
+            self._sales_orders(connection, options["sales_orders"] == "one-way", options["sales_order_user"])
+        elif options["sales_order_user"]:
+            raise CommandError("--sales-order-user goes with --sales-orders one-way.")
         services.wizard_steps_done_elsewhere(steps=done)
         if options["enable"]:
             self._step("Enabling the connection")
@@ -161,13 +176,35 @@ class Command(BaseCommand):
             raise CommandError(f"The solution was not imported: {_explain(error)}") from None
         self._done(f"done; {result.integration_user_name} holds {', '.join(constants.INTEGRATION_ROLES)}")
 
+    def _sales_orders(self, connection, enabled: bool, username: str | None) -> None:
+        user = None
+        if enabled:
+            user = self._user(username) if username else services.sales_order_user_create()
+        self._step(
+            f"Sales orders from Dynamics 365: one way, created as {user.get_username()}"
+            if enabled
+            else "Sales orders from Dynamics 365: off"
+        )
+        try:
+            services.connection_features_save(
+                connection=connection,
+                sales_order_integration_enabled=enabled,
+                sales_order_processing_user=user,
+                synchronization_interval_minutes=connection.synchronization_interval_minutes,
+            )
+        except ValidationError as error:
+            raise CommandError(f"Sales order integration was not changed: {_explain(error)}") from None
+        self._done()
+
+    @staticmethod
+    def _user(username: str):
+        user = get_user_model().objects.filter(**{get_user_model().USERNAME_FIELD: username}).first()
+        if user is None:
+            raise CommandError(f"There is no ERP user {username}.")
+        return user
+
     def _item_availability(self, connection, username: str | None, erp_url: str) -> None:
-        if username:
-            user = get_user_model().objects.filter(**{get_user_model().USERNAME_FIELD: username}).first()
-            if user is None:
-                raise CommandError(f"There is no ERP user {username}.")
-        else:
-            user = services.item_availability_user_create()
+        user = self._user(username) if username else services.item_availability_user_create()
         odata_url = erp_url.rstrip("/") + ODATA_ROOT_PATH
         self._step(f"Item availability: the CRM reads {odata_url} as {user.get_username()} with a new access key")
         try:
