@@ -28,6 +28,7 @@ from coupling.models import Coupling
 from erp import selectors as erp_selectors
 from erp import services as erp_services
 from erp.models import Currency, Customer, Item, Resource, SalesHeader, SalesLine, UnitOfMeasure
+from erp.services import round_amount
 from syncjobs import clients, jobs
 from syncjobs import selectors as sync_selectors
 from syncjobs.models import IntegrationTableMapping, SyncJob, SyncJobWarning
@@ -230,6 +231,7 @@ def _decimal(value) -> Decimal:
 class LinePlan:
     line: SalesLine
     discount_amount: Decimal
+    freight: bool = False
 
 
 def _line_target(line_row: dict, position: int, lookups: Lookups, setup) -> tuple[str, Item | Resource, str]:
@@ -328,18 +330,34 @@ def _line_plans(row: dict, lookups: Lookups, setup) -> list[LinePlan]:
                 fix_label="Sales setup",
             )
         freight_line = SalesLine(type=SalesLine.Type.ITEM, item=setup.freight_item, quantity=1, unit_price=freight)
-        plans.append(LinePlan(freight_line, Decimal(0)))
+        plans.append(LinePlan(freight_line, Decimal(0), freight=True))
     if not plans:
         raise OrderRefused("The order has no lines. Add its products in Dynamics 365 and submit it again.")
     return plans
 
 
-def _check_order_discount(row: dict) -> None:
-    if _decimal(row.get("discountamount")) or _decimal(row.get("discountpercentage")):
+def _spread_order_discount(row: dict, plans: list[LinePlan]) -> None:
+    """The order's own discount (an amount and/or a percentage of the lines' total) is spread over its product
+    lines in proportion to their amounts, as BC spreads an invoice discount: the ERP order totals what the CRM
+    order totals before freight. The last line takes the rounding."""
+    lines = [plan for plan in plans if not plan.freight]
+    net = [
+        round_amount(plan.line.quantity * plan.line.unit_price) - round_amount(plan.discount_amount) for plan in lines
+    ]
+    total = sum(net, Decimal(0))
+    discount = _decimal(row.get("discountamount")) + round_amount(total * _decimal(row.get("discountpercentage")) / 100)
+    if not discount:
+        return
+    if discount > total:
         raise OrderRefused(
-            "The order has an order discount. The ERP takes discounts on the lines only: move the discount to the "
-            "order's lines in Dynamics 365 and submit the order again."
+            f"The order's discount {discount:.2f} is more than its lines' amount {total:.2f}. Correct the discount "
+            "in Dynamics 365 and submit the order again."
         )
+    left = round_amount(discount)
+    for position, (plan, amount) in enumerate(zip(lines, net, strict=True), start=1):
+        share = left if position == len(lines) else round_amount(discount * amount / total)
+        plan.discount_amount += share
+        left -= share
 
 
 @dataclass
@@ -378,8 +396,8 @@ def order_create(run: IntakeRun, row: dict, lookups: Lookups) -> SalesHeader:
     """One CRM order → one open ERP order with its lines, coupled in the same transaction."""
     customer = _customer(row, lookups)
     currency = _currency(row, lookups)
-    _check_order_discount(row)
     plans = _line_plans(row, lookups, run.setup)
+    _spread_order_discount(row, plans)
     reference = _fit(row.get("ordernumber") or "", SalesHeader, "your_reference")
     external = _fit(row.get("name") or "", SalesHeader, "external_document_no")
     with transaction.atomic():

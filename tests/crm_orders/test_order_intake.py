@@ -151,7 +151,7 @@ def _misc_product(sandbox):
         ("write-in without setup", "Line 1 is a write-in product (“Gift wrapping”). Choose the write-in item"),
         ("freight without setup", "freight amount of 9.00. Choose the freight item in the sales setup"),
         ("unsupported product type", "is of the type Miscellaneous Charges, which the ERP cannot take"),
-        ("order discount", "The ERP takes discounts on the lines only"),
+        ("order discount above the lines", "The order's discount 100.00 is more than its lines' amount 40.00"),
     ],
 )
 def test_each_refusal_says_what_to_fix(world, case, expected):
@@ -168,8 +168,8 @@ def test_each_refusal_says_what_to_fix(world, case, expected):
         fields = {"freightamount": "9"}
     elif case == "unsupported product type":
         lines = [orders.product_line(_misc_product(world.sandbox), 1, 5)]
-    elif case == "order discount":
-        fields = {"discountamount": "10"}
+    elif case == "order discount above the lines":
+        fields = {"discountamount": "100"}
     orders.submit_order(world.sandbox, customer=customer, customer_set=customer_set, lines=lines, **fields)
 
     job = orders.take_over()
@@ -178,6 +178,27 @@ def test_each_refusal_says_what_to_fix(world, case, expected):
     message = SyncJobError.objects.get(job=job).message
     assert expected in message
     assert not SalesHeader.objects.exists()
+
+
+def test_the_orders_own_discount_is_spread_over_its_lines_so_both_totals_agree(world):
+    order_id = orders.submit_order(
+        world.sandbox,
+        customer=world.account_id,
+        discountamount="10",
+        discountpercentage="10",
+        lines=[
+            orders.product_line(world.item_product_id, 3, "39.90", manualdiscountamount="5.00"),
+            orders.product_line(world.resource_product_id, 2, "80"),
+        ],
+    )
+
+    job = orders.take_over()
+
+    assert job.inserted == 1, support.errors(job)
+    lines = list(SalesHeader.objects.get().lines.order_by("line_no"))
+    assert [line.line_discount_amount for line in lines] == [Decimal("20.65"), Decimal("21.82")]
+    crm = support.crm_row(world.sandbox, "salesorders", order_id, ["totalamountlessfreight"])
+    assert sum(line.line_amount for line in lines) == Decimal(str(crm["totalamountlessfreight"])) == Decimal("237.23")
 
 
 def test_crm_sync_orders_creates_the_orders_and_exits_1_when_one_failed(world, capsys):
