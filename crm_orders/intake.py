@@ -24,10 +24,21 @@ from django.utils import timezone
 
 import dataverse
 from coupling import services as coupling_services
-from coupling.models import Coupling
+from coupling.models import Coupling, OptionCoupling
 from erp import selectors as erp_selectors
 from erp import services as erp_services
-from erp.models import Currency, Customer, Item, Resource, SalesHeader, SalesLine, UnitOfMeasure
+from erp.models import (
+    Currency,
+    Customer,
+    Item,
+    PaymentTerms,
+    Resource,
+    SalesHeader,
+    SalesLine,
+    ShipmentMethod,
+    ShippingAgent,
+    UnitOfMeasure,
+)
 from erp.services import round_amount
 from syncjobs import clients, jobs
 from syncjobs import selectors as sync_selectors
@@ -49,7 +60,46 @@ ORDER_SELECT = [
     "totalamount",
     "submitdate",
     "statecode",
+    "description",
+    "paymenttermscode",
+    "freighttermscode",
+    "shippingmethodcode",
+    "shipto_name",
+    "shipto_line1",
+    "shipto_line2",
+    "shipto_postalcode",
+    "shipto_city",
+    "shipto_country",
 ]
+# The order's option sets → the ERP code tables, through the option mappings' couplings (kept on the
+# account's option sets, whose values the order's share): (order attribute, ERP field, ERP model, account
+# attribute, words, option mapping).
+ORDER_OPTIONS = (
+    ("paymenttermscode", "payment_terms", PaymentTerms, "paymenttermscode", "payment terms", "PAYMENT TERMS"),
+    (
+        "freighttermscode",
+        "shipment_method",
+        ShipmentMethod,
+        "address1_freighttermscode",
+        "freight terms",
+        "SHIPMENT METHOD",
+    ),
+    (
+        "shippingmethodcode",
+        "shipping_agent",
+        ShippingAgent,
+        "address1_shippingmethodcode",
+        "shipping method",
+        "SHIPPING AGENT",
+    ),
+)
+SHIP_TO = {
+    "ship_to_name": ("shipto_name",),
+    "ship_to_address": ("shipto_line1", "shipto_line2"),
+    "ship_to_post_code": ("shipto_postalcode",),
+    "ship_to_city": ("shipto_city",),
+    "ship_to_country": ("shipto_country",),
+}
 LINE_SELECT = [
     "salesorderdetailid",
     "_productid_value",
@@ -88,6 +138,7 @@ def submitted_orders_query(client: dataverse.Client, *, crm_ids: list[str] | Non
             "transactioncurrencyid": {"select": ["isocurrencycode"]},
         },
         page_size=page_size,
+        annotations="OData.Community.Display.V1.FormattedValue",
     )
 
 
@@ -215,6 +266,44 @@ def _currency(row: dict, lookups: Lookups) -> Currency | None:
             fix_label="Couple currencies",
         )
     return None if erp_selectors.currency_is_local(currency=currency) else currency
+
+
+def _options(row: dict) -> dict:
+    """payment_terms, shipment_method, shipping_agent of the order (absent when the order leaves one empty: the
+    customer's is taken)."""
+    chosen = {}
+    for attribute, erp_field, model, account_attribute, words, mapping_name in ORDER_OPTIONS:
+        value = row.get(attribute)
+        if value is None:
+            continue
+        coupling = OptionCoupling.objects.filter(
+            erp_model=ContentType.objects.get_for_model(model),
+            crm_entity="account",
+            crm_attribute=account_attribute,
+            option_value=value,
+        ).first()
+        record = model.objects.filter(system_id=coupling.erp_system_id).first() if coupling else None
+        if record is None:
+            label = row.get(f"{attribute}@OData.Community.Display.V1.FormattedValue") or value
+            raise OrderRefused(
+                f"The order's {words} “{label}” are not coupled to any in the ERP. Synchronize the {words} "
+                "(or choose others on the order) and try again.",
+                fix_url=_mapping_url(mapping_name),
+                fix_label=f"Mapping {mapping_name}",
+            )
+        chosen[erp_field] = record
+    return chosen
+
+
+def _mapping_url(mapping_name: str) -> str:
+    mapping = IntegrationTableMapping.objects.filter(name=mapping_name).only("pk").first()
+    return mapping.get_absolute_url() if mapping is not None else ""
+
+
+def _ship_to(row: dict) -> dict[str, str]:
+    """Copied only when the order names a ship-to address at all (BC's rule): else the customer's address."""
+    values = {name: ", ".join(filter(None, (row.get(a) for a in attributes))) for name, attributes in SHIP_TO.items()}
+    return values if any(values.values()) else {}
 
 
 def _crm_date(value) -> datetime.date | None:
@@ -398,8 +487,10 @@ def order_create(run: IntakeRun, row: dict, lookups: Lookups) -> SalesHeader:
     currency = _currency(row, lookups)
     plans = _line_plans(row, lookups, run.setup)
     _spread_order_discount(row, plans)
+    options = _options(row)
     reference = _fit(row.get("ordernumber") or "", SalesHeader, "your_reference")
     external = _fit(row.get("name") or "", SalesHeader, "external_document_no")
+    ship_to = {name: _fit(value, SalesHeader, name) for name, value in _ship_to(row).items()}
     with transaction.atomic():
         order = erp_services.sales_order_create(
             sell_to_customer=customer,
@@ -407,7 +498,10 @@ def order_create(run: IntakeRun, row: dict, lookups: Lookups) -> SalesHeader:
             requested_delivery_date=_crm_date(row.get("requestdeliveryby")),
             your_reference=reference.value,
             external_document_no=external.value,
+            work_description=row.get("description") or "",
             created_by=run.user,
+            **options,
+            **{name: fitted.value for name, fitted in ship_to.items()},
         )
         coupling_services.coupling_create(record=order, crm_entity="salesorder", crm_id=row["salesorderid"])
         for plan in plans:
@@ -417,6 +511,9 @@ def order_create(run: IntakeRun, row: dict, lookups: Lookups) -> SalesHeader:
             run.warn(order, row, "your_reference", row.get("ordernumber"))
         if external.cut:
             run.warn(order, row, "external_document_no", row.get("name"))
+        for name, fitted in ship_to.items():
+            if fitted.cut:
+                run.warn(order, row, name, _ship_to(row)[name])
     return order
 
 

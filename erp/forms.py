@@ -148,8 +148,21 @@ class SalesOrderForm(NumberedForm):
             "salesperson",
             "your_reference",
             "external_document_no",
+            "payment_terms",
+            "shipment_method",
+            "shipping_agent",
+            "ship_to_name",
+            "ship_to_address",
+            "ship_to_post_code",
+            "ship_to_city",
+            "ship_to_country",
+            "work_description",
         ]
-        widgets = {"order_date": DATE_INPUT, "requested_delivery_date": DATE_INPUT}
+        widgets = {
+            "order_date": DATE_INPUT,
+            "requested_delivery_date": DATE_INPUT,
+            "work_description": forms.Textarea(attrs={"rows": 3}),
+        }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

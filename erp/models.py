@@ -504,6 +504,36 @@ class SalesHeader(SyncedModel):
     your_reference = models.CharField(max_length=35, blank=True)
     external_document_no = models.CharField("external document no.", max_length=35, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    payment_terms = models.ForeignKey(
+        PaymentTerms,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="Default: the customer's.",
+    )
+    shipment_method = models.ForeignKey(
+        ShipmentMethod,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="Default: the customer's.",
+    )
+    shipping_agent = models.ForeignKey(
+        ShippingAgent,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="Default: the customer's.",
+    )
+    ship_to_name = models.CharField("ship-to name", max_length=100, blank=True)
+    ship_to_address = models.CharField("ship-to address", max_length=100, blank=True)
+    ship_to_post_code = models.CharField("ship-to post code", max_length=20, blank=True)
+    ship_to_city = models.CharField("ship-to city", max_length=30, blank=True)
+    ship_to_country = models.CharField("ship-to country/region", max_length=50, blank=True)
+    work_description = models.TextField(blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
     )

@@ -221,11 +221,14 @@ def _check_customer_may_order(customer: Customer) -> None:
 
 
 def sales_order_create(*, sell_to_customer: Customer, order_date: datetime.date | None = None, **fields) -> SalesHeader:
-    """A new open order; currency and salesperson come from the customer unless given."""
+    """A new open order; currency, salesperson and terms come from the customer unless given."""
     if fields.get("status", SalesHeader.Status.OPEN) != SalesHeader.Status.OPEN:
         raise ValidationError({"status": "A new order is open; release it afterwards."})
-    fields.setdefault("currency", sell_to_customer.currency)
+    fields.setdefault("currency", sell_to_customer.currency)  # None given is the local currency
     fields.setdefault("salesperson", sell_to_customer.salesperson)
+    for name in ("payment_terms", "shipment_method", "shipping_agent"):
+        if fields.get(name) is None:
+            fields[name] = getattr(sell_to_customer, name)
     order = SalesHeader(sell_to_customer=sell_to_customer, order_date=order_date or timezone.localdate(), **fields)
     return record_save(instance=order)
 
@@ -479,7 +482,7 @@ def sales_order_post_invoice(
     with transaction.atomic():
         locked = (
             SalesHeader.objects.select_for_update(of=("self",))
-            .select_related("sell_to_customer__payment_terms")
+            .select_related("payment_terms", "sell_to_customer__payment_terms")
             .get(pk=order.pk)
         )
         customer = locked.sell_to_customer
@@ -497,7 +500,8 @@ def sales_order_post_invoice(
             raise ValidationError(
                 f"There is nothing to invoice on sales order {locked.no}: post a shipment of its lines first."
             )
-        due_days = customer.payment_terms.due_date_days if customer.payment_terms else 0
+        terms = locked.payment_terms or customer.payment_terms
+        due_days = terms.due_date_days if terms else 0
         invoice = SalesInvoiceHeader(
             no=no_series_next(series_code=selectors.sales_setup().posted_invoice_nos),
             order=locked,

@@ -318,6 +318,9 @@ class SalesOrderSerializer(ServiceModelSerializer):
         models.Currency, help_text="Empty means the local currency (LCY). Defaults to the customer's currency."
     )
     salesperson = code_ref(models.Salesperson, help_text="Defaults to the customer's salesperson.")
+    payment_terms = code_ref(models.PaymentTerms, help_text="Defaults to the customer's payment terms.")
+    shipment_method = code_ref(models.ShipmentMethod, help_text="Defaults to the customer's shipment method.")
+    shipping_agent = code_ref(models.ShippingAgent, help_text="Defaults to the customer's shipping agent.")
     lines = SalesLineSerializer(many=True, read_only=True)
     amount = OrderAmountField(help_text="The sum of the line amounts.")
 
@@ -332,6 +335,15 @@ class SalesOrderSerializer(ServiceModelSerializer):
             "salesperson",
             "your_reference",
             "external_document_no",
+            "payment_terms",
+            "shipment_method",
+            "shipping_agent",
+            "ship_to_name",
+            "ship_to_address",
+            "ship_to_post_code",
+            "ship_to_city",
+            "ship_to_country",
+            "work_description",
             "status",
             "amount",
             "lines",

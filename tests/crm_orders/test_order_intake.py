@@ -180,6 +180,54 @@ def test_each_refusal_says_what_to_fix(world, case, expected):
     assert not SalesHeader.objects.exists()
 
 
+def test_terms_ship_to_address_and_description_come_with_the_order(world):
+    from django.contrib.contenttypes.models import ContentType
+
+    from coupling.models import OptionCoupling
+    from erp.models import PaymentTerms
+
+    net45 = factories.PaymentTermsFactory(code="45 DAYS", due_date_days=45)
+    OptionCoupling.objects.create(
+        erp_model=ContentType.objects.get_for_model(PaymentTerms),
+        erp_system_id=net45.system_id,
+        crm_entity="account",
+        crm_attribute="paymenttermscode",
+        option_value=3,
+    )
+    orders.submit_order(
+        world.sandbox,
+        customer=world.account_id,
+        paymenttermscode=3,
+        shipto_name="Warehouse 2",
+        shipto_line1="1 Dock Road",
+        shipto_city="Leeds",
+        description="Deliver to the back door.",
+        lines=[orders.product_line(world.item_product_id, 1, 40)],
+    )
+
+    job = orders.take_over()
+
+    assert job.inserted == 1, support.errors(job)
+    order = SalesHeader.objects.get()
+    assert order.payment_terms == net45
+    assert (order.ship_to_name, order.ship_to_address, order.ship_to_city) == ("Warehouse 2", "1 Dock Road", "Leeds")
+    assert order.work_description == "Deliver to the back door."
+
+
+def test_payment_terms_not_coupled_are_one_clear_error(world):
+    orders.submit_order(
+        world.sandbox,
+        customer=world.account_id,
+        paymenttermscode=4,
+        lines=[orders.product_line(world.item_product_id, 1, 40)],
+    )
+
+    job = orders.take_over()
+
+    assert job.failed == 1
+    assert "The order's payment terms “Net 60” are not coupled to any in the ERP" in job.errors.get().message
+
+
 def test_the_orders_own_discount_is_spread_over_its_lines_so_both_totals_agree(world):
     order_id = orders.submit_order(
         world.sandbox,
