@@ -35,6 +35,7 @@ from erp.models import (
     Resource,
     SalesHeader,
     SalesLine,
+    SalesOrderNote,
     ShipmentMethod,
     ShippingAgent,
     UnitOfMeasure,
@@ -133,6 +134,11 @@ def submitted_orders_query(client: dataverse.Client, *, crm_ids: list[str] | Non
         filter=submitted_filter(crm_ids),
         expand={
             "order_details": {"select": LINE_SELECT},
+            # Notes without a file, as BC copies them (attachments stay in Dynamics 365).
+            "SalesOrder_Annotation": {
+                "select": ["annotationid", "subject", "notetext"],
+                "filter": dataverse.F.eq("isdocument", False),
+            },
             "customerid_account": {"select": ["accountid", "name"]},
             "customerid_contact": {"select": ["contactid", "fullname", "_parentcustomerid_value"]},
             "transactioncurrencyid": {"select": ["isocurrencycode"]},
@@ -304,6 +310,10 @@ def _ship_to(row: dict) -> dict[str, str]:
     """Copied only when the order names a ship-to address at all (BC's rule): else the customer's address."""
     values = {name: ", ".join(filter(None, (row.get(a) for a in attributes))) for name, attributes in SHIP_TO.items()}
     return values if any(values.values()) else {}
+
+
+def _note_text(note: dict) -> str:
+    return "\n".join(part for part in (note.get("subject"), note.get("notetext")) if part)
 
 
 def _crm_date(value) -> datetime.date | None:
@@ -507,6 +517,11 @@ def order_create(run: IntakeRun, row: dict, lookups: Lookups) -> SalesHeader:
         for plan in plans:
             plan.line.order = order
             erp_services.sales_line_save(line=plan.line, discount_amount=plan.discount_amount, keep_unit_price=True)
+        SalesOrderNote.objects.bulk_create(
+            SalesOrderNote(order=order, text=_note_text(note), crm_annotation_id=note["annotationid"])
+            for note in row.get("SalesOrder_Annotation") or []
+            if _note_text(note)
+        )
         if reference.cut:
             run.warn(order, row, "your_reference", row.get("ordernumber"))
         if external.cut:

@@ -1100,6 +1100,8 @@ def _uomschedule_after(entity, row, existing, caller) -> None:
 
 
 def _annotation_before(entity, values, existing, caller) -> None:
+    if existing is None:
+        values.setdefault("isdocument", False)  # Dataverse's default: a note without a file
     if "documentbody" in values:
         body = values["documentbody"]
         values["isdocument"] = bool(body)

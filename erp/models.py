@@ -558,6 +558,21 @@ class SalesHeader(SyncedModel):
             raise ValidationError({"requested_delivery_date": "The requested delivery date is before the order date."})
 
 
+class SalesOrderNote(models.Model):
+    """A note on a sales order (BC's record link of type Note); those from Dynamics 365 keep their row's id."""
+
+    order = models.ForeignKey(SalesHeader, on_delete=models.CASCADE, related_name="notes")
+    text = models.TextField()
+    crm_annotation_id = models.UUIDField("Dynamics 365 note id", null=True, blank=True, unique=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["order", "created_at", "pk"]
+
+    def __str__(self):
+        return f"{self.order.no}: {self.text[:40]}"
+
+
 class SalesLine(SyncedModel):
     class Type(models.TextChoices):
         COMMENT = "comment", "Comment"

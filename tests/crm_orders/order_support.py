@@ -76,7 +76,15 @@ def sales_setup(*, write_in: Item | None = None, freight: Item | None = None):
     return setup
 
 
-def submit_order(sandbox, *, customer: str, lines: list[dict], customer_set: str = "accounts", **fields) -> str:
+def submit_order(
+    sandbox,
+    *,
+    customer: str,
+    lines: list[dict],
+    customer_set: str = "accounts",
+    notes: list[dict] | None = None,
+    **fields,
+) -> str:
     """A salesperson's order: created Active with its lines, then submitted. Returns its id."""
     with admin_client(sandbox) as admin:
         order_id = admin.create(
@@ -87,6 +95,8 @@ def submit_order(sandbox, *, customer: str, lines: list[dict], customer_set: str
                 **fields,
             },
         )
+        for note in notes or []:
+            admin.create("annotations", {"objectid_salesorder@odata.bind": f"/salesorders({order_id})", **note})
         for sequence, line in enumerate(lines, start=1):
             admin.create(
                 "salesorderdetails",

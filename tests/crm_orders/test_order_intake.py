@@ -203,6 +203,10 @@ def test_terms_ship_to_address_and_description_come_with_the_order(world):
         shipto_city="Leeds",
         description="Deliver to the back door.",
         lines=[orders.product_line(world.item_product_id, 1, 40)],
+        notes=[
+            {"subject": "Call first", "notetext": "Ask for Sam."},
+            {"filename": "po.pdf", "documentbody": "JVBERi0="},
+        ],
     )
 
     job = orders.take_over()
@@ -212,6 +216,7 @@ def test_terms_ship_to_address_and_description_come_with_the_order(world):
     assert order.payment_terms == net45
     assert (order.ship_to_name, order.ship_to_address, order.ship_to_city) == ("Warehouse 2", "1 Dock Road", "Leeds")
     assert order.work_description == "Deliver to the back door."
+    assert [note.text for note in order.notes.all()] == ["Call first\nAsk for Sam."]  # not the attachment
 
 
 def test_payment_terms_not_coupled_are_one_clear_error(world):
