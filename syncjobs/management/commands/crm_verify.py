@@ -5,7 +5,8 @@
 Compares every coupled pair field by field (the mapped fields, with the values the synchronization
 engine computes: transforms, lookups by coupled id, option values) and lists the differences,
 the records and rows in the mappings' filters that are not coupled, couplings whose other side
-no longer exists, and CRM rows coupled twice. Without MAPPING: every enabled record mapping.
+no longer exists, and CRM rows coupled twice. Without MAPPING: every enabled record mapping, and the sales
+orders from Dynamics 365 (SALES ORDERS: order number, customer, processing status, lines) when that integration is on.
 Writes nothing. The exit status is 1 when anything differs (see ``syncjobs.verification``).
 """
 
@@ -16,7 +17,8 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 import dataverse
-from syncjobs import clients, verification
+from crm_orders import verification as order_verification
+from syncjobs import clients, selectors, verification
 from syncjobs.management.commands.crm_sync import format_table
 from syncjobs.verification import MappingVerification
 
@@ -92,7 +94,10 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument(
-            "mappings", nargs="*", metavar="MAPPING", help="e.g. CUSTOMER; default: every enabled record mapping."
+            "mappings",
+            nargs="*",
+            metavar="MAPPING",
+            help="e.g. CUSTOMER or SALES ORDERS; default: every enabled mapping (and the orders when on).",
         )
         parser.add_argument(
             "--limit",
@@ -106,8 +111,11 @@ class Command(BaseCommand):
         limit = options["limit"]
         if limit < 0:
             raise CommandError("--limit must be 0 or more.")
+        names = [name for name in options["mappings"] if name.upper() != order_verification.NAME]
+        # Sales orders: when named, or with every mapping when the integration is on.
+        with_orders = len(names) < len(options["mappings"]) or (not names and self.orders_integrated())
         try:
-            mappings = verification.verifiable_mappings(names=options["mappings"])
+            mappings = verification.verifiable_mappings(names=names) if names or not with_orders else []
         except ValidationError as error:
             raise CommandError(" ".join(error.messages)) from None
         try:
@@ -115,6 +123,8 @@ class Command(BaseCommand):
                 results = [
                     verification.mapping_verify(mapping=mapping, client=client, limit=limit) for mapping in mappings
                 ]
+                if with_orders:
+                    results.append(order_verification.orders_verify(client=client, limit=limit))
         except (clients.CrmNotConfigured, dataverse.DataverseError, requests.RequestException) as error:
             raise CommandError(f"Dynamics 365 could not be read: {error}") from None
 
@@ -126,6 +136,11 @@ class Command(BaseCommand):
         troubled = [r.mapping.name for r in results if r.has_problems]
         if troubled:
             raise CommandError(f"The two sides differ: {', '.join(troubled)}.", returncode=1)
+
+    @staticmethod
+    def orders_integrated() -> bool:
+        connection = selectors.crm_connection_get()
+        return connection.is_enabled and connection.sales_order_integration_enabled
 
     def write_report(self, results: list[MappingVerification]) -> None:
         rows = [(r.mapping.name, *(str(r.counts()[name]) for name in COLUMNS[1:])) for r in results]
