@@ -514,9 +514,9 @@ def order_create(run: IntakeRun, row: dict, lookups: Lookups) -> SalesHeader:
             **{name: fitted.value for name, fitted in ship_to.items()},
         )
         coupling_services.coupling_create(record=order, crm_entity="salesorder", crm_id=row["salesorderid"])
-        for plan in plans:
-            plan.line.order = order
-            erp_services.sales_line_save(line=plan.line, discount_amount=plan.discount_amount, keep_unit_price=True)
+        erp_services.sales_lines_create(
+            order=order, lines=[(plan.line, plan.discount_amount) for plan in plans], keep_unit_price=True
+        )
         SalesOrderNote.objects.bulk_create(
             SalesOrderNote(order=order, text=_note_text(note), crm_annotation_id=note["annotationid"])
             for note in row.get("SalesOrder_Annotation") or []

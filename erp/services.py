@@ -261,21 +261,50 @@ def sales_line_save(
         stored = SalesLine.objects.select_for_update(of=("self",)).get(pk=line.pk) if line.pk else None
         if stored and stored.order_id != line.order_id:
             raise ValidationError({"order": "A line cannot move to another order."})
-        _check_line_target(line, stored)
-        _fill_line_defaults(line, stored, order, keep_unit_price=keep_unit_price)
-        gross = round_amount(line.quantity * line.unit_price)
-        if discount_amount is None:
-            line.line_discount_amount = round_amount(gross * line.line_discount_pct / 100)
-        else:
-            line.line_discount_amount = _given_discount(round_amount(discount_amount), gross)
-            line.line_discount_pct = (line.line_discount_amount * 100 / gross).quantize(CENT) if gross else ZERO
-        line.line_amount = gross - line.line_discount_amount
+        _prepare_line(line, stored, order, discount_amount=discount_amount, keep_unit_price=keep_unit_price)
         if not line.line_no:
             last = order.lines.aggregate(last=Max("line_no"))["last"] or 0
             line.line_no = last + LINE_NO_STEP
         line.full_clean()
         line.save()
     return line
+
+
+def sales_lines_create(
+    *, order: SalesHeader, lines: list[tuple[SalesLine, Decimal | None]], keep_unit_price: bool = False
+) -> list[SalesLine]:
+    """New lines of an open order at once, each with its discount amount (or None), as ``sales_line_save`` would
+    add them one by one, in a handful of statements: the order is locked and numbered once, and the lines written
+    with one INSERT. Their item, resource and unit are records already loaded (not ids from a form), so their
+    existence is not asked again."""
+    with transaction.atomic():
+        locked = _lock_open_order(order.pk)
+        last = locked.lines.aggregate(last=Max("line_no"))["last"] or 0
+        for position, (line, discount_amount) in enumerate(lines, start=1):
+            line.order = locked
+            _prepare_line(line, None, locked, discount_amount=discount_amount, keep_unit_price=keep_unit_price)
+            line.line_no = last + position * LINE_NO_STEP
+            line.full_clean(
+                exclude=["order", "item", "resource", "unit_of_measure"],
+                validate_unique=False,
+                validate_constraints=False,
+            )
+        return SalesLine.objects.bulk_create([line for line, _ in lines])
+
+
+def _prepare_line(
+    line: SalesLine, stored: SalesLine | None, order: SalesHeader, *, discount_amount, keep_unit_price: bool
+) -> None:
+    """What saving a line decides: the checks on its item or resource, its defaults and price, its amounts."""
+    _check_line_target(line, stored)
+    _fill_line_defaults(line, stored, order, keep_unit_price=keep_unit_price)
+    gross = round_amount(line.quantity * line.unit_price)
+    if discount_amount is None:
+        line.line_discount_amount = round_amount(gross * line.line_discount_pct / 100)
+    else:
+        line.line_discount_amount = _given_discount(round_amount(discount_amount), gross)
+        line.line_discount_pct = (line.line_discount_amount * 100 / gross).quantize(CENT) if gross else ZERO
+    line.line_amount = gross - line.line_discount_amount
 
 
 def _given_discount(discount: Decimal, gross: Decimal) -> Decimal:
