@@ -513,7 +513,9 @@ def order_create(run: IntakeRun, row: dict, lookups: Lookups) -> SalesHeader:
             **options,
             **{name: fitted.value for name, fitted in ship_to.items()},
         )
-        coupling_services.coupling_create(record=order, crm_entity="salesorder", crm_id=row["salesorderid"])
+        coupling_services.coupling_create_for_new_record(
+            record=order, crm_entity="salesorder", crm_id=row["salesorderid"]
+        )
         erp_services.sales_lines_create(
             order=order, lines=[(plan.line, plan.discount_amount) for plan in plans], keep_unit_price=True
         )
