@@ -387,6 +387,10 @@ def _unit(line_row: dict, position: int, lookups: Lookups) -> UnitOfMeasure | No
     if unit is not None and uom.get("isschedulebaseuom"):
         return unit
     same_code = UnitOfMeasure.objects.filter(code__iexact=uom.get("name") or "").first()
+    if same_code is None and uom.get("isschedulebaseuom") and unit is None:
+        # The base unit of a unit group the ERP does not know (Dataverse's "Default Unit" group, "Primary Unit"):
+        # one of the product, i.e. the item's or resource's own base unit.
+        return None
     if same_code is None:
         raise OrderRefused(
             f"The unit {uom.get('name') or uom_id} on line {position} is not coupled to a unit of measure.",

@@ -216,7 +216,7 @@ class InvoiceLookups:
 def _invoice_row(invoice: SalesInvoiceHeader, crm_order_id, account_id, lookups: InvoiceLookups) -> dict:
     row = {
         "invoiceid": invoice_crm_id(invoice),
-        "name": f"{invoice.no} {invoice.sell_to_customer.name}"[:300],
+        "name": f"Order {invoice.order_no}",
         "invoicenumber": invoice.no,
         "customerid_account@odata.bind": f"/accounts({account_id})",
         "salesorderid@odata.bind": f"/salesorders({crm_order_id})",
