@@ -224,6 +224,7 @@ class IntegrationFieldMapping(models.Model):
         LOOKUP = "lookup", "Look up by coupled id"
         SCHEDULE_BASE_UNIT = "schedule_base_unit", "Base unit of the coupled unit group"
         OPTION = "option", "Option value of the coupled ERP record"
+        INACTIVE_STATE = "inactive_state", "Blocked ↔ inactive state (true: Inactive/Retired, false: Active)"
 
     table_mapping = models.ForeignKey(IntegrationTableMapping, on_delete=models.CASCADE, related_name="field_mappings")
     name = models.CharField(max_length=64)
