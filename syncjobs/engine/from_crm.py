@@ -228,12 +228,14 @@ def _process_rows(ctx: RunContext, lookups: Lookups, field_directions, plan: Wri
             ctx.count("skipped")
             continue
         if coupling is None:
-            if not ctx.only_coupled and ctx.mapping.direction != Direction.TO_CRM:
-                other = coupled_elsewhere.get(crm_id)
-                if other is not None:
-                    _creation_failed(ctx, crm_id, _coupled_elsewhere_message(ctx, other), "")
-                else:
-                    _create_erp_record(ctx, lookups, row, crm_id)
+            if ctx.only_coupled or ctx.mapping.direction == Direction.TO_CRM or values.row_inactive(ctx, row):
+                # An inactive row is not created in the ERP (BC's Active integration table filter).
+                continue
+            other = coupled_elsewhere.get(crm_id)
+            if other is not None:
+                _creation_failed(ctx, crm_id, _coupled_elsewhere_message(ctx, other), "")
+            else:
+                _create_erp_record(ctx, lookups, row, crm_id)
             continue
         if coupling.state == Coupling.State.CREATING or coupling.last_job_id == ctx.job.pk:
             # Being created by the ERP side, or worked on in this job already (written, unchanged or

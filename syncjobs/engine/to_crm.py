@@ -161,6 +161,8 @@ class ToCrmPass:
         self.lookups = Lookups(ctx)
         self.field_directions = directions(ctx)
         self.creation_defaults = values.creation_defaults(ctx)
+        # A new row starts in the CRM's default state (Active): its state is written by later updates.
+        self.created_without = values.state_field_names(ctx)
         self.plan = WritePlan(
             ctx, on_row_missing=lambda write: deletions.crm_row_missing(ctx, write.record, write.coupling)
         )
@@ -198,7 +200,8 @@ class ToCrmPass:
                 )
                 continue
             if coupling is None:
-                if ctx.only_coupled:
+                if ctx.only_coupled or values.record_inactive(ctx, record):
+                    # Not created while blocked (BC's Blocked=No table filter): it would be an active row.
                     continue
                 # The id is chosen and committed before anything is sent: a rerun upserts this same row.
                 coupling = Coupling(
@@ -245,6 +248,10 @@ class ToCrmPass:
                 )
             return
         for record, coupling, erp_side in pending:
+            if values.record_inactive(self.ctx, record):
+                # Waiting to be created (e.g. left by match-based coupling) but blocked: not sent as an
+                # active row; the coupling waits and the record is created once it is unblocked.
+                continue
             try:
                 needed = values.record_creation_values(self.ctx, record)
             except RecordFailure as failure:  # e.g. a new currency without an exchange rate
@@ -253,7 +260,7 @@ class ToCrmPass:
                 )
                 continue
             merged = merge(directions=self.field_directions, base={}, erp=erp_side, crm=None, policy="", erp_only=True)
-            body = values.crm_payload(self.ctx, erp_side, merged.to_crm)
+            body = values.crm_payload(self.ctx, erp_side, merged.to_crm - self.created_without)
             self.plan.add(
                 PendingWrite(
                     record=record,

@@ -2,9 +2,11 @@
 
 Every field mapping's value has one *canonical* form on both sides, so that the snapshot (the
 values as last synchronized) can be compared with either side: text as text ("" is None),
-numbers as normalized decimal text, lookups as the CRM id, option values as their number. The
-ERP side's canonical value is what would be sent to the CRM (lookups already translated through
-couplings, text trimmed when the field mapping says so); the CRM side's is what the row holds.
+numbers as normalized decimal text, lookups as the CRM id, option values as their number, a
+Blocked flag mapped to statecode (INACTIVE_STATE) as true/false (a CRM row is inactive in any
+state but Active, 0, as BC reads it). The ERP side's canonical value is what would be sent to the
+CRM (lookups already translated through couplings, text trimmed when the field mapping says so);
+the CRM side's is what the row holds.
 """
 
 from __future__ import annotations
@@ -305,6 +307,8 @@ def erp_values(ctx: RunContext, lookups: Lookups, record: models.Model) -> dict[
             if schedule and base_unit is None:
                 raise RecordFailure(f"The Dynamics 365 unit group {schedule} has no base unit.")
             values[field_mapping.name] = base_unit
+        elif field_mapping.transform == Transform.INACTIVE_STATE:
+            values[field_mapping.name] = bool(erp_path_value(record, field_mapping.erp_field))
         elif field_mapping.transform == Transform.OPTION:
             option_record = erp_path_value(record, field_mapping.erp_field)
             if option_record is None:
@@ -351,9 +355,40 @@ def crm_payload(ctx: RunContext, values: dict[str, Any], names: set[str] | None 
             navigation = field_mapping.crm_navigation_property or field_mapping.crm_attribute
             body[f"{navigation}@odata.bind"] = dataverse.bind(target, value) if value else None
             continue
+        if field_mapping.transform == Transform.INACTIVE_STATE:
+            # Dataverse sets a row's state with its statecode; the status becomes that state's default
+            # (a product: Retired 1 / status Retired 2, Active 0 / status Active 1, as BC sets them).
+            body[field_mapping.crm_attribute] = INACTIVE if value else ACTIVE
+            continue
         attribute = ctx.attributes.get(field_mapping.crm_attribute)
         body[field_mapping.crm_attribute] = _typed(value, attribute.type if attribute else "String")
     return body
+
+
+ACTIVE = 0  # statecode Active, of every entity that has states
+INACTIVE = 1  # statecode Inactive (a product's Retired)
+
+
+def state_fields(ctx: RunContext) -> list[IntegrationFieldMapping]:
+    return [f for f in ctx.fields if f.transform == Transform.INACTIVE_STATE and f.crm_attribute and f.erp_field]
+
+
+def state_field_names(ctx: RunContext) -> set[str]:
+    return {f.name for f in state_fields(ctx)}
+
+
+def record_inactive(ctx: RunContext, record: models.Model) -> bool:
+    """The ERP record is blocked by a field mapped to the CRM state: it is not created in the CRM.
+
+    BC's ITEM-PRODUCT and RESOURCE-PRODUCT table filters (Blocked=No) leave blocked records out of
+    what is created; a coupled one still sends its state."""
+    return any(bool(erp_path_value(record, f.erp_field)) for f in state_fields(ctx))
+
+
+def row_inactive(ctx: RunContext, row: dict) -> bool:
+    """The CRM row is inactive (any state but Active) by a field mapped to an ERP Blocked flag: it is not
+    created in the ERP (BC's ITEM-PRODUCT integration table filter: Active); a coupled one blocks its record."""
+    return any(row.get(f.crm_attribute) not in (None, ACTIVE) for f in state_fields(ctx))
 
 
 _FILTER_TERM = re.compile(r"^\s*([a-z_][a-z0-9_]*)\s+eq\s+(\d+)\s*$")
@@ -452,6 +487,10 @@ def crm_row_value(field_mapping: IntegrationFieldMapping, row: dict) -> Any:
     if field_mapping.transform in (Transform.LOOKUP, Transform.SCHEDULE_BASE_UNIT):
         value = row.get(f"_{field_mapping.crm_attribute}_value")
         return str(value).lower() if value else None
+    if field_mapping.transform == Transform.INACTIVE_STATE:
+        state = row.get(field_mapping.crm_attribute)
+        # BC: Blocked := StateCode <> Active (Retired, Draft and Under Revision alike).
+        return None if state is None else state != ACTIVE
     return row.get(field_mapping.crm_attribute)
 
 
@@ -525,6 +564,10 @@ def apply_to_erp(
         if "__" in name:
             continue  # a value reached through a reference belongs to the referenced record
         field = type(record)._meta.get_field(name)
+        if field_mapping.transform == Transform.INACTIVE_STATE:
+            if value is not None:  # a row read without its state leaves the flag as it is
+                setattr(record, name, bool(value))
+            continue
         if field_mapping.transform == Transform.LOOKUP:
             if value is not None and is_currency_lookup(field_mapping) and lookups.is_local_currency(value):
                 # NAV keeps the local currency as a blank currency code.

@@ -6,6 +6,13 @@ do not exist here (fax, vendor, volume, weight) are left out, and so is the inve
 field, which BC adds only with item availability. Lookups name the mapping whose couplings give
 the CRM id. Option mappings write to Dynamics 365 only, and so do their fields (BC creates the
 shipment method and shipping agent fields as "From" — not copied).
+
+Items and resources ↔ products: Blocked ↔ statecode (BC's CRM Int. Table Subscriber: a blocked
+record retires its product, an unblocked one activates it, a product in any state but Active blocks
+its record). BC's filters (Blocked=No; for items also Active) would leave a coupled blocked record
+and its retired product out, so the state would never synchronize: here the filters keep every
+item and product of the type, and the engine creates nothing that is blocked or inactive (BC's
+filters' effect on new records: a blocked item is not created as an active product).
 """
 
 from dataclasses import dataclass, field
@@ -18,6 +25,7 @@ TRIM = "trim"
 LOOKUP = "lookup"
 SCHEDULE_BASE_UNIT = "schedule_base_unit"
 OPTION = "option"
+INACTIVE_STATE = "inactive_state"
 
 
 @dataclass(frozen=True)
@@ -64,6 +72,10 @@ class TableDefault:
     # (data on both sides) then creates what found no counterpart, instead of leaving it behind.
     create_new_if_no_match: bool = False
     inactivity_timeout_minutes: int = 720
+
+
+def _blocked_state() -> FieldDefault:
+    return FieldDefault("blocked", "statecode", BI, transform=INACTIVE_STATE)
 
 
 def _lookup(erp_field, crm_attribute, direction, mapping, *, navigation="", **kwargs) -> FieldDefault:
@@ -254,8 +266,7 @@ DEFAULTS: tuple[TableDefault, ...] = (
         direction=BI,
         priority=60,
         depends_on=("UNIT OF MEASURE",),
-        erp_filter={"blocked": False},
-        crm_filter="producttypecode eq 1 and statecode eq 0",
+        crm_filter="producttypecode eq 1",
         inactivity_timeout_minutes=1440,
         fields=(
             FieldDefault("no", "productnumber", TO, use_for_match_based_coupling=True, match_priority=1),
@@ -273,6 +284,7 @@ DEFAULTS: tuple[TableDefault, ...] = (
                 lookup_mapping="UNIT OF MEASURE",
             ),
             _constant("producttypecode", "1"),
+            _blocked_state(),
         ),
     ),
     TableDefault(
@@ -286,7 +298,6 @@ DEFAULTS: tuple[TableDefault, ...] = (
         direction=BI,
         priority=70,
         depends_on=("UNIT OF MEASURE",),
-        erp_filter={"blocked": False},
         crm_filter="producttypecode eq 3",
         fields=(
             FieldDefault("no", "productnumber", TO, use_for_match_based_coupling=True, match_priority=1),
@@ -303,6 +314,7 @@ DEFAULTS: tuple[TableDefault, ...] = (
                 lookup_mapping="UNIT OF MEASURE",
             ),
             _constant("producttypecode", "3"),
+            _blocked_state(),
         ),
     ),
     TableDefault(

@@ -132,6 +132,8 @@ def _field_mapping_errors(field_mapping: IntegrationFieldMapping, crm_attributes
             errors["lookup_mapping"] = "A lookup needs the mapping whose couplings give the CRM id."
         if not field_mapping.crm_navigation_property:
             errors["crm_navigation_property"] = "A lookup needs the CRM navigation property to bind."
+    if transform == IntegrationFieldMapping.Transform.INACTIVE_STATE and field_mapping.crm_attribute != "statecode":
+        errors["crm_attribute"] = "A blocked flag maps to the row's state: statecode."
     if field_mapping.use_for_match_based_coupling and (constant or not field_mapping.erp_field):
         errors["use_for_match_based_coupling"] = "Only a field with values on both sides can be matched on."
     return errors
