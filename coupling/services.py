@@ -5,6 +5,7 @@ import uuid
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connections, models, router, transaction
+from django.utils import timezone
 
 from coupling import selectors
 from coupling.models import Coupling
@@ -70,6 +71,16 @@ def coupling_create_for_new_record(*, record: models.Model, crm_entity: str, crm
         crm_id=uuid.UUID(str(crm_id)),
         state=Coupling.State.COUPLED,
     )
+
+
+def coupling_keep_snapshot(*, coupling: Coupling, snapshot: dict, crm_version: int | None = None) -> None:
+    """What a feature that synchronizes without field mappings (the sales orders) remembers of the pair."""
+    changes = {"snapshot": snapshot, "last_synced_at": timezone.now()}
+    if crm_version is not None:
+        changes["crm_version"] = crm_version
+    Coupling.objects.filter(pk=coupling.pk).update(**changes)
+    for name, value in changes.items():
+        setattr(coupling, name, value)
 
 
 def coupling_confirm_created(*, coupling: Coupling) -> Coupling:

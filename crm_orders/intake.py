@@ -127,11 +127,19 @@ def submitted_filter(crm_ids: list[str] | None = None) -> dataverse.Filter:
     return condition
 
 
-def submitted_orders_query(client: dataverse.Client, *, crm_ids: list[str] | None = None, page_size: int = PAGE_SIZE):
+def submitted_orders_query(
+    client: dataverse.Client,
+    *,
+    crm_ids: list[str] | None = None,
+    condition: dataverse.Filter | None = None,
+    select_also: tuple[str, ...] = (),
+    page_size: int = PAGE_SIZE,
+):
+    """The orders to take over (by default the submitted ones not taken yet), their lines and notes expanded."""
     return client.query(
         "salesorders",
-        select=ORDER_SELECT,
-        filter=submitted_filter(crm_ids),
+        select=[*ORDER_SELECT, *select_also],
+        filter=condition if condition is not None else submitted_filter(crm_ids),
         expand={
             "order_details": {"select": LINE_SELECT},
             # Notes without a file, as BC copies them (attachments stay in Dynamics 365).
@@ -225,7 +233,7 @@ def _order_label(row: dict) -> str:
     return f"Dynamics 365 order {row.get('ordernumber') or row['salesorderid']} ({row.get('name') or 'no name'})"
 
 
-def _customer(row: dict, lookups: Lookups) -> Customer:
+def customer_of(row: dict, lookups: Lookups) -> Customer:
     number = row.get("ordernumber") or row["salesorderid"]
     account = row.get("customerid_account")
     contact = row.get("customerid_contact")
@@ -258,7 +266,7 @@ def _uncoupled_rows_url(mapping_name: str) -> str:
     return reverse("syncjobs:coupling_uncoupled", args=[mapping.pk]) if mapping is not None else ""
 
 
-def _currency(row: dict, lookups: Lookups) -> Currency | None:
+def currency_of(row: dict, lookups: Lookups) -> Currency | None:
     currency_id = _uuid(row.get("_transactioncurrencyid_value"))
     if currency_id is None:
         return None
@@ -331,6 +339,7 @@ class LinePlan:
     line: SalesLine
     discount_amount: Decimal
     freight: bool = False
+    crm_line_id: str | None = None  # the order line it comes from (None: the freight line)
 
 
 def _line_target(line_row: dict, position: int, lookups: Lookups, setup) -> tuple[str, Item | Resource, str]:
@@ -405,7 +414,7 @@ def _sequence(line_row: dict) -> tuple:
     return (sequence is None, sequence or 0, line_row.get("lineitemnumber") or 0)
 
 
-def _line_plans(row: dict, lookups: Lookups, setup) -> list[LinePlan]:
+def line_plans(row: dict, lookups: Lookups, setup) -> list[LinePlan]:
     plans = []
     for position, line_row in enumerate(sorted(row.get("order_details") or [], key=_sequence), start=1):
         kind, target, description = _line_target(line_row, position, lookups, setup)
@@ -422,7 +431,7 @@ def _line_plans(row: dict, lookups: Lookups, setup) -> list[LinePlan]:
         discount = _decimal(line_row.get("manualdiscountamount")) + quantity * _decimal(
             line_row.get("volumediscountamount")
         )
-        plans.append(LinePlan(line, discount))
+        plans.append(LinePlan(line, discount, crm_line_id=line_row["salesorderdetailid"]))
     freight = _decimal(row.get("freightamount"))
     if freight:
         if setup.freight_item is None:
@@ -439,7 +448,7 @@ def _line_plans(row: dict, lookups: Lookups, setup) -> list[LinePlan]:
     return plans
 
 
-def _spread_order_discount(row: dict, plans: list[LinePlan]) -> None:
+def spread_order_discount(row: dict, plans: list[LinePlan]) -> None:
     """The order's own discount (an amount and/or a percentage of the lines' total) is spread over its product
     lines in proportion to their amounts, as BC spreads an invoice discount: the ERP order totals what the CRM
     order totals before freight. The last line takes the rounding."""
@@ -479,6 +488,7 @@ class IntakeRun:
     job: SyncJob
     user: object
     setup: object
+    both_ways: bool = False
     taken_over: list[dict] = field(default_factory=list)
 
     def warn(self, order: SalesHeader, row: dict, field_name: str, text: str) -> None:
@@ -495,50 +505,65 @@ class IntakeRun:
         )
 
 
+def header_values(row: dict, *, warn=None) -> dict:
+    """The ERP order's header fields from the CRM order's (the customer and currency apart); ``warn(field, text)``
+    is told of each value shortened to fit."""
+    values = {
+        "requested_delivery_date": _crm_date(row.get("requestdeliveryby")),
+        "work_description": row.get("description") or "",
+        **_options(row),
+    }
+    texts = {"your_reference": row.get("ordernumber") or "", "external_document_no": row.get("name") or ""}
+    for name, text in {**texts, **_ship_to(row)}.items():
+        fitted = _fit(text, SalesHeader, name)
+        values[name] = fitted.value
+        if fitted.cut and warn is not None:
+            warn(name, text)
+    return values
+
+
 def order_create(run: IntakeRun, row: dict, lookups: Lookups) -> SalesHeader:
-    """One CRM order → one open ERP order with its lines, coupled in the same transaction."""
-    customer = _customer(row, lookups)
-    currency = _currency(row, lookups)
-    plans = _line_plans(row, lookups, run.setup)
-    _spread_order_discount(row, plans)
-    options = _options(row)
-    reference = _fit(row.get("ordernumber") or "", SalesHeader, "your_reference")
-    external = _fit(row.get("name") or "", SalesHeader, "external_document_no")
-    ship_to = {name: _fit(value, SalesHeader, name) for name, value in _ship_to(row).items()}
+    """One CRM order → one open ERP order with its lines (released, both ways), coupled in the same transaction."""
+    customer = customer_of(row, lookups)
+    currency = currency_of(row, lookups)
+    plans = line_plans(row, lookups, run.setup)
+    spread_order_discount(row, plans)
+    shortened: list[tuple[str, str]] = []
+    header = header_values(row, warn=lambda name, text: shortened.append((name, text)))
     with transaction.atomic():
         order = erp_services.sales_order_create(
-            sell_to_customer=customer,
-            currency=currency,
-            requested_delivery_date=_crm_date(row.get("requestdeliveryby")),
-            your_reference=reference.value,
-            external_document_no=external.value,
-            work_description=row.get("description") or "",
-            created_by=run.user,
-            **options,
-            **{name: fitted.value for name, fitted in ship_to.items()},
+            sell_to_customer=customer, currency=currency, created_by=run.user, **header
         )
-        coupling_services.coupling_create_for_new_record(
+        coupling = coupling_services.coupling_create_for_new_record(
             record=order, crm_entity="salesorder", crm_id=row["salesorderid"]
         )
         erp_services.sales_lines_create(
             order=order, lines=[(plan.line, plan.discount_amount) for plan in plans], keep_unit_price=True
         )
+        coupling_services.coupling_keep_snapshot(coupling=coupling, snapshot=lines_snapshot(plans))
         SalesOrderNote.objects.bulk_create(
             SalesOrderNote(order=order, text=_note_text(note), crm_annotation_id=note["annotationid"])
             for note in row.get("SalesOrder_Annotation") or []
             if _note_text(note)
         )
-        if reference.cut:
-            run.warn(order, row, "your_reference", row.get("ordernumber"))
-        if external.cut:
-            run.warn(order, row, "external_document_no", row.get("name"))
-        for name, fitted in ship_to.items():
-            if fitted.cut:
-                run.warn(order, row, name, _ship_to(row)[name])
+        for name, text in shortened:
+            run.warn(order, row, name, text)
+        if run.both_ways:
+            # Both ways, a submitted CRM order is a released ERP order (BC's bidirectional sales orders).
+            erp_services.sales_order_release(order=order)
     return order
 
 
-def _refusal_from_validation(error: ValidationError) -> OrderRefused:
+def lines_snapshot(plans: list[LinePlan]) -> dict:
+    """Which ERP line (system id: a line no. can be reused) each CRM order line became, kept on the order's
+    coupling: both ways, a change on either side finds its counterpart by it."""
+    return {
+        "lines": {plan.crm_line_id: str(plan.line.system_id) for plan in plans if plan.crm_line_id},
+        "freight_line": next((str(plan.line.system_id) for plan in plans if plan.freight), None),
+    }
+
+
+def refusal_from_validation(error: ValidationError) -> OrderRefused:
     return OrderRefused("The ERP refused the order: " + " ".join(error.messages))
 
 
@@ -554,10 +579,10 @@ def orders_page_take_over(run: IntakeRun, client: dataverse.Client, rows: list[d
             try:
                 order = order_create(run, row, lookups)
             except OrderRefused as refusal:
-                _record_refusal(run.job, row, refusal)
+                record_refusal(run.job, row, refusal)
                 continue
             except ValidationError as error:
-                _record_refusal(run.job, row, _refusal_from_validation(error))
+                record_refusal(run.job, row, refusal_from_validation(error))
                 continue
             except IntegrityError:
                 unchanged += 1  # another run coupled it meanwhile: it is created once
@@ -567,7 +592,7 @@ def orders_page_take_over(run: IntakeRun, client: dataverse.Client, rows: list[d
     jobs.job_progress(job=run.job, done=None, inserted=created, unchanged=unchanged)
 
 
-def _record_refusal(job: SyncJob, row: dict, refusal: OrderRefused) -> None:
+def record_refusal(job: SyncJob, row: dict, refusal: OrderRefused) -> None:
     jobs.job_record_error(
         job=job,
         mapping=None,
@@ -580,13 +605,26 @@ def _record_refusal(job: SyncJob, row: dict, refusal: OrderRefused) -> None:
     )
 
 
-def taken_over_tell_crm(client: dataverse.Client, taken_over: list[dict], *, on: datetime.date) -> None:
-    """One UpdateMultiple: the orders the ERP took over, with its order numbers (BC: LastBackofficeSubmit)."""
+def taken_over_tell_crm(
+    client: dataverse.Client, taken_over: list[dict], *, on: datetime.date, keep_versions: bool = False
+) -> None:
+    """One UpdateMultiple: the orders the ERP took over, with its order numbers (BC: LastBackofficeSubmit). Both
+    ways, the versions this write leaves are kept (one more read), so that it is not taken for a change."""
     if not taken_over:
         return
     stamp = f"{on.isoformat()}T00:00:00Z"
     rows = [{**row, "lastbackofficesubmit": stamp} for row in taken_over]
     client.update_multiple("salesorders", rows, logical_name="salesorder")
+    if keep_versions:
+        ids = [uuid.UUID(row["salesorderid"]) for row in taken_over]
+        found = client.query(
+            "salesorders", select=["salesorderid", "versionnumber"], filter=dataverse.F.in_("salesorderid", ids)
+        )
+        versions = {uuid.UUID(row["salesorderid"]): row["versionnumber"] for row in found}
+        for coupling in Coupling.objects.filter(crm_entity="salesorder", crm_id__in=ids):
+            coupling_services.coupling_keep_snapshot(
+                coupling=coupling, snapshot=coupling.snapshot, crm_version=versions.get(coupling.crm_id)
+            )
 
 
 def run_order_intake(*, job: SyncJob) -> None:
@@ -600,14 +638,20 @@ def run_order_intake(*, job: SyncJob) -> None:
             f"The user {user.get_username()} chosen to process the orders from Dynamics 365 may not create sales "
             "orders: give the user that permission or choose another user in the setup."
         )
-    run = IntakeRun(job=job, user=user, setup=erp_selectors.sales_setup())
+    run = IntakeRun(job=job, user=user, setup=erp_selectors.sales_setup(), both_ways=connection.sales_orders_both_ways)
     today = timezone.localdate()
     with clients.crm_client(connection=connection) as client:
         before = client.stats.total
         for rows in submitted_orders_query(client, crm_ids=job.parameters.get("crm_ids")).pages():
             run.taken_over = []
             orders_page_take_over(run, client, rows)
-            taken_over_tell_crm(client, run.taken_over, on=today)
+            taken_over_tell_crm(client, run.taken_over, on=today, keep_versions=run.both_ways)
             jobs.job_progress(job=job, http_requests=client.stats.total - before)
             before = client.stats.total
+        if run.both_ways and not job.parameters.get("crm_ids"):
+            # Imported here: the both-ways module builds on this one.
+            from crm_orders import both_ways
+
+            both_ways.crm_changes_take(run, client, since=both_ways.changes_since(job))
+            jobs.job_progress(job=job, http_requests=client.stats.total - before)
     logger.info("Sales orders from Dynamics 365: job %s done", job.pk)

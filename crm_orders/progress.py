@@ -28,6 +28,7 @@ from coupling.models import Coupling
 from crm_orders.models import OrderProgress
 from erp.models import Currency, Customer, Item, Resource, SalesHeader, SalesInvoiceHeader, SalesLine, UnitOfMeasure
 from syncjobs import clients, jobs
+from syncjobs import selectors as sync_selectors
 from syncjobs.models import SyncJob
 
 logger = logging.getLogger(__name__)
@@ -169,34 +170,34 @@ def _posts(run: ProgressRun, batch: list[OrderProgress]) -> None:
     run.each_or_all("posts", "post", rows, "create")
 
 
-def _order_states(run: ProgressRun, batch: list[OrderProgress]) -> None:
+def _order_states(run: ProgressRun, batch: list[OrderProgress], headers: dict[int, dict]) -> None:
+    """Each order's processing status and Invoiced state (with ``headers``: other values of the order, both ways)."""
     latest = {progress.order_id: progress for progress in batch}
     rows = []
     for progress in latest.values():
         status = processing_status(progress.order)
-        if status is None:
+        if status is None and progress.order_id not in headers:
             continue
-        row = {"salesorderid": str(progress.crm_order_id), "nav_processingstatus": PROCESSING_STATUS[status]}
+        row = {"salesorderid": str(progress.crm_order_id), **headers.get(progress.order_id, {})}
+        if status is not None:
+            row["nav_processingstatus"] = PROCESSING_STATUS[status]
         if status == "invoiced":
             row.update(statecode=INVOICED_STATE, statuscode=INVOICED_STATUS)
         rows.append((progress, row))
     run.each_or_all("salesorders", "salesorder", rows, "update")
 
 
-class InvoiceLookups:
-    """The Dynamics 365 rows a batch of invoices binds to: accounts, currencies, products and their units."""
+class ProductLookups:
+    """The products and base units a batch of ERP lines (invoice or order lines) binds to in Dynamics 365."""
 
-    def __init__(self, run: ProgressRun, invoices: list[SalesInvoiceHeader]):
-        lines = [line for invoice in invoices for line in invoice.lines.all()]
-        self.accounts = _crm_ids(Customer, {invoice.sell_to_customer.system_id for invoice in invoices})
-        self.currencies = _crm_ids(Currency, {i.currency.system_id for i in invoices if i.currency_id})
+    def __init__(self, client: dataverse.Client, lines: list):
         self.items = _crm_ids(Item, {line.item.system_id for line in lines if line.item_id})
         self.resources = _crm_ids(Resource, {line.resource.system_id for line in lines if line.resource_id})
         units = {line.unit_of_measure.system_id for line in lines if line.unit_of_measure_id}
         schedules = _crm_ids(UnitOfMeasure, units)
         self.base_uoms: dict[uuid.UUID, str] = {}
         if schedules:
-            found = run.client.query(
+            found = client.query(
                 "uoms",
                 select=["uomid", "_uomscheduleid_value"],
                 filter=dataverse.F.in_("_uomscheduleid_value", list(schedules.values()))
@@ -204,6 +205,14 @@ class InvoiceLookups:
             )
             by_schedule = {uuid.UUID(row["_uomscheduleid_value"]): row["uomid"] for row in found}
             self.base_uoms = {unit: by_schedule[s] for unit, s in schedules.items() if s in by_schedule}
+        # A unit the CRM does not know: the product's own default unit (as the line of a salesperson would have).
+        self.default_uoms: dict[uuid.UUID, str] = {}
+        products = sorted({*self.items.values(), *self.resources.values()}, key=str)
+        if products:
+            found = client.query(
+                "products", select=["productid", "_defaultuomid_value"], filter=dataverse.F.in_("productid", products)
+            )
+            self.default_uoms = {uuid.UUID(row["productid"]): row["_defaultuomid_value"] for row in found}
 
     def product(self, line) -> uuid.UUID | None:
         if line.item_id:
@@ -211,6 +220,24 @@ class InvoiceLookups:
         if line.resource_id:
             return self.resources.get(line.resource.system_id)
         return None
+
+    def product_fields(self, line) -> dict:
+        """The line's product and unit bindings, or the write-in of its number and description."""
+        product_id = self.product(line)
+        uom_id = self.base_uoms.get(line.unit_of_measure.system_id) if line.unit_of_measure_id else None
+        uom_id = uom_id or self.default_uoms.get(product_id)
+        if product_id is not None and uom_id is not None:
+            return {"productid@odata.bind": f"/products({product_id})", "uomid@odata.bind": f"/uoms({uom_id})"}
+        return {"isproductoverridden": True, "productdescription": f"{line.no} {line.description}".strip()}
+
+
+class InvoiceLookups(ProductLookups):
+    """What a batch of invoices binds to: accounts and currencies too."""
+
+    def __init__(self, run: ProgressRun, invoices: list[SalesInvoiceHeader]):
+        super().__init__(run.client, [line for invoice in invoices for line in invoice.lines.all()])
+        self.accounts = _crm_ids(Customer, {invoice.sell_to_customer.system_id for invoice in invoices})
+        self.currencies = _crm_ids(Currency, {i.currency.system_id for i in invoices if i.currency_id})
 
 
 def _invoice_row(invoice: SalesInvoiceHeader, crm_order_id, account_id, lookups: InvoiceLookups) -> dict:
@@ -249,14 +276,7 @@ def _invoice_line_rows(invoice: SalesInvoiceHeader, lookups: InvoiceLookups) -> 
             "extendedamount": str(line.line_amount),
             "sequencenumber": sequence,
         }
-        product_id = lookups.product(line)
-        uom_id = lookups.base_uoms.get(line.unit_of_measure.system_id) if line.unit_of_measure_id else None
-        if product_id is not None and uom_id is not None:
-            row["productid@odata.bind"] = f"/products({product_id})"
-            row["uomid@odata.bind"] = f"/uoms({uom_id})"
-        else:
-            row["isproductoverridden"] = True
-            row["productdescription"] = f"{line.no} {line.description}".strip()
+        row.update(lookups.product_fields(line))
         rows.append(row)
     return rows
 
@@ -303,7 +323,12 @@ def _pending_batch(*, skipping_orders: set[int]) -> list[OrderProgress]:
         .exclude(order_id__in=skipping_orders)
         .select_related("order", "invoice__sell_to_customer", "invoice__currency")
         .prefetch_related(
-            "order__lines", "invoice__lines__item", "invoice__lines__resource", "invoice__lines__unit_of_measure"
+            "order__lines__item",
+            "order__lines__resource",
+            "order__lines__unit_of_measure",
+            "invoice__lines__item",
+            "invoice__lines__resource",
+            "invoice__lines__unit_of_measure",
         )
         .order_by("pk")[:BATCH_SIZE]
     )
@@ -312,14 +337,23 @@ def _pending_batch(*, skipping_orders: set[int]) -> list[OrderProgress]:
 def run_order_progress(*, job: SyncJob) -> None:
     """The job handler: send every progress row not sent yet, a batch at a time. The rows of an order that
     failed stay unsent (its error row says why) and are sent by a later run."""
+    from crm_orders import both_ways  # builds on this module
+
+    both_ways_on = sync_selectors.crm_connection_get().sales_orders_both_ways
     failed_orders: set[int] = set()
     with clients.crm_client() as client:
         before = client.stats.total
         while batch := _pending_batch(skipping_orders=failed_orders):
             run = ProgressRun(job, client)
             _posts(run, batch)
-            _order_states(run, batch)
+            headers = {}
+            if both_ways_on:
+                headers = both_ways.erp_orders_push(run, batch, ProductLookups)
+                both_ways.fulfill_shipped(run, batch)
+            _order_states(run, batch, headers)
             _invoices(run, batch)
+            if both_ways_on:
+                both_ways.versions_keep(run, batch)
             sent = [progress.pk for progress in batch if progress.order_id not in run.failed_orders]
             OrderProgress.objects.filter(pk__in=sent).update(sent_at=timezone.now())
             failed_orders |= run.failed_orders

@@ -52,9 +52,9 @@ def submitted_order_numbers(*, client: dataverse.Client, limit: int = 3) -> list
     return [row.get("ordernumber") or "" for row in rows]
 
 
-def sales_order_processing_disable(*, client: dataverse.Client, connection: CrmConnection) -> None:
-    """Refused while Dynamics 365 holds submitted orders (BC: "You cannot disable CRM sales order integration when
-    a CRM sales order has the Submitted status."): they would stay read-only with nobody to process them."""
+def refuse_while_submitted(*, client: dataverse.Client) -> None:
+    """BC: "You cannot disable CRM sales order integration when a CRM sales order has the Submitted status.": they
+    would wait for an ERP that no longer takes them."""
     waiting = submitted_order_numbers(client=client)
     if waiting:
         raise ValidationError(
@@ -62,6 +62,9 @@ def sales_order_processing_disable(*, client: dataverse.Client, connection: CrmC
             f"({', '.join(waiting)}{', …' if len(waiting) == 3 else ''}): create them in the ERP, or cancel them "
             "in Dynamics 365, first."
         )
+
+
+def sales_order_processing_disable(*, client: dataverse.Client, connection: CrmConnection) -> None:
     me = client.whoami()
     try:
         client.update("organizations", me.organization_id, {"issopintegrationenabled": False})
@@ -70,21 +73,29 @@ def sales_order_processing_disable(*, client: dataverse.Client, connection: CrmC
     logger.info("Sales order processing turned off in Dynamics 365 (%s)", connection.server_url)
 
 
-def sales_order_integration_switch(*, connection: CrmConnection, enabled: bool) -> None:
-    """What turning the setup's switch on or off does in Dynamics 365 (nothing yet while the connection is off:
-    enabling the connection does it then)."""
-    if not connection.is_enabled or enabled == connection.sales_order_integration_enabled:
+def sales_order_integration_switch(*, connection: CrmConnection, enabled: bool, mode: str) -> None:
+    """What changing the setup's sales order choices does in Dynamics 365 (nothing yet while the connection is off:
+    enabling the connection does it then). Turning the integration off is refused while orders are submitted;
+    sales order processing is on in the one-way mode only."""
+    if not connection.is_enabled:
+        return
+    was_processing = connection.sales_order_processing_in_crm
+    will_process = enabled and mode == CrmConnection.SalesOrderMode.ONE_WAY
+    turning_off = connection.sales_order_integration_enabled and not enabled
+    if not turning_off and was_processing == will_process:
         return
     with clients.crm_client(connection=connection) as client:
-        if enabled:
+        if turning_off:
+            refuse_while_submitted(client=client)
+        if will_process and not was_processing:
             sales_order_processing_enable(client=client, connection=connection)
-        else:
+        elif was_processing and not will_process:
             sales_order_processing_disable(client=client, connection=connection)
 
 
 @receiver(signals.connection_enabling, dispatch_uid="crm_orders_connection_enabling")
 def _connection_enabling(sender, connection: CrmConnection, **kwargs) -> None:
-    if connection.sales_order_integration_enabled:
+    if connection.sales_order_processing_in_crm:
         with clients.crm_client(connection=connection) as client:
             sales_order_processing_enable(client=client, connection=connection)
 

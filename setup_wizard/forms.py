@@ -143,7 +143,17 @@ class FeaturesForm(forms.Form):
         help_text="The root of the ERP's OData service (…/odata/v4/); the CRM reads ProductItemAvailability there.",
     )
     sales_order_integration_enabled = forms.BooleanField(
-        label="Orders submitted in the CRM become ERP sales orders", required=False
+        label="Orders submitted in Dynamics 365 become ERP sales orders", required=False
+    )
+    sales_order_mode = forms.ChoiceField(
+        label="How",
+        required=False,
+        choices=CrmConnection.SalesOrderMode.choices,
+        initial=CrmConnection.SalesOrderMode.ONE_WAY,
+        widget=forms.RadioSelect,
+        help_text="One way is Business Central's sales order integration: submitted orders are read-only in Dynamics "
+        "365 and the ERP prices them. Both ways is its bidirectional sales orders: a change on either side goes to "
+        "the other (a change in Dynamics 365 reopens the ERP order, updates its lines and releases it again).",
     )
     sales_order_processing_user = UserChoiceField(
         label="ERP user who processes the orders", queryset=_active_users(), required=False
@@ -156,6 +166,7 @@ class FeaturesForm(forms.Form):
         cleaned = super().clean()
         if cleaned.get("item_availability_enabled") and not (cleaned.get("odata_url") or "").strip():
             self.add_error("odata_url", "Enter the address the CRM reaches the ERP's OData service at.")
+        cleaned["sales_order_mode"] = cleaned.get("sales_order_mode") or CrmConnection.SalesOrderMode.ONE_WAY
         if cleaned.get("sales_order_integration_enabled") and cleaned.get("sales_order_processing_user") is None:
             self.add_error("sales_order_processing_user", "Choose the ERP user who processes the orders.")
         return cleaned

@@ -353,6 +353,7 @@ def connection_features_save(
     connection: CrmConnection,
     sales_order_integration_enabled: bool,
     sales_order_processing_user: AbstractBaseUser | None,
+    sales_order_mode: str = CrmConnection.SalesOrderMode.ONE_WAY,
     synchronization_interval_minutes: int,
 ) -> CrmConnection:
     errors = {}
@@ -367,15 +368,19 @@ def connection_features_save(
     if errors:
         raise ValidationError(errors)
     try:
-        order_services.sales_order_integration_switch(connection=connection, enabled=sales_order_integration_enabled)
+        order_services.sales_order_integration_switch(
+            connection=connection, enabled=sales_order_integration_enabled, mode=sales_order_mode
+        )
     except ValidationError as refusal:
         raise ValidationError({"sales_order_integration_enabled": refusal.messages}) from None
     connection.sales_order_integration_enabled = sales_order_integration_enabled
+    connection.sales_order_mode = sales_order_mode
     connection.sales_order_processing_user = sales_order_processing_user if sales_order_integration_enabled else None
     connection.synchronization_interval_minutes = synchronization_interval_minutes
     connection.save(
         update_fields=[
             "sales_order_integration_enabled",
+            "sales_order_mode",
             "sales_order_processing_user",
             "synchronization_interval_minutes",
             "modified_at",

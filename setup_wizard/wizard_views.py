@@ -229,6 +229,7 @@ def _features_step(request, action, progress, connection):
         "item_availability_user": connection.item_availability_user_id,
         "odata_url": progress.item_availability_odata_url or request.build_absolute_uri(ODATA_ROOT_PATH),
         "sales_order_integration_enabled": connection.sales_order_integration_enabled,
+        "sales_order_mode": connection.sales_order_mode,
         "sales_order_processing_user": connection.sales_order_processing_user_id,
         "synchronization_interval_minutes": connection.synchronization_interval_minutes,
     }
@@ -245,6 +246,7 @@ def _features_step(request, action, progress, connection):
                 connection=connection,
                 sales_order_integration_enabled=data["sales_order_integration_enabled"],
                 sales_order_processing_user=data["sales_order_processing_user"],
+                sales_order_mode=data["sales_order_mode"],
                 synchronization_interval_minutes=data["synchronization_interval_minutes"],
             )
         except ValidationError as error:

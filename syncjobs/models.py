@@ -43,7 +43,13 @@ class CrmConnection(models.Model):
     item_availability_user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+
+    class SalesOrderMode(models.TextChoices):
+        ONE_WAY = "one_way", "One way: submitted orders become ERP orders; their progress and invoices go back"
+        TWO_WAY = "two_way", "Both ways: orders and their lines are kept the same on both sides"
+
     sales_order_integration_enabled = models.BooleanField(default=False)
+    sales_order_mode = models.CharField(max_length=10, choices=SalesOrderMode.choices, default=SalesOrderMode.ONE_WAY)
     sales_order_processing_user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -63,6 +69,16 @@ class CrmConnection(models.Model):
 
     def __str__(self):
         return self.server_url or "CRM connection (not set up)"
+
+    @property
+    def sales_orders_both_ways(self) -> bool:
+        return self.sales_order_integration_enabled and self.sales_order_mode == self.SalesOrderMode.TWO_WAY
+
+    @property
+    def sales_order_processing_in_crm(self) -> bool:
+        """Dynamics 365's "sales order processing integration" (submitted orders read-only, priced by the ERP): the
+        one-way mode's, as BC's legacy mode; both ways, salespeople keep editing their submitted orders."""
+        return self.sales_order_integration_enabled and self.sales_order_mode == self.SalesOrderMode.ONE_WAY
 
     @property
     def is_saved(self) -> bool:

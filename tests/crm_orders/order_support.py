@@ -37,7 +37,7 @@ def processing_user():
     return user
 
 
-def build_world(sandbox) -> OrderWorld:
+def build_world(sandbox, *, mode: str = CrmConnection.SalesOrderMode.ONE_WAY) -> OrderWorld:
     """The tests' own orders only: the seeded ones (some submitted, for the demo) are deleted first."""
     with admin_client(sandbox) as admin:
         for row in list(admin.query("salesorders", select=["salesorderid"])):
@@ -62,10 +62,12 @@ def build_world(sandbox) -> OrderWorld:
     user = processing_user()
     connection = CrmConnection.objects.get()
     connection.sales_order_integration_enabled = True
+    connection.sales_order_mode = mode
     connection.sales_order_processing_user = user
     connection.save()
-    with clients.crm_client(connection=connection) as client:
-        order_services.sales_order_processing_enable(client=client, connection=connection)
+    if connection.sales_order_processing_in_crm:
+        with clients.crm_client(connection=connection) as client:
+            order_services.sales_order_processing_enable(client=client, connection=connection)
     return OrderWorld(sandbox, customer, account_id, item, item_product_id, resource, resource_product_id, user)
 
 

@@ -221,4 +221,4 @@ def test_connect_with_sales_orders_one_way_turns_on_order_processing_and_orders_
 def test_sales_order_user_needs_sales_orders(crm_sandbox, erp, tmp_path):
     result = run(erp, *connect_args(crm_sandbox, tmp_path), "--sales-order-user", "somebody")
     assert result.returncode != 0
-    assert "--sales-order-user goes with --sales-orders one-way" in result.stderr
+    assert "--sales-order-user goes with --sales-orders one-way or two-way" in result.stderr

@@ -15,8 +15,14 @@ from setup_wizard.management.commands.crm_connection_test import MARKS
 from setup_wizard.models import SetupWizardProgress
 from syncjobs import constants
 from syncjobs import services as syncjobs_services
+from syncjobs.models import CrmConnection
 
 CONNECTION_CHECKS = ("server", "token", "whoami")
+SALES_ORDER_MODES = {
+    "one-way": CrmConnection.SalesOrderMode.ONE_WAY,
+    "two-way": CrmConnection.SalesOrderMode.TWO_WAY,
+    "off": None,
+}
 ODATA_ROOT_PATH = "/odata/v4/"
 
 
@@ -84,9 +90,10 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--sales-orders",
-            choices=["one-way", "off"],
+            choices=list(SALES_ORDER_MODES),
             help="one-way: orders submitted in Dynamics 365 become ERP sales orders, and their progress goes back "
-            "(turns on Dynamics 365's sales order processing when the connection is enabled); off: turn it off.",
+            "(turns on Dynamics 365's sales order processing when the connection is enabled); two-way: orders and "
+            "their lines are kept the same on both sides; off: turn it off.",
         )
         parser.add_argument(
             "--sales-order-user",
@@ -133,9 +140,9 @@ class Command(BaseCommand):
             self._item_availability(connection, options["item_availability_user"], options["erp_url"])
             done.append(Step.FEATURES)
         if options["sales_orders"]:
-            self._sales_orders(connection, options["sales_orders"] == "one-way", options["sales_order_user"])
+            self._sales_orders(connection, SALES_ORDER_MODES[options["sales_orders"]], options["sales_order_user"])
         elif options["sales_order_user"]:
-            raise CommandError("--sales-order-user goes with --sales-orders one-way.")
+            raise CommandError("--sales-order-user goes with --sales-orders one-way or two-way.")
         services.wizard_steps_done_elsewhere(steps=done)
         if options["enable"]:
             self._step("Enabling the connection")
@@ -176,19 +183,21 @@ class Command(BaseCommand):
             raise CommandError(f"The solution was not imported: {_explain(error)}") from None
         self._done(f"done; {result.integration_user_name} holds {', '.join(constants.INTEGRATION_ROLES)}")
 
-    def _sales_orders(self, connection, enabled: bool, username: str | None) -> None:
+    def _sales_orders(self, connection, mode: str | None, username: str | None) -> None:
         user = None
-        if enabled:
+        if mode is not None:
             user = self._user(username) if username else services.sales_order_user_create()
+        words = {CrmConnection.SalesOrderMode.ONE_WAY: "one way", CrmConnection.SalesOrderMode.TWO_WAY: "both ways"}
         self._step(
-            f"Sales orders from Dynamics 365: one way, created as {user.get_username()}"
-            if enabled
+            f"Sales orders from Dynamics 365: {words[mode]}, created as {user.get_username()}"
+            if mode is not None
             else "Sales orders from Dynamics 365: off"
         )
         try:
             services.connection_features_save(
                 connection=connection,
-                sales_order_integration_enabled=enabled,
+                sales_order_integration_enabled=mode is not None,
+                sales_order_mode=mode or connection.sales_order_mode,
                 sales_order_processing_user=user,
                 synchronization_interval_minutes=connection.synchronization_interval_minutes,
             )
