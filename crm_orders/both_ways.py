@@ -119,9 +119,9 @@ def order_update_from_crm(run, order: SalesHeader, coupling: Coupling, row: dict
     """Reopen, bring the CRM order's header and lines over, release again (BC: "a change in the CRM reopens the
     ERP order, re-synchronizes its lines and releases it again")."""
     _check_unchangeable(order, row, lookups)
-    plans = intake.line_plans(row, lookups, run.setup)
-    intake.spread_order_discount(row, plans)
-    header = intake.header_values(row, warn=lambda name, text: run.warn(order, row, name, text))
+    plans = intake.line_plans(row, lookups, run.setup, run.copied)
+    intake.spread_order_discount(row, plans, run.copied)
+    header = intake.header_values(row, run.copied, warn=lambda name, text: run.warn(order, row, name, text))
     snapshot = coupling.snapshot or {}
     known: dict[str, str] = snapshot.get("lines", {})  # CRM line id → ERP line system id
     with transaction.atomic():
@@ -138,26 +138,30 @@ def order_update_from_crm(run, order: SalesHeader, coupling: Coupling, row: dict
                 new.append(plan)
                 continue
             kept.add(system_id)
-            _carry_over(plan.line, line)
-            erp_services.sales_line_save(line=line, discount_amount=plan.discount_amount, keep_unit_price=True)
+            _carry_over(plan.line, line, prices=run.keeps_prices)
+            erp_services.sales_line_save(
+                line=line, discount_amount=plan.discount_amount, keep_unit_price=run.keeps_prices
+            )
             plan.line = line
         gone = ({*known.values(), snapshot.get("freight_line")} - kept - {None}) & stored.keys()
         for system_id in sorted(gone):
             erp_services.sales_line_delete(line=stored[system_id])
         if new:
             erp_services.sales_lines_create(
-                order=order, lines=[(plan.line, plan.discount_amount) for plan in new], keep_unit_price=True
+                order=order, lines=[(plan.line, plan.discount_amount) for plan in new], keep_unit_price=run.keeps_prices
             )
         erp_services.sales_order_release(order=order)
         snapshot = {**snapshot, **intake.lines_snapshot(plans)}
         coupling_services.coupling_keep_snapshot(coupling=coupling, snapshot=snapshot, crm_version=row["versionnumber"])
 
 
-def _carry_over(planned: SalesLine, line: SalesLine) -> None:
+def _carry_over(planned: SalesLine, line: SalesLine, *, prices: bool) -> None:
     line.type, line.item, line.resource = planned.type, planned.item, planned.resource
     if planned.description:
         line.description = planned.description
-    line.quantity, line.unit_price = planned.quantity, planned.unit_price
+    line.quantity = planned.quantity
+    if prices:
+        line.unit_price = planned.unit_price
     if planned.unit_of_measure_id:
         line.unit_of_measure = planned.unit_of_measure
 

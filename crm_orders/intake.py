@@ -25,6 +25,7 @@ from django.utils import timezone
 import dataverse
 from coupling import services as coupling_services
 from coupling.models import Coupling, OptionCoupling
+from crm_orders import fields
 from erp import selectors as erp_selectors
 from erp import services as erp_services
 from erp.models import (
@@ -282,13 +283,13 @@ def currency_of(row: dict, lookups: Lookups) -> Currency | None:
     return None if erp_selectors.currency_is_local(currency=currency) else currency
 
 
-def _options(row: dict) -> dict:
+def _options(row: dict, copied: frozenset[str]) -> dict:
     """payment_terms, shipment_method, shipping_agent of the order (absent when the order leaves one empty: the
     customer's is taken)."""
     chosen = {}
     for attribute, erp_field, model, account_attribute, words, mapping_name in ORDER_OPTIONS:
         value = row.get(attribute)
-        if value is None:
+        if value is None or erp_field not in copied:
             continue
         coupling = OptionCoupling.objects.filter(
             erp_model=ContentType.objects.get_for_model(model),
@@ -414,7 +415,7 @@ def _sequence(line_row: dict) -> tuple:
     return (sequence is None, sequence or 0, line_row.get("lineitemnumber") or 0)
 
 
-def line_plans(row: dict, lookups: Lookups, setup) -> list[LinePlan]:
+def line_plans(row: dict, lookups: Lookups, setup, copied: frozenset[str]) -> list[LinePlan]:
     plans = []
     for position, line_row in enumerate(sorted(row.get("order_details") or [], key=_sequence), start=1):
         kind, target, description = _line_target(line_row, position, lookups, setup)
@@ -425,14 +426,16 @@ def line_plans(row: dict, lookups: Lookups, setup) -> list[LinePlan]:
             resource=target if kind == SalesLine.Type.RESOURCE else None,
             description=description,
             quantity=quantity,
-            unit_of_measure=_unit(line_row, position, lookups),
-            unit_price=_decimal(line_row.get("priceperunit")),
+            unit_of_measure=_unit(line_row, position, lookups) if "unit_of_measure" in copied else None,
+            unit_price=_decimal(line_row.get("priceperunit")) if "unit_price" in copied else Decimal(0),
         )
         discount = _decimal(line_row.get("manualdiscountamount")) + quantity * _decimal(
             line_row.get("volumediscountamount")
         )
+        if "line_discount" not in copied:
+            discount = Decimal(0)
         plans.append(LinePlan(line, discount, crm_line_id=line_row["salesorderdetailid"]))
-    freight = _decimal(row.get("freightamount"))
+    freight = _decimal(row.get("freightamount")) if "freight" in copied else Decimal(0)
     if freight:
         if setup.freight_item is None:
             raise OrderRefused(
@@ -448,10 +451,12 @@ def line_plans(row: dict, lookups: Lookups, setup) -> list[LinePlan]:
     return plans
 
 
-def spread_order_discount(row: dict, plans: list[LinePlan]) -> None:
+def spread_order_discount(row: dict, plans: list[LinePlan], copied: frozenset[str]) -> None:
     """The order's own discount (an amount and/or a percentage of the lines' total) is spread over its product
     lines in proportion to their amounts, as BC spreads an invoice discount: the ERP order totals what the CRM
     order totals before freight. The last line takes the rounding."""
+    if "order_discount" not in copied:
+        return
     lines = [plan for plan in plans if not plan.freight]
     net = [
         round_amount(plan.line.quantity * plan.line.unit_price) - round_amount(plan.discount_amount) for plan in lines
@@ -489,7 +494,12 @@ class IntakeRun:
     user: object
     setup: object
     both_ways: bool = False
+    copied: frozenset[str] = fields.copied()
     taken_over: list[dict] = field(default_factory=list)
+
+    @property
+    def keeps_prices(self) -> bool:
+        return "unit_price" in self.copied
 
     def warn(self, order: SalesHeader, row: dict, field_name: str, text: str) -> None:
         SyncJobWarning.objects.create(
@@ -505,31 +515,33 @@ class IntakeRun:
         )
 
 
-def header_values(row: dict, *, warn=None) -> dict:
-    """The ERP order's header fields from the CRM order's (the customer and currency apart); ``warn(field, text)``
-    is told of each value shortened to fit."""
+def header_values(row: dict, copied: frozenset[str], *, warn=None) -> dict:
+    """The ERP order's header fields from the CRM order's (the customer and currency apart), those ``copied``
+    (crm_orders.fields); ``warn(field, text)`` is told of each value shortened to fit."""
     values = {
         "requested_delivery_date": _crm_date(row.get("requestdeliveryby")),
         "work_description": row.get("description") or "",
-        **_options(row),
+        **_options(row, copied),
     }
     texts = {"your_reference": row.get("ordernumber") or "", "external_document_no": row.get("name") or ""}
-    for name, text in {**texts, **_ship_to(row)}.items():
+    if "ship_to" in copied:
+        texts.update(_ship_to(row))
+    for name, text in texts.items():
         fitted = _fit(text, SalesHeader, name)
         values[name] = fitted.value
         if fitted.cut and warn is not None:
             warn(name, text)
-    return values
+    return {name: value for name, value in values.items() if name in copied or name.startswith("ship_to")}
 
 
 def order_create(run: IntakeRun, row: dict, lookups: Lookups) -> SalesHeader:
     """One CRM order → one open ERP order with its lines (released, both ways), coupled in the same transaction."""
     customer = customer_of(row, lookups)
     currency = currency_of(row, lookups)
-    plans = line_plans(row, lookups, run.setup)
-    spread_order_discount(row, plans)
+    plans = line_plans(row, lookups, run.setup, run.copied)
+    spread_order_discount(row, plans, run.copied)
     shortened: list[tuple[str, str]] = []
-    header = header_values(row, warn=lambda name, text: shortened.append((name, text)))
+    header = header_values(row, run.copied, warn=lambda name, text: shortened.append((name, text)))
     with transaction.atomic():
         order = erp_services.sales_order_create(
             sell_to_customer=customer, currency=currency, created_by=run.user, **header
@@ -538,14 +550,15 @@ def order_create(run: IntakeRun, row: dict, lookups: Lookups) -> SalesHeader:
             record=order, crm_entity="salesorder", crm_id=row["salesorderid"]
         )
         erp_services.sales_lines_create(
-            order=order, lines=[(plan.line, plan.discount_amount) for plan in plans], keep_unit_price=True
+            order=order, lines=[(plan.line, plan.discount_amount) for plan in plans], keep_unit_price=run.keeps_prices
         )
         coupling_services.coupling_keep_snapshot(coupling=coupling, snapshot=lines_snapshot(plans))
-        SalesOrderNote.objects.bulk_create(
-            SalesOrderNote(order=order, text=_note_text(note), crm_annotation_id=note["annotationid"])
-            for note in row.get("SalesOrder_Annotation") or []
-            if _note_text(note)
-        )
+        if "notes" in run.copied:
+            SalesOrderNote.objects.bulk_create(
+                SalesOrderNote(order=order, text=_note_text(note), crm_annotation_id=note["annotationid"])
+                for note in row.get("SalesOrder_Annotation") or []
+                if _note_text(note)
+            )
         for name, text in shortened:
             run.warn(order, row, name, text)
         if run.both_ways:
@@ -638,7 +651,13 @@ def run_order_intake(*, job: SyncJob) -> None:
             f"The user {user.get_username()} chosen to process the orders from Dynamics 365 may not create sales "
             "orders: give the user that permission or choose another user in the setup."
         )
-    run = IntakeRun(job=job, user=user, setup=erp_selectors.sales_setup(), both_ways=connection.sales_orders_both_ways)
+    run = IntakeRun(
+        job=job,
+        user=user,
+        setup=erp_selectors.sales_setup(),
+        both_ways=connection.sales_orders_both_ways,
+        copied=fields.copied(connection),
+    )
     today = timezone.localdate()
     with clients.crm_client(connection=connection) as client:
         before = client.stats.total

@@ -17,7 +17,7 @@ from django.dispatch import receiver
 from django.utils import timezone
 
 import dataverse
-from crm_orders import progress
+from crm_orders import fields, progress
 from crm_orders.intake import SUBMITTED
 from syncjobs import clients, jobs, signals
 from syncjobs.models import CrmConnection, SyncJob
@@ -154,3 +154,11 @@ def order_jobs_due(*, now: datetime.datetime | None = None) -> list[SyncJob]:
     if progress.pending_exists() and not _unfinished(SyncJob.Kind.ORDER_PROGRESS):
         due.append(order_progress_job_create(enqueue=False))
     return due
+
+
+def copied_fields_save(*, left_out: list[str]) -> None:
+    """Which values of a Dynamics 365 order the ERP leaves out (crm_orders.fields keys)."""
+    unknown = set(left_out) - set(fields.ALL_FIELDS)
+    if unknown:
+        raise ValidationError(f"Unknown order values: {', '.join(sorted(unknown))}.")
+    CrmConnection.objects.filter(pk=CrmConnection.SINGLETON_PK).update(sales_order_fields_left_out=sorted(left_out))

@@ -11,7 +11,7 @@ from django.utils.html import format_html
 from django.views import View
 
 from crm_orders import selectors, services
-from crm_orders.forms import AutomaticCreationForm
+from crm_orders.forms import AutomaticCreationForm, CopiedFieldsForm
 from syncjobs import clients
 from syncjobs import selectors as sync_selectors
 from syncjobs.coupling_ui.views import CRM_ERRORS, connection_page_url, crm_problem, job_link
@@ -22,14 +22,15 @@ class SubmittedOrdersView(PermissionRequiredMixin, View):
     template_name = "crm_orders/submitted_orders.html"
 
     def get(self, request: HttpRequest) -> HttpResponse:
-        return self.render_page(request, AutomaticCreationForm(instance=sync_selectors.crm_connection_get()))
+        return self.render_page(request)
 
-    def render_page(self, request: HttpRequest, form: AutomaticCreationForm) -> HttpResponse:
+    def render_page(self, request: HttpRequest, form=None, fields_form=None) -> HttpResponse:
         connection = sync_selectors.crm_connection_get()
         context = {
             "title": "Dynamics 365 sales orders",
             "connection": connection,
-            "form": form,
+            "form": form or AutomaticCreationForm(instance=connection),
+            "fields_form": fields_form or CopiedFieldsForm.for_connection(connection),
             "connection_url": connection_page_url(),
             "jobs": selectors.recent_order_jobs(),
         }
@@ -46,9 +47,16 @@ class SubmittedOrdersView(PermissionRequiredMixin, View):
         if "save_automatic" in request.POST:
             form = AutomaticCreationForm(request.POST, instance=sync_selectors.crm_connection_get())
             if not form.is_valid():
-                return self.render_page(request, form)
+                return self.render_page(request, form=form)
             form.save()
             messages.success(request, "Automatic creation of sales orders saved.")
+            return redirect(request.path)
+        if "save_fields" in request.POST:
+            fields_form = CopiedFieldsForm.for_connection(sync_selectors.crm_connection_get(), request.POST)
+            if not fields_form.is_valid():
+                return self.render_page(request, fields_form=fields_form)
+            services.copied_fields_save(left_out=fields_form.left_out())
+            messages.success(request, "The values taken over from Dynamics 365 orders are saved.")
             return redirect(request.path)
         chosen = None if "create_all" in request.POST else request.POST.getlist("crm_id")
         if chosen is not None and not chosen:

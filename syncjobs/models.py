@@ -53,6 +53,8 @@ class CrmConnection(models.Model):
     sales_order_processing_user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # Values of a Dynamics 365 order the ERP does not take over (crm_orders.fields keys).
+    sales_order_fields_left_out = models.JSONField(default=list, blank=True)
     # BC's "Auto Create Sales Orders": the scheduler creates ERP orders from the submitted ones every N minutes.
     auto_create_sales_orders = models.BooleanField("create sales orders automatically", default=True)
     sales_order_interval_minutes = models.PositiveIntegerField(

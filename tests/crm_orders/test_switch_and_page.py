@@ -139,3 +139,36 @@ def test_automatic_creation_is_saved_from_the_page(client, order_desk):
     )
     connection = CrmConnection.objects.get()
     assert (connection.auto_create_sales_orders, connection.sales_order_interval_minutes) == (False, 15)
+
+
+def test_values_left_out_on_the_page_are_the_erps_own_in_the_next_orders(client, order_desk):
+    from decimal import Decimal
+
+    from erp.models import SalesHeader
+
+    world = order_desk
+    world.item.unit_price = Decimal("55.00")
+    world.item.save()
+    kept_order_fields = ["requested_delivery_date", "your_reference", "work_description", "notes", "freight"]
+    response = client.post(
+        reverse("crm_orders:submitted_orders"),
+        {"save_fields": "", "order_fields": kept_order_fields, "line_fields": ["line_discount", "unit_of_measure"]},
+        follow=True,
+    )
+    assert "The values taken over from Dynamics 365 orders are saved." in response.content.decode()
+    assert set(CrmConnection.objects.get().sales_order_fields_left_out) >= {"unit_price", "external_document_no"}
+    orders.submit_order(
+        world.sandbox,
+        customer=world.account_id,
+        name="Left out",
+        lines=[orders.product_line(world.item_product_id, 2, "39.90")],
+    )
+
+    job = orders.take_over()
+
+    assert job.inserted == 1, support.errors(job)
+    order = SalesHeader.objects.get()
+    assert order.external_document_no == ""  # not taken
+    assert order.lines.get().unit_price == Decimal("55.00")  # the ERP's price, not the CRM's 39.90
+    page = client.get(reverse("crm_orders:submitted_orders")).content.decode()
+    assert 'value="unit_price"' in page and 'value="external_document_no"' in page
