@@ -13,6 +13,7 @@ options in the CRM's option set, and option mappings are not synchronized by the
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -189,3 +190,33 @@ def run_worker(script: Path, *args: str) -> dict:
 
 def ratio(a: float, b: float) -> float | None:
     return round(a / b, 2) if b else None
+
+
+@contextlib.contextmanager
+def client_stats():
+    """Counts the requests of every ``dataverse.Client`` created meanwhile in this process (the jobs' own
+    clients included): yields a function returning their summed Stats (requests, retries, 429s…)."""
+    from dataverse import client as client_module
+
+    created = []
+    original = client_module.Client.__init__
+
+    def counting_init(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        created.append(self.stats)
+
+    def totals() -> dict:
+        snapshots = [stats.snapshot() for stats in created]
+        return {
+            "requests": sum(s["total"] for s in snapshots),
+            "transport_errors": sum(s["transport_errors"] for s in snapshots),
+            "retries": sum(s["retries"] for s in snapshots),
+            "throttled_429": sum(stats.count(status=429) for stats in created),
+            "status_503": sum(stats.count(status=503) for stats in created),
+        }
+
+    client_module.Client.__init__ = counting_init
+    try:
+        yield totals
+    finally:
+        client_module.Client.__init__ = original
