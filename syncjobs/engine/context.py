@@ -77,6 +77,11 @@ class RunContext:
     # Couplings whose deleted side was met in this job (policy applied or reported): met again, e.g. by
     # the other pass or the delta feed, they are not handled (or reported) twice.
     deletions_handled: set[uuid.UUID] = field(default_factory=set)
+    # ERP records this job created from Dynamics 365 rows: a job both ways sends their ERP-only values
+    # (a credit limit the account never had) before it ends, not one run later.
+    created_erp_ids: list[str] = field(default_factory=list)
+    # A pass over chosen records inside a job that is not (the follow-up above).
+    follow_up_erp_ids: list[str] | None = None
 
     @cached_property
     def erp_model(self) -> type[models.Model]:
@@ -111,7 +116,7 @@ class RunContext:
 
     @property
     def explicit_erp_ids(self) -> list[str] | None:
-        return self.job.parameters.get("erp_system_ids") or None
+        return self.follow_up_erp_ids or self.job.parameters.get("erp_system_ids") or None
 
     @property
     def explicit_crm_ids(self) -> list[str] | None:
@@ -143,6 +148,10 @@ class RunContext:
     def erp_failed_uncoupled(self, modified_at: datetime.datetime | None) -> None:
         if modified_at is not None and (self.erp_retry_from is None or modified_at < self.erp_retry_from):
             self.erp_retry_from = modified_at
+
+    def checkpoint(self, **position) -> None:
+        """Keep where the job stands (merged into its checkpoint), for a worker that takes it over."""
+        jobs.job_checkpoint(job=self.job, checkpoint={**(self.job.checkpoint or {}), **position})
 
     def flush(self, *, done: int = 0) -> None:
         """Hand the counters gathered since the last flush to the job row, with the HTTP request count."""

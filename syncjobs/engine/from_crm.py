@@ -393,6 +393,7 @@ def _create_erp_record(ctx: RunContext, lookups: Lookups, row: dict, crm_id: uui
         return
     ctx.count("inserted")
     ctx.count("coupled")
+    ctx.created_erp_ids.append(str(record.system_id))
 
 
 def _coupled_elsewhere_message(ctx: RunContext, coupling: Coupling) -> str:

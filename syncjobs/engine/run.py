@@ -83,6 +83,12 @@ def run_synchronization(*, job: SyncJob) -> None:
         ctx.flush()
         if not ctx.explicit:
             _advance_watermarks(ctx, to_side=to_side, read_state=read_state)
+        if both and ctx.created_erp_ids:
+            # What only the ERP holds of the records just created from Dynamics 365 goes there now.
+            ctx.side, ctx.follow_up_erp_ids = "to_crm", ctx.created_erp_ids
+            to_crm.sync_to_crm(ctx)
+            ctx.follow_up_erp_ids = None
+            ctx.flush()
         if ctx.warnings:
             _keep_warnings(job, ctx.warnings)
 

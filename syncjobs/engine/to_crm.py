@@ -89,7 +89,7 @@ def erp_pages(ctx: RunContext) -> Iterator[list[models.Model]]:
         for start in range(0, len(changed), WRITE_PAGE_SIZE):
             yield list(records.filter(pk__in=changed[start : start + WRITE_PAGE_SIZE]).order_by("pk"))
         return
-    last_pk = None
+    last_pk = resumes_after(ctx)
     while True:
         page_query = queryset.order_by("pk")
         if last_pk is not None:
@@ -140,7 +140,9 @@ def sync_to_crm(ctx: RunContext) -> None:
         run = ToCrmPass(ctx, sender)
         for page in erp_pages(ctx):
             run.sync_page(page)
+            run.keep_checkpoint()
         run.settle()
+        run.keep_checkpoint()
 
 
 @dataclass
@@ -150,6 +152,18 @@ class _InFlight:
     dispatched: Dispatched
     successes: list[Coupling]
     page_size: int
+    last_pk: int
+
+
+# A full run's ERP → CRM pass keeps, as the job's checkpoint, the last record whose page is settled: a job taken
+# over after its worker died starts after it (the records before are written and their couplings saved).
+CHECKPOINT = "to_crm_after_pk"
+
+
+def resumes_after(ctx: RunContext) -> int | None:
+    if ctx.explicit or not ctx.job.full:
+        return None
+    return (ctx.job.checkpoint or {}).get(CHECKPOINT)
 
 
 class ToCrmPass:
@@ -167,6 +181,7 @@ class ToCrmPass:
             ctx, on_row_missing=lambda write: deletions.crm_row_missing(ctx, write.record, write.coupling)
         )
         self.in_flight: _InFlight | None = None
+        self.settled_pk: int | None = None
 
     def settle(self) -> None:
         """Save the outcome of the page in flight (its couplings, the job's progress)."""
@@ -174,7 +189,13 @@ class ToCrmPass:
             return
         outcomes.save_successes(self.in_flight.successes + self.in_flight.dispatched.collect())
         self.ctx.flush(done=self.in_flight.page_size)
+        self.settled_pk = self.in_flight.last_pk
         self.in_flight = None
+
+    def keep_checkpoint(self) -> None:
+        if self.settled_pk is None or self.ctx.explicit or not self.ctx.job.full:
+            return
+        self.ctx.checkpoint(**{CHECKPOINT: self.settled_pk})
 
     def sync_page(self, page: list[models.Model]) -> None:
         """Merge one page and dispatch its writes; settle the previous page's once this one is on its way."""
@@ -233,7 +254,7 @@ class ToCrmPass:
         self._plan_creates(pending)
         dispatched = self.plan.dispatch(self.sender)
         self.settle()
-        self.in_flight = _InFlight(dispatched, successes, len(page))
+        self.in_flight = _InFlight(dispatched, successes, len(page), page[-1].pk)
 
     def _plan_creates(self, pending: list[tuple[models.Model, Coupling, dict]]) -> None:
         """New rows: everything the ERP maps, plus what a new row needs that the mapping does not set."""
