@@ -12,6 +12,7 @@ Never silently dropped: each case counts (deleted / uncoupled / modified / inser
 from __future__ import annotations
 
 import contextlib
+import uuid
 from collections.abc import Iterator
 
 from django.core.exceptions import ValidationError
@@ -24,10 +25,12 @@ from erp import services as erp_services
 from syncjobs.engine import outcomes
 from syncjobs.engine.context import RunContext
 from syncjobs.engine.values import RecordFailure
-from syncjobs.models import IntegrationTableMapping
+from syncjobs.models import Direction, IntegrationTableMapping
 
 Policy = IntegrationTableMapping.DeletionPolicy
 INACTIVE_STATE = 1
+# Ids per page of the id-only reads (a full run's query, the change feed of a mapping that only sends).
+CRM_IDS_PAGE_SIZE = 5000
 
 
 def _label(ctx: RunContext, record: models.Model | None, coupling: Coupling) -> str:
@@ -124,14 +127,33 @@ def _restore_crm_row(ctx: RunContext, record: models.Model, coupling: Coupling) 
     outcomes.save_successes([coupling])
 
 
-def crm_rows_missing(ctx: RunContext) -> None:
+def tracks_deletions(ctx: RunContext) -> bool:
+    """A mapping that only sends to the CRM, on a table with change tracking: the mapping's delta link is its own,
+    kept only to learn the rows deleted since the last run (no from-CRM pass reads the feed)."""
+    return ctx.mapping.direction == Direction.TO_CRM and ctx.change_tracking
+
+
+def crm_rows_missing(ctx: RunContext) -> str | None:
     """A full run's check of every coupling against the CRM: the rows deleted there, which no write and no read
     of the run came across (a mapping that only sends to the CRM writes unchanged records not at all).
 
     One paged query of the entity's ids, whatever the mapping's filter (a row outside it is not deleted);
-    the couplings of this mapping whose row is not among them follow the deletion policy."""
-    query = ctx.client.query(ctx.mapping.crm_entity_set, select=[ctx.primary_key], page_size=5000)
-    present = {str(row[ctx.primary_key]).lower() for row in query}
+    the couplings of this mapping whose row is not among them follow the deletion policy. Where the mapping
+    learns deletions through change tracking (``tracks_deletions``), that query starts tracking: its delta
+    link is returned, for the next incremental run."""
+    delta_link = None
+    if tracks_deletions(ctx):
+        feed = ctx.client.track_changes(
+            ctx.mapping.crm_entity_set,
+            select=[ctx.primary_key],
+            page_size=CRM_IDS_PAGE_SIZE,
+            primary_key=ctx.primary_key,
+        )
+        present = {str(change.id).lower() for change in feed if change.id and not change.deleted}
+        delta_link = feed.delta_link
+    else:
+        query = ctx.client.query(ctx.mapping.crm_entity_set, select=[ctx.primary_key], page_size=CRM_IDS_PAGE_SIZE)
+        present = {str(row[ctx.primary_key]).lower() for row in query}
     couplings = Coupling.objects.filter(
         erp_model=ctx.erp_content_type, crm_entity=ctx.mapping.crm_entity, state=Coupling.State.COUPLED
     ).order_by("pk")
@@ -140,11 +162,50 @@ def crm_rows_missing(ctx: RunContext) -> None:
         for coupling in couplings.iterator(chunk_size=2000)
         if str(coupling.crm_id).lower() not in present and coupling.crm_id not in ctx.deletions_handled
     ]
+    _apply_policy(ctx, missing)
+    return delta_link
+
+
+def crm_rows_deleted(ctx: RunContext) -> str | None:
+    """An incremental run's check of a mapping that only sends to the CRM: the rows deleted since its last run,
+    from the change feed (ids only; created and updated rows are passed over). Returns the new delta link.
+
+    Nothing without change tracking (the full run finds those). The first run, or one whose token expired,
+    starts tracking with one paged id query, which is the full run's check."""
+    from syncjobs.engine.from_crm import EXPIRED_TOKEN_CODE
+
+    if not tracks_deletions(ctx):
+        return None
+    if not ctx.mapping.crm_delta_link:
+        return crm_rows_missing(ctx)
+    feed = ctx.client.changes(ctx.mapping.crm_delta_link, page_size=CRM_IDS_PAGE_SIZE, primary_key=ctx.primary_key)
+    try:
+        deleted = {uuid.UUID(change.id) for change in feed if change.deleted and change.id}
+    except dataverse.ValidationFailed as error:
+        if error.code != EXPIRED_TOKEN_CODE:
+            raise
+        ctx.warn("The change-tracking token had expired; the deleted Dynamics 365 rows were looked for by their ids.")
+        return crm_rows_missing(ctx)
+    deleted -= ctx.deletions_handled
+    ids = sorted(deleted)
+    for start in range(0, len(ids), 1000):
+        couplings = Coupling.objects.filter(
+            erp_model=ctx.erp_content_type,
+            crm_entity=ctx.mapping.crm_entity,
+            state=Coupling.State.COUPLED,
+            crm_id__in=ids[start : start + 1000],
+        ).order_by("pk")
+        _apply_policy(ctx, list(couplings))
+        ctx.flush()
+    return feed.delta_link
+
+
+def _apply_policy(ctx: RunContext, couplings: list[Coupling]) -> None:
     records = {
         record.system_id: record
-        for record in ctx.erp_model._default_manager.filter(system_id__in=[c.erp_system_id for c in missing])
+        for record in ctx.erp_model._default_manager.filter(system_id__in=[c.erp_system_id for c in couplings])
     }
-    for coupling in missing:
+    for coupling in couplings:
         if not coupling.skipped:  # a skipped one was counted as such by the pass over its records
             crm_row_missing(ctx, records.get(coupling.erp_system_id), coupling)
 

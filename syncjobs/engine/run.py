@@ -3,7 +3,8 @@
 ERP → CRM runs first (so that a record changed on both sides is merged once, with both sides'
 values at hand), then CRM → ERP, then deleted ERP records. Watermarks move only at the end, to
 the job's start time (never past a record that failed before it was coupled), and the CRM delta
-link only when the CRM side was read to its end: a job that stops is rerun from where the
+link only when the CRM side was read to its end (a mapping that only sends to the CRM reads from it the
+rows deleted there, deletions.crm_rows_deleted): a job that stops is rerun from where the
 previous one left off, and the snapshots make the repeated records no-ops.
 """
 
@@ -77,12 +78,16 @@ def run_synchronization(*, job: SyncJob) -> None:
         if to_side and not ctx.explicit:
             ctx.side = "to_crm" if both else None
             deletions.erp_records_missing(ctx)
+        deletions_link = None
         if job.full and not ctx.explicit:
             ctx.side = "from_crm" if both else None
-            deletions.crm_rows_missing(ctx)
+            deletions_link = deletions.crm_rows_missing(ctx)
+        elif to_side and mapping.direction == Direction.TO_CRM and not ctx.explicit:
+            # No from-CRM pass reads the change feed of a mapping that only sends: its deletions are read here.
+            deletions_link = deletions.crm_rows_deleted(ctx)
         ctx.flush()
         if not ctx.explicit:
-            _advance_watermarks(ctx, to_side=to_side, read_state=read_state)
+            _advance_watermarks(ctx, to_side=to_side, read_state=read_state, deletions_link=deletions_link)
         if both and ctx.created_erp_ids:
             # What only the ERP holds of the records just created from Dynamics 365 goes there now.
             ctx.side, ctx.follow_up_erp_ids = "to_crm", ctx.created_erp_ids
@@ -108,7 +113,7 @@ def _run_option_mapping(job: SyncJob, mapping: IntegrationTableMapping) -> None:
             _keep_warnings(job, ctx.warnings)
 
 
-def _advance_watermarks(ctx: RunContext, *, to_side: bool, read_state) -> None:
+def _advance_watermarks(ctx: RunContext, *, to_side: bool, read_state, deletions_link: str | None = None) -> None:
     mapping = ctx.mapping
     changed = []
     if to_side:
@@ -123,6 +128,9 @@ def _advance_watermarks(ctx: RunContext, *, to_side: bool, read_state) -> None:
         if read_state.delta_link:
             mapping.crm_delta_link = read_state.delta_link
             changed.append("crm_delta_link")
+    if deletions_link:  # a mapping that only sends: its change feed serves for the rows deleted in the CRM
+        mapping.crm_delta_link = deletions_link
+        changed.append("crm_delta_link")
     if changed:
         IntegrationTableMapping.objects.filter(pk=mapping.pk).update(
             **{name: getattr(mapping, name) for name in changed}
