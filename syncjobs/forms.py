@@ -2,7 +2,8 @@
 
 from django import forms
 
-from syncjobs.models import IntegrationFieldMapping, IntegrationTableMapping
+from syncjobs.mappings import record_templates
+from syncjobs.models import IntegrationFieldMapping, IntegrationTableMapping, RecordTemplate
 
 
 class MappingForm(forms.ModelForm):
@@ -50,6 +51,27 @@ class FieldMappingForm(forms.ModelForm):
             "use_for_match_based_coupling",
             "match_priority",
             "case_sensitive_matching",
+        )
+
+
+class RecordTemplateForm(forms.ModelForm):
+    class Meta:
+        model = RecordTemplate
+        fields = ("code", "description", "priority", "crm_filter", "values")
+        widgets = {
+            "crm_filter": forms.Textarea(attrs={"rows": 2}),
+            "values": forms.Textarea(attrs={"rows": 4}),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        mapping = self.instance.mapping
+        model = mapping.erp_model.model_class()
+        if model is not None:
+            names = record_templates.allowed_fields(model, mapping.field_mappings.all())
+            self.fields["values"].help_text += f" Fields of the {model._meta.verbose_name}: {', '.join(names)}."
+        self.fields["values"].error_messages["invalid"] = (
+            'Write the values as JSON, e.g. {"payment_terms": "30 DAYS"} (field names and text in double quotes).'
         )
 
 

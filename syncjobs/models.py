@@ -5,7 +5,7 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.urls import reverse
 
-from syncjobs.mappings import rules
+from syncjobs.mappings import record_templates, rules
 
 
 class CrmConnection(models.Model):
@@ -299,6 +299,68 @@ class IntegrationFieldMapping(models.Model):
 
     def get_absolute_url(self):
         return reverse("syncjobs:mapping_detail", args=[self.table_mapping_id])
+
+
+class RecordTemplate(models.Model):
+    """Values for an ERP record created from a CRM row that Dynamics 365 does not send (BC: Int. Tbl. Config
+    Template): the first template of the mapping, by priority, whose CRM filter the row matches applies.
+
+    ``values`` maps ERP field names to values, a reference by its record's code (syncjobs.mappings.record_templates).
+    """
+
+    mapping = models.ForeignKey(IntegrationTableMapping, on_delete=models.CASCADE, related_name="record_templates")
+    code = models.CharField(max_length=20, help_text='e.g. "DENMARK".')
+    description = models.CharField(max_length=100, blank=True)
+    priority = models.PositiveSmallIntegerField(
+        default=100, help_text="When several templates fit a row, the lowest number applies."
+    )
+    crm_filter = models.TextField(
+        "CRM filter",
+        blank=True,
+        help_text="An OData $filter the Dynamics 365 row must match, e.g. address1_country eq 'Denmark'; "
+        "empty: every row.",
+    )
+    values = models.JSONField(
+        help_text='ERP field and value, a reference by its code, e.g. {"payment_terms": "30 DAYS", '
+        '"customer_price_group": "RETAIL"}. A field Dynamics 365 also sends takes the template\'s value only '
+        "when the row leaves it empty."
+    )
+    modified_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "record template"
+        ordering = ["mapping", "priority", "code"]
+        constraints = [
+            models.UniqueConstraint(fields=["mapping", "code"], name="syncjobs_record_template_unique_code"),
+        ]
+
+    def __str__(self):
+        return self.code
+
+    def get_absolute_url(self):
+        return reverse("syncjobs:mapping_detail", args=[self.mapping_id]) + "#templates"
+
+    def clean(self):
+        errors = {}
+        self.code = self.code.strip()
+        crm_filter_error = rules.crm_filter_error(self.crm_filter)
+        if crm_filter_error:
+            errors["crm_filter"] = crm_filter_error
+        if self.mapping_id:
+            mapping = self.mapping
+            if mapping.is_option_mapping:
+                errors["mapping"] = "An option mapping creates no ERP records from rows: it has no templates."
+            elif self.code and mapping.record_templates.filter(code=self.code).exclude(pk=self.pk).exists():
+                errors["code"] = f"The mapping {mapping.name} has a template {self.code} already."
+            model = mapping.erp_model.model_class()
+            if model is not None and not mapping.is_option_mapping:
+                problems = record_templates.problems(model, self.values, mapping.field_mappings.all())
+                if problems:
+                    errors["values"] = problems
+                else:
+                    self.values = record_templates.normalized(model, self.values)
+        if errors:
+            raise ValidationError(errors)
 
 
 class SyncJob(models.Model):

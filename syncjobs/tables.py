@@ -6,11 +6,18 @@ import django_tables2 as tables
 from django.contrib.contenttypes.models import ContentType
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from nav_crm.ui.tables import ObjectTable
 from syncjobs import scheduling, selectors
-from syncjobs.models import IntegrationFieldMapping, IntegrationTableMapping, SyncJob, SyncJobError, SyncJobWarning
+from syncjobs.models import (
+    IntegrationFieldMapping,
+    IntegrationTableMapping,
+    RecordTemplate,
+    SyncJob,
+    SyncJobError,
+    SyncJobWarning,
+)
 
 
 class MappingTable(ObjectTable):
@@ -82,6 +89,37 @@ class FieldMappingTable(tables.Table):
     def render_edit(self, record):
         url = reverse("syncjobs:field_mapping_edit", args=[record.table_mapping_id, record.pk])
         return format_html('<a href="{}" aria-label="Edit {}"><i class="bi bi-pencil"></i> Edit</a>', url, record.name)
+
+
+class RecordTemplateTable(tables.Table):
+    crm_filter = tables.Column("CRM filter", default="Every row")
+    values = tables.Column("Values")
+    actions = tables.Column(empty_values=(), orderable=False, verbose_name="")
+
+    class Meta:
+        model = RecordTemplate
+        fields = ("priority", "code", "description", "crm_filter", "values", "actions")
+        orderable = False
+        empty_text = "No templates: records created from Dynamics 365 take only its values and the ERP's defaults."
+        attrs = {"class": "table table-sm table-hover align-middle"}
+
+    def render_crm_filter(self, value):
+        return format_html("<code>{}</code>", value)
+
+    def render_values(self, value):
+        return format_html_join(", ", "<code>{}</code> = {}", sorted(value.items()))
+
+    def render_actions(self, record):
+        edit = reverse("syncjobs:record_template_edit", args=[record.mapping_id, record.pk])
+        delete = reverse("syncjobs:record_template_delete", args=[record.mapping_id, record.pk])
+        return format_html(
+            '<a href="{}" aria-label="Edit {}"><i class="bi bi-pencil"></i> Edit</a> '
+            '<a class="ms-2 text-danger" href="{}" aria-label="Delete {}"><i class="bi bi-trash"></i> Delete</a>',
+            edit,
+            record.code,
+            delete,
+            record.code,
+        )
 
 
 STATUS_BADGES = {

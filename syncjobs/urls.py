@@ -14,6 +14,21 @@ urlpatterns = [
         views.FieldMappingEditView.as_view(),
         name="field_mapping_edit",
     ),
+    path(
+        "mappings/<int:mapping_pk>/templates/new/",
+        views.RecordTemplateEditView.as_view(),
+        name="record_template_create",
+    ),
+    path(
+        "mappings/<int:mapping_pk>/templates/<int:pk>/edit/",
+        views.RecordTemplateEditView.as_view(),
+        name="record_template_edit",
+    ),
+    path(
+        "mappings/<int:mapping_pk>/templates/<int:pk>/delete/",
+        views.RecordTemplateDeleteView.as_view(),
+        name="record_template_delete",
+    ),
     path("log/", views.JobListView.as_view(), name="job_list"),
     path("log/delete-old/", views.jobs_delete_old, name="jobs_delete_old"),
     path("log/<int:pk>/", views.JobDetailView.as_view(), name="job_detail"),

@@ -17,12 +17,19 @@ from django.utils.html import format_html
 from django.views.decorators.http import require_GET, require_http_methods
 
 from nav_crm.ui import BulkAction, BulkResult, per_record
-from nav_crm.ui.views import ObjectDetailView, ObjectEditView, ObjectListView, RelatedList
+from nav_crm.ui.views import ObjectDeleteView, ObjectDetailView, ObjectEditView, ObjectListView, RelatedList
 from syncjobs import clients, filters, forms, jobs, selectors, tables
 from syncjobs import services as sync_services
 from syncjobs.coupling_ui.views import CRM_ERRORS, crm_problem
 from syncjobs.mappings import services
-from syncjobs.models import IntegrationFieldMapping, IntegrationTableMapping, SyncJob, SyncJobError
+from syncjobs.models import (
+    Direction,
+    IntegrationFieldMapping,
+    IntegrationTableMapping,
+    RecordTemplate,
+    SyncJob,
+    SyncJobError,
+)
 
 MANAGE_MAPPINGS = "syncjobs.manage_mappings"
 
@@ -80,6 +87,7 @@ class MappingListView(ManageMappingsMixin, ObjectListView):
 class MappingDetailView(ManageMappingsMixin, ObjectDetailView):
     model = IntegrationTableMapping
     url_base = "syncjobs:mapping"
+    template_name = "syncjobs/mapping_detail.html"
     fields = (
         "title",
         "erp_model",
@@ -116,6 +124,17 @@ class MappingDetailView(ManageMappingsMixin, ObjectDetailView):
         field_mappings = instance.field_mappings.select_related("lookup_mapping")
         return [RelatedList("Field mappings", self.related_table(tables.FieldMappingTable, field_mappings, "fields"))]
 
+    def get_extra_context(self, instance):
+        if instance.is_option_mapping:
+            return {}
+        return {
+            "record_templates": self.related_table(
+                tables.RecordTemplateTable, instance.record_templates.all(), "templates"
+            ),
+            "record_template_create_url": reverse("syncjobs:record_template_create", args=[instance.pk]),
+            "creates_from_crm": instance.direction != Direction.TO_CRM,
+        }
+
 
 class MappingEditView(ManageMappingsMixin, ObjectEditView):
     model = IntegrationTableMapping
@@ -140,6 +159,61 @@ class FieldMappingEditView(ManageMappingsMixin, ObjectEditView):
 
     def save_object(self, form):
         return services.field_mapping_save(field_mapping=form.instance)
+
+
+class RecordTemplateMixin(ManageMappingsMixin):
+    """A template for new ERP records, reached under its own (non-option) mapping only."""
+
+    model = RecordTemplate
+    url_base = "syncjobs:record_template"
+
+    def get_mapping(self) -> IntegrationTableMapping:
+        return get_object_or_404(
+            IntegrationTableMapping.objects.select_related("erp_model"),
+            pk=self.kwargs["mapping_pk"],
+            is_option_mapping=False,
+        )
+
+    def get_object(self):
+        mapping = self.get_mapping()
+        if "pk" not in self.kwargs:
+            return RecordTemplate(mapping=mapping)
+        template = get_object_or_404(RecordTemplate, pk=self.kwargs["pk"], mapping=mapping)
+        template.mapping = mapping
+        return template
+
+
+class RecordTemplateEditView(RecordTemplateMixin, ObjectEditView):
+    form_class = forms.RecordTemplateForm
+
+    def save_object(self, form):
+        return services.record_template_save(template=form.instance)
+
+    def render_form(self, form, instance):
+        mapping = instance.mapping
+        title = (
+            f"Edit template {instance.code} of {mapping.name}" if instance.pk else f"New template for {mapping.name}"
+        )
+        context = {
+            "view": self,
+            "form": form,
+            "object": instance,
+            "title": title,
+            "cancel_url": mapping.get_absolute_url(),
+        }
+        return render(self.request, self.template_name, context)
+
+
+class RecordTemplateDeleteView(RecordTemplateMixin, ObjectDeleteView):
+    def delete_object(self, instance):
+        services.record_template_delete(template=instance)
+
+    def post(self, request, *args, **kwargs):
+        # The mapping's page, not a list of templates: they have none of their own.
+        instance = self.get_object()
+        self.delete_object(instance)
+        messages.success(request, f"Record template {instance.code} deleted.")
+        return redirect(instance.mapping.get_absolute_url() + "#templates")
 
 
 @permission_required(MANAGE_MAPPINGS, raise_exception=True)

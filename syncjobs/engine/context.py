@@ -110,6 +110,14 @@ class RunContext:
     def from_crm_fields(self) -> list[IntegrationFieldMapping]:
         return [f for f in self.fields if f.direction in (Direction.FROM_CRM, Direction.BIDIRECTIONAL) and f.erp_field]
 
+    @cached_property
+    def record_templates(self):
+        """Which template each ERP record created from a row takes (engine.templates), asked once per page."""
+        # Imported here: engine.templates reads the values module, which imports this one.
+        from syncjobs.engine.templates import TemplateChoice
+
+        return TemplateChoice(self)
+
     @property
     def primary_key(self) -> str:
         return self.mapping.crm_primary_key

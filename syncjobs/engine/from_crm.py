@@ -21,7 +21,7 @@ import dataverse
 from coupling.models import Coupling
 from erp import services as erp_services
 from erp.models import Customer
-from syncjobs.engine import deletions, outcomes, to_crm, values
+from syncjobs.engine import deletions, outcomes, templates, to_crm, values
 from syncjobs.engine.context import READ_IDS_PER_QUERY, READ_PAGE_SIZE, WATERMARK_OVERLAP, RunContext, crm_noun
 from syncjobs.engine.values import Lookups, RecordFailure, Transform
 from syncjobs.engine.writes import WritePlan
@@ -221,6 +221,14 @@ def _process_rows(ctx: RunContext, lookups: Lookups, field_directions, plan: Wri
     records = {r.system_id: r for r in (queryset.select_related(*related) if related else queryset)}
     lookups.prime_for_rows(rows)
     lookups.prime_for_records(list(records.values()))
+    if not ctx.only_coupled and ctx.mapping.direction != Direction.TO_CRM:
+        ctx.record_templates.prime(
+            [
+                row
+                for crm_id, row in zip(ids, rows, strict=True)
+                if crm_id not in couplings and crm_id not in coupled_elsewhere
+            ]
+        )
     successes: list[Coupling] = []
     for crm_id, row in zip(ids, rows, strict=True):
         coupling = couplings.get(crm_id)
@@ -266,10 +274,12 @@ def _process_rows(ctx: RunContext, lookups: Lookups, field_directions, plan: Wri
 def fill_new_record(
     ctx: RunContext, lookups: Lookups, record: models.Model, crm_side: dict, row: dict
 ) -> dict[str, values.Shortened]:
-    """The new record's values from the CRM row; returns those shortened to fit (values.apply_to_erp)."""
+    """The new record's values from the CRM row, then its template's for what the row does not send; returns the
+    values shortened to fit (values.apply_to_erp)."""
     names = {f.name for f in ctx.from_crm_fields}
     shortened = values.apply_to_erp(ctx, lookups, record, crm_side, names)
     _file_under_parent(ctx, record, row)
+    templates.apply_template(ctx, record, crm_side, row)
     _default_code(record)
     return shortened
 

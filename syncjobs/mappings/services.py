@@ -11,7 +11,7 @@ from django.db import transaction
 
 from syncjobs.mappings import rules
 from syncjobs.mappings.install import ENGINE_STATE_CLEARED, SCOPE_FIELDS, write_defaults
-from syncjobs.models import Direction, IntegrationFieldMapping, IntegrationTableMapping
+from syncjobs.models import Direction, IntegrationFieldMapping, IntegrationTableMapping, RecordTemplate
 
 OPTION_PROPERTIES = ("label", "value")
 ONE_WAY = {Direction.TO_CRM: "to", Direction.FROM_CRM: "from"}
@@ -154,3 +154,15 @@ def field_mapping_save(
         raise ValidationError(errors)
     field_mapping.save()
     return field_mapping
+
+
+def record_template_save(*, template: RecordTemplate) -> RecordTemplate:
+    """Validate and save a template for new ERP records (its values kept with references by their codes)."""
+    template.full_clean()
+    template.save()
+    return template
+
+
+def record_template_delete(*, template: RecordTemplate) -> None:
+    """Delete a template: records created from Dynamics 365 from now on no longer take its values."""
+    template.delete()
