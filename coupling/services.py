@@ -74,13 +74,34 @@ def coupling_create_for_new_record(*, record: models.Model, crm_entity: str, crm
 
 
 def coupling_keep_snapshot(*, coupling: Coupling, snapshot: dict, crm_version: int | None = None) -> None:
-    """What a feature that synchronizes without field mappings (the sales orders) remembers of the pair."""
-    changes = {"snapshot": snapshot, "last_synced_at": timezone.now()}
+    """What a feature that synchronizes without field mappings (the sales orders) remembers of the pair after a
+    successful synchronization."""
+    changes = {
+        "snapshot": snapshot,
+        "last_synced_at": timezone.now(),
+        "last_result": Coupling.Result.SUCCESS,
+        "consecutive_failures": 0,
+        "last_error": "",
+    }
     if crm_version is not None:
         changes["crm_version"] = crm_version
     Coupling.objects.filter(pk=coupling.pk).update(**changes)
     for name, value in changes.items():
         setattr(coupling, name, value)
+
+
+def couplings_mark_synchronized(*, crm_entity: str, erp_model: type[models.Model], erp_system_ids: list) -> None:
+    """Records a feature without field mappings synchronized just now (the orders' progress): their earlier
+    failures are over."""
+    Coupling.objects.filter(
+        erp_model=ContentType.objects.get_for_model(erp_model), erp_system_id__in=erp_system_ids, crm_entity=crm_entity
+    ).update(
+        last_synced_at=timezone.now(),
+        last_result=Coupling.Result.SUCCESS,
+        consecutive_failures=0,
+        last_error="",
+        skipped=False,
+    )
 
 
 def coupling_confirm_created(*, coupling: Coupling) -> Coupling:

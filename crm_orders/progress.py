@@ -358,6 +358,11 @@ def run_order_progress(*, job: SyncJob) -> None:
             OrderProgress.objects.filter(pk__in=sent).update(sent_at=timezone.now())
             failed_orders |= run.failed_orders
             orders = {progress.order_id for progress in batch} - run.failed_orders
+            coupling_services.couplings_mark_synchronized(
+                crm_entity="salesorder",
+                erp_model=SalesHeader,
+                erp_system_ids=[p.order.system_id for p in batch if p.order_id in orders],
+            )
             jobs.job_progress(job=job, modified=len(orders), http_requests=client.stats.total - before)
             before = client.stats.total
     logger.info("Sales order progress to Dynamics 365: job %s done", job.pk)

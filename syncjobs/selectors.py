@@ -4,11 +4,14 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q, QuerySet
+from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from coupling.models import Coupling
 from syncjobs.models import CrmConnection, Direction, IntegrationTableMapping, SyncJob, SyncJobError
+
+EPOCH = datetime.datetime(2000, 1, 1, tzinfo=datetime.UTC)
 
 
 def crm_connection_get() -> CrmConnection:
@@ -65,6 +68,40 @@ def sync_errors() -> QuerySet[SyncJobError]:
     by_crm_row = Coupling.objects.filter(crm_entity=OuterRef("crm_entity"), crm_id=OuterRef("crm_id"), skipped=True)
     return SyncJobError.objects.select_related("job", "mapping").annotate(
         is_skipped=ExpressionWrapper(Q(Exists(by_erp_record)) | Q(Exists(by_crm_row)), output_field=BooleanField())
+    )
+
+
+def _same_record(prefix: str = "") -> Q:
+    """The same record as the outer error row's: its ERP record, or (an error before any coupling) its CRM row."""
+    return Q(**{f"{prefix}erp_model": OuterRef("erp_model"), f"{prefix}erp_system_id": OuterRef("erp_system_id")}) | Q(
+        **{f"{prefix}crm_entity": OuterRef("crm_entity"), f"{prefix}crm_id": OuterRef("crm_id")}
+    )
+
+
+def current_sync_errors() -> QuerySet[SyncJobError]:
+    """What is wrong *now*: per failing record (and mapping or order job), its latest error, with ``since`` (the
+    first error of its current streak) and ``times`` (how many errors in it). A record that has synchronized
+    successfully since its last error (a retry, a restore, a fix of its data, a policy change) is not listed; each
+    job keeps its full history."""
+    same_errors = SyncJobError.objects.filter(_same_record(), job__mapping_name=OuterRef("job__mapping_name"))
+    newer = same_errors.filter(pk__gt=OuterRef("pk"))
+    synchronized_since = Coupling.objects.filter(_same_record(), ~Q(last_result=Coupling.Result.FAILURE)).filter(
+        Q(last_synced_at__gt=OuterRef("created_at")) | Q(created_at__gt=OuterRef("created_at"))
+    )
+    last_success = (
+        Coupling.objects.filter(_same_record(), last_result=Coupling.Result.SUCCESS)
+        .order_by("-last_synced_at")
+        .values("last_synced_at")[:1]
+    )
+    streak = same_errors.filter(created_at__gt=Coalesce(OuterRef("last_success"), Value(EPOCH)))
+    return (
+        sync_errors()
+        .annotate(last_success=Subquery(last_success))
+        .filter(~Exists(newer), ~Exists(synchronized_since))
+        .annotate(
+            since=Subquery(streak.order_by("created_at").values("created_at")[:1]),
+            times=Subquery(streak.values("job__mapping_name").annotate(n=Count("pk")).values("n")[:1]),
+        )
     )
 
 

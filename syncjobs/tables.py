@@ -248,6 +248,10 @@ class ErrorTable(RecordRowsTable):
     created_at = tables.DateTimeColumn(
         format="Y-m-d H:i:s", verbose_name="When", attrs={"td": {"class": "text-nowrap"}}
     )
+    since = tables.DateTimeColumn(
+        format="Y-m-d H:i", verbose_name="Failing since", attrs={"td": {"class": "text-nowrap"}}, default=""
+    )
+    times = tables.Column("Times", default="", attrs={"td": {"class": "text-end"}})
     job = tables.Column(linkify=True, order_by=("job_id",))
     mapping = tables.Column(accessor="job__mapping_name", verbose_name="Mapping")
     message = tables.Column(attrs={"td": {"class": "error-message"}})
@@ -256,7 +260,19 @@ class ErrorTable(RecordRowsTable):
 
     class Meta(ObjectTable.Meta):
         model = SyncJobError
-        fields = ("pk", "created_at", "job", "mapping", "erp_record", "crm_row", "message", "skipped", "restore")
+        fields = (
+            "pk",
+            "created_at",
+            "since",
+            "times",
+            "job",
+            "mapping",
+            "erp_record",
+            "crm_row",
+            "message",
+            "skipped",
+            "restore",
+        )
         empty_text = "No synchronization errors."
         attrs = {"class": f"{ObjectTable.Meta.attrs['class']} error-table"}
 

@@ -260,10 +260,13 @@ class JobDetailView(ObjectDetailView):
 
     def get_related_lists(self, instance):
         table = _error_table(
-            self.request, selectors.sync_errors().filter(job=instance), prefix="errors-", exclude=("pk", "restore")
+            self.request,
+            selectors.sync_errors().filter(job=instance),
+            prefix="errors-",
+            exclude=("pk", "restore", "since", "times"),
         )
         django_tables2.RequestConfig(self.request, paginate={"per_page": 25}).configure(table)
-        errors_url = f"{reverse('syncjobs:error_list')}?job={instance.pk}"
+        errors_url = f"{reverse('syncjobs:error_list')}?job={instance.pk}&show=all"
         related = [RelatedList("Errors", table, errors_url)]
         if instance.warnings.exists():
             warnings = tables.WarningTable(
@@ -311,6 +314,8 @@ def jobs_delete_old(request: HttpRequest) -> HttpResponse:
 
 
 def _retry(*, request: HttpRequest, queryset) -> BulkResult:
+    chosen = list(queryset)  # read before the retry: a record that then synchronizes no longer fails now
+    queryset = SyncJobError.objects.filter(pk__in=[error.pk for error in chosen])
     created, refused = jobs.job_errors_retry(errors=queryset, user=request.user)
     refused_pks = {error.pk for error, _ in refused}
     for job in created:
@@ -318,7 +323,7 @@ def _retry(*, request: HttpRequest, queryset) -> BulkResult:
             request,
             format_html('Job <a href="{}">#{}</a> synchronizes the records again.', job.get_absolute_url(), job.pk),
         )
-    return BulkResult(done=[error for error in queryset if error.pk not in refused_pks], failed=refused)
+    return BulkResult(done=[error for error in chosen if error.pk not in refused_pks], failed=refused)
 
 
 def _restore(*, request: HttpRequest, queryset) -> BulkResult:
@@ -408,11 +413,21 @@ class ErrorListView(ObjectListView):
         return (VIEW_JOBS,)
 
     def get_queryset(self):
-        return selectors.sync_errors()
+        if self.showing_history:
+            return selectors.sync_errors()
+        return selectors.current_sync_errors()
+
+    @property
+    def showing_history(self) -> bool:
+        """Every error row of every job (the log's history), instead of what is wrong now."""
+        return self.request.GET.get("show") == "all"
 
     def get_table(self, queryset, *, selectable):
         table = super().get_table(queryset, selectable=selectable)
         table.crm_server_url = selectors.crm_connection_get().server_url
+        if self.showing_history:
+            table.columns.hide("since")
+            table.columns.hide("times")
         self.restore_problem = ""
         if self.request.user.has_perm(RESTORE.permission):
             table.restore_plans = self.restore_plans([row.record for row in table.page.object_list])
@@ -439,7 +454,12 @@ class ErrorListView(ObjectListView):
         actions = self.permitted_bulk_actions()
         if not restore_offered:
             actions = [action for action in actions if action is not RESTORE]
-        return {"bulk_actions": actions, "restore_offered": restore_offered, "restore_problem": self.restore_problem}
+        return {
+            "bulk_actions": actions,
+            "restore_offered": restore_offered,
+            "restore_problem": self.restore_problem,
+            "showing_history": self.showing_history,
+        }
 
     def verbose_name(self, count: int) -> str:
         return "error" if count == 1 else "errors"

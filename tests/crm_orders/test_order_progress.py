@@ -140,3 +140,28 @@ def test_the_scheduler_queues_the_order_jobs_when_due(world, taken_over):
     assert SyncJob.Kind.ORDER_PROGRESS in kinds
     # The intake ran a moment ago: not due again before its interval.
     assert SyncJob.Kind.ORDER_INTAKE not in kinds
+
+
+def test_an_order_whose_progress_failed_leaves_the_errors_page_once_it_is_sent(world, taken_over):
+
+    from syncjobs import selectors
+
+    order_id, order = taken_over
+    erp_services.sales_order_release(order=order)
+    # Dynamics 365 refuses the order for a while (a plug-in, say): simulated by deleting it, then restoring it.
+    row = support.crm_row(world.sandbox, "salesorders", order_id, ["name"])
+    support.crm_delete(world.sandbox, "salesorders", order_id)
+    failed = orders.send_progress()
+    assert failed.failed == 1
+    assert list(selectors.current_sync_errors().values_list("job_id", flat=True)) == [failed.pk]
+    with support.admin_client(world.sandbox) as admin:
+        admin.create(
+            "salesorders",
+            {"name": row["name"], "customerid_account@odata.bind": f"/accounts({world.account_id})"},
+            id=order_id,
+        )
+
+    sent = orders.send_progress()
+
+    assert (sent.status, sent.failed) == (SyncJob.Status.SUCCESS, 0), support.errors(sent)
+    assert not selectors.current_sync_errors().exists()

@@ -1,11 +1,13 @@
 """The synchronization errors page: links to both sides, skipped mark, retry, retry all, decouple, delete."""
 
+import datetime
 import uuid
 
 import pytest
 from django.contrib.contenttypes.models import ContentType
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from coupling.models import Coupling
 from erp.models import Customer
@@ -75,10 +77,11 @@ def test_a_skipped_record_is_marked_and_can_be_filtered(admin_client):
     skipped, other = CustomerFactory.create_batch(2)
     couple(skipped)
     couple(other)
-    skipped_errors = {fail(skipped).pk, fail(skipped).pk}
+    fail(skipped)
+    latest = fail(skipped)
     fine = fail(other, message="Phone is too long.")
     response = admin_client.get(ERRORS_URL, {"is_skipped": "true"})
-    assert {e.pk for e in response.context["table"].page.object_list.data} == skipped_errors
+    assert {e.pk for e in response.context["table"].page.object_list.data} == {latest.pk}
     response = admin_client.get(ERRORS_URL, {"is_skipped": "false"})
     assert {e.pk for e in response.context["table"].page.object_list.data} == {fine.pk}
 
@@ -96,7 +99,7 @@ def test_retry_clears_the_skipped_mark_and_starts_a_job_for_those_records(
     before = set(SyncJob.objects.values_list("pk", flat=True))
     with django_capture_on_commit_callbacks(execute=False):
         response = admin_client.post(ERRORS_URL, {"action": "retry", "pk": [e.pk for e in chosen]}, follow=True)
-    assert "4 errors retried." in response.content.decode()
+    assert "2 errors retried." in response.content.decode()  # each record's current error (not its history)
     retry = SyncJob.objects.exclude(pk__in=before).get()
     assert (retry.mapping_name, retry.direction, retry.status, retry.created_by) == (
         "CUSTOMER",
@@ -162,7 +165,7 @@ def test_delete_removes_the_error_rows_only(admin_client):
     customer = CustomerFactory()
     couple(customer)
     error, kept = fail(customer), fail(customer, message="Other.")
-    admin_client.post(ERRORS_URL, {"action": "delete", "pk": [error.pk], "confirmed": "1"})
+    admin_client.post(f"{ERRORS_URL}?show=all", {"action": "delete", "pk": [error.pk], "confirmed": "1"})
     assert list(SyncJobError.objects.all()) == [kept]
     assert Coupling.objects.count() == 1 and SyncJob.objects.count() == 2
 
@@ -179,3 +182,25 @@ def test_viewers_cannot_act_on_errors():
         response = viewer.post(ERRORS_URL, {"action": action, "pk": [error.pk], "confirmed": "1"})
         assert response.status_code == 403, action
     assert SyncJobError.objects.count() == 1 and Coupling.objects.count() == 1
+
+
+def test_the_page_lists_what_fails_now_one_row_per_record_with_since_and_times(admin_client):
+    failing, fixed = CustomerFactory.create_batch(2)
+    couple(failing)
+    fixed_coupling = couple(fixed)
+    first = fail(failing)
+    fail(failing)
+    latest = fail(failing, message="Name is required.")
+    fail(fixed)
+    # The fixed record synchronized successfully after its error: its row leaves the page by itself.
+    Coupling.objects.filter(pk=fixed_coupling.pk).update(
+        last_result=Coupling.Result.SUCCESS, last_synced_at=timezone.now() + datetime.timedelta(seconds=1)
+    )
+
+    response = admin_client.get(ERRORS_URL)
+
+    rows = list(response.context["table"].page.object_list.data)
+    assert [row.pk for row in rows] == [latest.pk]
+    assert (rows[0].times, rows[0].since) == (3, first.created_at)
+    history = admin_client.get(ERRORS_URL, {"show": "all"}).context["table"].paginator.count
+    assert history == 4
