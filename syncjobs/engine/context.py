@@ -16,8 +16,9 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import models
 
 import dataverse
+from coupling.models import Coupling
 from syncjobs import jobs
-from syncjobs.models import Direction, IntegrationFieldMapping, IntegrationTableMapping, SyncJob
+from syncjobs.models import Direction, IntegrationFieldMapping, IntegrationTableMapping, SyncJob, SyncJobWarning
 
 # How far back an incremental run looks before the watermark: covers clocks and commits that
 # straddle the previous job's start. Records seen twice are unchanged the second time (snapshot).
@@ -80,6 +81,7 @@ class RunContext:
     # ERP records this job created from Dynamics 365 rows: a job both ways sends their ERP-only values
     # (a credit limit the account never had) before it ends, not one run later.
     created_erp_ids: list[str] = field(default_factory=list)
+    warned_records: set = field(default_factory=set)
     # A pass over chosen records inside a job that is not (the follow-up above).
     follow_up_erp_ids: list[str] | None = None
 
@@ -152,6 +154,37 @@ class RunContext:
 
     def warn(self, message: str) -> None:
         self.warnings.append(message)
+
+    def warn_record(self, *, record, field: str, message: str) -> None:
+        """A warning row of its own for one record and field (a value shortened to fit Dynamics 365), once per job;
+        a context of no saved job (crm_verify's) only keeps the message."""
+        key = (record.system_id, field)
+        if key in self.warned_records:
+            return
+        self.warned_records.add(key)
+        self.warn(message)
+        if self.job.pk is None:
+            return
+        coupling = (
+            Coupling.objects.filter(erp_model=self.erp_content_type, erp_system_id=record.system_id)
+            .values_list("crm_id", flat=True)
+            .first()
+        )
+        try:
+            label = str(type(record)._meta.get_field(field.split("__")[0]).verbose_name)
+        except Exception:  # noqa: BLE001 — a path the model cannot name: the mapping's own words
+            label = field
+        SyncJobWarning.objects.create(
+            job=self.job,
+            mapping=self.mapping,
+            erp_model=self.erp_content_type,
+            erp_system_id=record.system_id,
+            erp_label=f"{record._meta.verbose_name} {record}"[:200],
+            crm_entity=self.mapping.crm_entity,
+            crm_id=coupling,
+            field=label[:200],
+            message=message,
+        )
 
     def erp_failed_uncoupled(self, modified_at: datetime.datetime | None) -> None:
         if modified_at is not None and (self.erp_retry_from is None or modified_at < self.erp_retry_from):

@@ -277,11 +277,17 @@ def is_currency_lookup(field_mapping: IntegrationFieldMapping) -> bool:
     )
 
 
-def _trim(ctx: RunContext, field_mapping, value: str, max_length: int | None, where: str, label: str) -> str:
+def _trim(
+    ctx: RunContext, field_mapping, value: str, max_length: int | None, where: str, label: str, record=None
+) -> str:
     if max_length and isinstance(value, str) and len(value) > max_length:
         if field_mapping.transform != Transform.TRIM:
             return value  # the target refuses it; that is the record's error, reported as such
-        ctx.warn(f"{label}: {where} was trimmed to {max_length} characters.")
+        message = f"{label}: {where} was trimmed to {max_length} characters."
+        if record is None:
+            ctx.warn(message)
+        else:
+            ctx.warn_record(record=record, field=field_mapping.erp_field, message=message)
         return value[:max_length]
     return value
 
@@ -336,6 +342,7 @@ def erp_values(ctx: RunContext, lookups: Lookups, record: models.Model) -> dict[
                     attribute.max_length if attribute else None,
                     f"{ctx.mapping.crm_entity}.{field_mapping.crm_attribute}",
                     _describe(record),
+                    record=record,
                 )
             values[field_mapping.name] = canonical(value)
     return values

@@ -156,3 +156,21 @@ def test_a_new_currency_is_created_in_dynamics_with_its_exchange_rate_or_fails_s
     assert not support.crm_rows(
         connected, "transactioncurrencies", select=["isocurrencycode"], filter=support.F.eq("isocurrencycode", "NOK")
     )
+
+
+def test_a_value_trimmed_to_fit_dynamics_365_gets_a_warning_row_naming_the_record_and_the_field(connected, john):
+    from syncjobs.models import IntegrationFieldMapping, SyncJobWarning
+
+    # The city goes to a column of 20 characters here (a customized organization, say), trimmed by the mapping.
+    IntegrationFieldMapping.objects.filter(table_mapping__name="CUSTOMER", erp_field="city").update(
+        crm_attribute="address1_postalcode", transform=IntegrationFieldMapping.Transform.TRIM
+    )
+    IntegrationFieldMapping.objects.filter(table_mapping__name="CUSTOMER", erp_field="post_code").delete()
+    customer = factories.CustomerFactory(salesperson=john, city="Llanfairpwllgwyngyllgogery")
+
+    job = support.run("CUSTOMER", "to_crm", full=True)
+
+    assert job.status == SyncJob.Status.SUCCESS, support.errors(job)
+    warning = SyncJobWarning.objects.get(job=job)
+    assert (warning.erp_system_id, warning.field) == (customer.system_id, "city")
+    assert "was trimmed to 20 characters" in warning.message
