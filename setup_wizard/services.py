@@ -208,20 +208,24 @@ ITEM_AVAILABILITY_USERNAME = "crm-availability"
 ITEM_AVAILABILITY_PERMISSION = ("erp", "view_item")
 
 
-@transaction.atomic
-def item_availability_user_create() -> AbstractBaseUser:
-    """The dedicated ERP user the CRM reads item availability as: no password, may only view items."""
+def _dedicated_user(username: str, first_name: str, permissions: Iterable[tuple[str, str]]) -> AbstractBaseUser:
+    """An ERP user for one integration task: no password (it never signs in), only the permissions it needs."""
     user_model = get_user_model()
     user, created = user_model.objects.get_or_create(
-        **{user_model.USERNAME_FIELD: ITEM_AVAILABILITY_USERNAME},
-        defaults={"first_name": "CRM item availability", "is_active": True},
+        **{user_model.USERNAME_FIELD: username}, defaults={"first_name": first_name, "is_active": True}
     )
     if created:
         user.set_unusable_password()
         user.save(update_fields=["password"])
-    app_label, codename = ITEM_AVAILABILITY_PERMISSION
-    user.user_permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
+    for app_label, codename in permissions:
+        user.user_permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
     return user
+
+
+@transaction.atomic
+def item_availability_user_create() -> AbstractBaseUser:
+    """The dedicated ERP user the CRM reads item availability as: no password, may only view items."""
+    return _dedicated_user(ITEM_AVAILABILITY_USERNAME, "CRM item availability", [ITEM_AVAILABILITY_PERMISSION])
 
 
 SALES_ORDER_USERNAME = "crm-sales-orders"
@@ -231,18 +235,9 @@ SALES_ORDER_PERMISSIONS = ("add_salesheader", "view_salesheader", "add_salesline
 @transaction.atomic
 def sales_order_user_create() -> AbstractBaseUser:
     """The dedicated ERP user orders from Dynamics 365 are created as: no password, may only create orders."""
-    user_model = get_user_model()
-    user, created = user_model.objects.get_or_create(
-        **{user_model.USERNAME_FIELD: SALES_ORDER_USERNAME},
-        defaults={"first_name": "Dynamics 365 sales orders", "is_active": True},
+    return _dedicated_user(
+        SALES_ORDER_USERNAME, "Dynamics 365 sales orders", [("erp", codename) for codename in SALES_ORDER_PERMISSIONS]
     )
-    if created:
-        user.set_unusable_password()
-        user.save(update_fields=["password"])
-    user.user_permissions.add(
-        *Permission.objects.filter(content_type__app_label="erp", codename__in=SALES_ORDER_PERMISSIONS)
-    )
-    return user
 
 
 def _odata_url(value: str) -> str:
