@@ -204,7 +204,11 @@ class ToCrmPass:
         couplings = {c.erp_system_id: c for c in _couplings(ctx).filter(erp_system_id__in=[r.system_id for r in page])}
         lookups.prime_for_records(page)
         coupled_ids = [c.crm_id for c in couplings.values() if c.state == Coupling.State.COUPLED]
-        crm_rows = fetch_crm_rows(ctx, coupled_ids) if needs_crm_values and coupled_ids else {}
+        # A mapping that only sends reads no rows, except those of records that failed last time: one whose row
+        # was deleted must not pass for synchronized because nothing of the ERP's changed since.
+        failed_ids = {c.crm_id for c in couplings.values() if c.last_result == Coupling.Result.FAILURE}
+        read_ids = coupled_ids if needs_crm_values else [crm_id for crm_id in coupled_ids if crm_id in failed_ids]
+        crm_rows = fetch_crm_rows(ctx, read_ids) if read_ids else {}
         new_couplings: list[Coupling] = []
         pending: list[tuple[models.Model, Coupling, dict]] = []
         successes: list[Coupling] = []
@@ -237,7 +241,7 @@ class ToCrmPass:
                 pending.append((record, coupling, erp_side))
                 continue
             row = crm_rows.get(coupling.crm_id) if needs_crm_values else None
-            if needs_crm_values and row is None:
+            if (needs_crm_values or coupling.crm_id in failed_ids) and coupling.crm_id not in crm_rows:
                 deletions.crm_row_missing(ctx, record, coupling)
                 continue
             write = merge_record(ctx, lookups, self.field_directions, record, coupling, erp_side, row)

@@ -92,7 +92,14 @@ def test_an_incremental_run_learns_the_deletion_from_change_tracking_and_applies
 
     again = support.run("UNIT OF MEASURE", "to_crm")
 
-    assert (again.failed, again.uncoupled, again.inserted, again.deleted) == (0, 0, 0, 0), support.errors(again)
+    if policy == Deletion.REPORT:
+        # Reported, the record is still failing: the next run fails it the same way, so it is skipped (as BC
+        # does after the same error twice) instead of passing for synchronized; the run after passes over it.
+        assert again.failed == 1 and support.coupling_of(unit).skipped, support.errors(again)
+        third = support.run("UNIT OF MEASURE", "to_crm")
+        assert (third.failed, third.skipped) == (0, 1), support.errors(third)
+    else:
+        assert (again.failed, again.uncoupled, again.inserted, again.deleted) == (0, 0, 0, 0), support.errors(again)
     assert Coupling.objects.filter(erp_system_id=unit.system_id).exists() is coupled_after
 
 
