@@ -12,8 +12,10 @@ from dataclasses import dataclass
 import django_filters
 import django_tables2 as tables
 from django.apps import apps
+from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.http import HttpRequest
+from django.urls import reverse
 from django.utils.html import format_html
 
 from coupling.models import Coupling
@@ -30,8 +32,9 @@ from nav_crm.ui import (
 )
 from syncjobs import selectors as sync_selectors
 from syncjobs.coupling_ui import selectors, views
+from syncjobs.engine.context import crm_noun
 from syncjobs.mappings.defaults import DEFAULTS
-from syncjobs.models import IntegrationTableMapping
+from syncjobs.models import IntegrationTableMapping, SyncJob
 
 
 class CrmColumn(tables.Column):
@@ -160,10 +163,31 @@ def record_crm_state(record: models.Model) -> RecordCrmState:
 
 
 def coupling_panel_context(request: HttpRequest, record: models.Model) -> dict | None:
+    """The record's state in the integration *now*, as the errors page shows it: its current error (since when,
+    how many times) and the job that touched it last, with that job's time."""
     state = record_crm_state(record)
     if state.mapping is None and state.coupling is None:
         return None  # the table is not synchronized (its mapping is disabled) and the record never was
-    return {"crm": state, "coupling": state.coupling, "mapping": state.mapping}
+    coupling = state.coupling
+    current_error = (
+        sync_selectors.current_sync_errors()
+        .filter(erp_model=ContentType.objects.get_for_model(type(record)), erp_system_id=record.system_id)
+        .select_related("job")
+        .first()
+    )
+    last_job = None
+    if coupling is not None and coupling.last_job_id:
+        last_job = SyncJob.objects.filter(pk=coupling.last_job_id).only("pk", "created_at", "finished_at").first()
+    entity = (coupling.crm_entity if coupling else None) or (state.mapping.crm_entity if state.mapping else "")
+    return {
+        "crm": state,
+        "coupling": coupling,
+        "mapping": state.mapping,
+        "crm_noun": crm_noun(entity),
+        "current_error": current_error,
+        "last_job": last_job,
+        "errors_url": f"{reverse('syncjobs:error_list')}?q={record}",
+    }
 
 
 def _can_couple(record: models.Model) -> bool:

@@ -50,8 +50,28 @@ def test_a_coupled_record_shows_its_row_its_last_synchronization_and_the_buttons
     assert actions_on(page) == {"crm_synchronize", "crm_decouple", "crm_open"}
     open_url = f"{connected.url.rstrip('/')}/main.aspx?etn=account&amp;id={coupling.crm_id}&amp;pagetype=entityrecord"
     assert f'href="{open_url}" data-action="crm_open" target="_blank"' in page
-    assert "with account <span" in page and str(coupling.crm_id) in page
-    assert "Failure" in page and "Phone is too long." in page and f"job #{job.pk}" in page
+    assert "Coupled</span> with a Dynamics 365 account" in page  # its words, not the row's id
+    # What fails now, as the errors page shows it: since when, how many times; the job with that job's time.
+    assert "Failing" in page and "Phone is too long." in page and f"job #{job.pk}" in page
+    assert "1 time." in page and 'data-testid="crm-last-job-time"' in page
+
+
+def test_the_panel_says_success_again_once_the_record_synchronized_after_its_error(connected):
+    from django.utils import timezone
+
+    from coupling.models import Coupling
+
+    customer = factories.CustomerFactory(name="Detail Fixed Ltd")
+    coupling = support.couple(customer, "account", cs.create_account(connected, "Detail Fixed Ltd"))
+    job = jobs.job_create(mapping=support.mapping("CUSTOMER"), direction="to_crm", enqueue=False)
+    jobs.job_record_error(job=job, mapping=job.mapping, message="Phone is too long.", record=customer)
+    Coupling.objects.filter(pk=coupling.pk).update(
+        last_result=Coupling.Result.SUCCESS, last_synced_at=timezone.now() + timezone.timedelta(seconds=1)
+    )
+
+    page = cs.client_with("erp.view_customer", *COUPLING_PERMS).get(customer.get_absolute_url()).content.decode()
+
+    assert "Success" in page and "Phone is too long." not in page
 
 
 def test_buttons_need_their_permissions_and_the_panel_only_the_page(connected):
