@@ -57,11 +57,6 @@ CRM_COUNT_LIMIT = 5000
 WAIT_POLL_SECONDS = 5.0
 SALESPEOPLE_ENTITY = "systemuser"
 CURRENCY_ENTITY = "transactioncurrency"
-JOB_DIRECTIONS = {
-    Direction.TO_CRM: SyncJob.JobDirection.TO_CRM,
-    Direction.FROM_CRM: SyncJob.JobDirection.FROM_CRM,
-    Direction.BIDIRECTIONAL: SyncJob.JobDirection.BOTH,
-}
 # The choices a user may pick for a line instead of the recommendation.
 OVERRIDES = (Recommendation.FULL, Recommendation.COUPLE, Recommendation.SKIP)
 
@@ -448,7 +443,7 @@ def _sync_job_for(line: FullSyncLine, *, full: bool) -> SyncJob:
             )
         job = jobs.job_create(
             mapping=mapping,
-            direction=JOB_DIRECTIONS[mapping.direction],
+            direction=mapping.job_direction,
             full=full,
             user=line.run.created_by,
             enqueue=False,

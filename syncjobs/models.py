@@ -204,6 +204,15 @@ class IntegrationTableMapping(models.Model):
     def get_absolute_url(self):
         return reverse("syncjobs:mapping_detail", args=[self.pk])
 
+    @property
+    def job_direction(self) -> str:
+        """The direction of a job that follows the mapping: both ways for a bidirectional one."""
+        return {
+            Direction.TO_CRM: SyncJob.JobDirection.TO_CRM,
+            Direction.FROM_CRM: SyncJob.JobDirection.FROM_CRM,
+            Direction.BIDIRECTIONAL: SyncJob.JobDirection.BOTH,
+        }[self.direction]
+
     def clean(self):
         errors = {}
         if self.is_option_mapping:

@@ -29,11 +29,6 @@ from syncjobs.models import CrmConnection, Direction, IntegrationTableMapping, S
 
 DISPATCH_SCHEDULE_NAME = "Dispatch scheduled synchronizations"
 DISPATCH_FUNC = "syncjobs.tasks.dispatch_scheduled_synchronizations"
-JOB_DIRECTIONS = {
-    Direction.TO_CRM: SyncJob.JobDirection.TO_CRM,
-    Direction.FROM_CRM: SyncJob.JobDirection.FROM_CRM,
-    Direction.BIDIRECTIONAL: SyncJob.JobDirection.BOTH,
-}
 UNFINISHED = (SyncJob.Status.PENDING, SyncJob.Status.RUNNING)
 # Jobs of no mapping that recur too: callables(*, now) → the jobs they created (not queued), by dotted path.
 # They run after the mappings' jobs of the same minute (an order's new customer is coupled first).
@@ -161,7 +156,7 @@ def scheduled_sync_dispatch(*, now: datetime.datetime | None = None) -> list[Syn
         if not CrmConnection.objects.filter(pk=CrmConnection.SINGLETON_PK, is_enabled=True).update(is_enabled=True):
             return []
         created = [
-            jobs.job_create(mapping=mapping, direction=JOB_DIRECTIONS[mapping.direction], enqueue=False)
+            jobs.job_create(mapping=mapping, direction=mapping.job_direction, enqueue=False)
             for mapping in scheduled_sync_due(now=now)
         ]
         for source in RECURRING_JOB_SOURCES:

@@ -23,14 +23,6 @@ SYNC_AFTER_COUPLING = {
 }
 
 
-def mapping_job_direction(mapping: IntegrationTableMapping) -> str:
-    """The job direction that follows the mapping: both ways for a bidirectional one."""
-    return {
-        Direction.TO_CRM: SyncJob.JobDirection.TO_CRM,
-        Direction.FROM_CRM: SyncJob.JobDirection.FROM_CRM,
-    }.get(mapping.direction, SyncJob.JobDirection.BOTH)
-
-
 def _system_ids(records) -> list[str]:
     return [str(record.system_id) for record in records]
 
@@ -91,7 +83,7 @@ def records_synchronize(
         raise ValidationError("None of the selected records is coupled: couple them first.")
     return jobs.job_create(
         mapping=mapping,
-        direction=direction or mapping_job_direction(mapping),
+        direction=direction or mapping.job_direction,
         parameters={"erp_system_ids": _system_ids(records)},
         user=user,
     )
@@ -107,7 +99,7 @@ def records_decouple(
     if len(records) > DECOUPLE_DIRECTLY_UP_TO:
         job = jobs.job_create(
             mapping=mapping,
-            direction=mapping_job_direction(mapping),
+            direction=mapping.job_direction,
             kind=SyncJob.Kind.UNCOUPLING,
             parameters={"erp_system_ids": _system_ids(records)},
             user=user,

@@ -274,3 +274,11 @@ def test_an_option_value_couples_to_one_record_and_a_record_to_one_value_per_opt
             crm_attribute="paymenttermscode",
             option_value=2,
         )
+
+
+@pytest.mark.parametrize(
+    ("direction", "job_direction"),
+    [("to_crm", "to_crm"), ("from_crm", "from_crm"), ("bidirectional", "both")],
+)
+def test_a_mapping_names_the_direction_of_its_jobs(direction, job_direction):
+    assert IntegrationTableMapping(direction=direction).job_direction == job_direction

@@ -33,11 +33,6 @@ DIRECTIONS = {
     "from": SyncJob.JobDirection.FROM_CRM,
     "both": SyncJob.JobDirection.BOTH,
 }
-MAPPING_DIRECTIONS = {
-    "to_crm": SyncJob.JobDirection.TO_CRM,
-    "from_crm": SyncJob.JobDirection.FROM_CRM,
-    "bidirectional": SyncJob.JobDirection.BOTH,
-}
 COLUMNS = ("job", "mapping", "direction", "status", *SyncJob.COUNTERS, "http", "duration")
 
 
@@ -141,7 +136,7 @@ class Command(BaseCommand):
                     created.append(
                         jobs.job_create(
                             mapping=mapping,
-                            direction=direction or MAPPING_DIRECTIONS[mapping.direction],
+                            direction=direction or mapping.job_direction,
                             full=options["full"],
                             # Several mappings run one after the other (dependency order), one task for all.
                             enqueue=not options["wait"] and not options["all"],
