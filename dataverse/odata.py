@@ -86,6 +86,20 @@ def datetime_literal(value: datetime) -> str:
     return text + "Z"
 
 
+def parse_datetime(value: Any) -> datetime | None:
+    """A date and time Dataverse sent (``2024-05-01T10:00:00Z``), timezone-aware; None when empty or unreadable.
+
+    Dataverse sends UTC: a value without an offset is taken as UTC.
+    """
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
 def key_predicate(key: Key) -> str:
     """The text inside the parentheses of a record address, unencoded: a GUID or k='v',k2=3."""
     if isinstance(key, Mapping):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime
 import uuid
 from dataclasses import dataclass
 
@@ -11,6 +10,7 @@ from django.db import models
 
 import dataverse
 from coupling.models import Coupling
+from dataverse import odata
 from syncjobs.models import IntegrationTableMapping
 
 # Ids per CRM read by id: Microsoft.Dynamics.CRM.In keeps the URL far below Dataverse's limit.
@@ -147,14 +147,7 @@ def changed_on_both_sides(
     for record in erp_changed:
         coupling = couplings[record.system_id]
         row = rows.get(str(coupling.crm_id))
-        modified_on = parse_crm_datetime(row.get("modifiedon")) if row else None
+        modified_on = odata.parse_datetime(row.get("modifiedon")) if row else None
         if modified_on is not None and coupling.crm_modified_on is not None and modified_on > coupling.crm_modified_on:
             both.append(record)
     return both
-
-
-def parse_crm_datetime(value) -> datetime.datetime | None:
-    if not value:
-        return None
-    parsed = datetime.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=datetime.UTC)

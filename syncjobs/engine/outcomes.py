@@ -7,7 +7,6 @@ failure streak on its coupling: the same failure (fingerprint) twice in a row ma
 
 from __future__ import annotations
 
-import datetime
 from collections.abc import Callable
 from typing import Any
 
@@ -17,6 +16,7 @@ from django.utils import timezone
 
 from coupling import services as coupling_services
 from coupling.models import Coupling
+from dataverse import odata
 from syncjobs import jobs
 from syncjobs.engine.context import RunContext
 from syncjobs.models import SyncJobWarning
@@ -40,15 +40,6 @@ SUCCESS_FIELDS = [
 ]
 
 
-def parse_crm_datetime(value: Any) -> datetime.datetime | None:
-    if not value:
-        return None
-    try:
-        return datetime.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-
-
 def mark_success(
     ctx: RunContext,
     coupling: Coupling,
@@ -68,7 +59,7 @@ def mark_success(
     if record is not None:
         coupling.erp_modified_at = record.modified_at
     if row is not None:
-        coupling.crm_modified_on = parse_crm_datetime(row.get("modifiedon")) or coupling.crm_modified_on
+        coupling.crm_modified_on = odata.parse_datetime(row.get("modifiedon")) or coupling.crm_modified_on
         version = row.get("versionnumber")
         coupling.crm_version = int(version) if version is not None else coupling.crm_version
     if crm_written:

@@ -7,7 +7,15 @@ from decimal import Decimal
 import pytest
 
 from dataverse import F, bind, literal
-from dataverse.odata import expand_text, key_predicate, orderby_text, query_string, record_path, select_text
+from dataverse.odata import (
+    expand_text,
+    key_predicate,
+    orderby_text,
+    parse_datetime,
+    query_string,
+    record_path,
+    select_text,
+)
 
 GUID = uuid.UUID("6f9619ff-8b86-d011-b42d-00cf4fc964ff")
 
@@ -40,6 +48,23 @@ def test_literal_refuses_naive_datetimes_and_unknown_types():
         literal(float("nan"))
     with pytest.raises(TypeError):
         literal(object())
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2024-01-02T03:04:05Z", datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC)),
+        ("2024-01-02T05:04:05+02:00", datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC)),
+        ("2024-01-02T03:04:05", datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC)),
+        (None, None),
+        ("", None),
+        ("yesterday", None),
+    ],
+)
+def test_a_dataverse_datetime_is_read_as_utc_and_unreadable_text_as_none(value, expected):
+    parsed = parse_datetime(value)
+    assert parsed == expected
+    assert parsed is None or parsed.tzinfo is not None
 
 
 def test_guid_strings_are_strings_in_filters_but_uuids_are_bare():
