@@ -51,5 +51,15 @@ def home(request):
         "sections": sections,
         "recent_orders": recent_orders,
         "may_see_availability": user.has_perm("erp.view_item"),
+        "health": _integration_health(user),
     }
     return render(request, "home.html", context)
+
+
+def _integration_health(user) -> dict | None:
+    """The integration's health, for those who follow the synchronization, once a connection is saved."""
+    from syncjobs import health, selectors  # the integration builds on the ERP, not the other way round
+
+    if not user.has_perm("syncjobs.view_syncjob") or not selectors.crm_connection_get().is_saved:
+        return None
+    return health.home_context()

@@ -1,0 +1,104 @@
+"""The home page shows the integration's health (issue 13 §5): per mapping state, last and next run, records in
+and out in the last 24 hours, what fails now, what is skipped; a chart of the last week; the last full
+synchronization's progress; the connection's state."""
+
+import datetime
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from coupling.models import Coupling
+from syncjobs import health, jobs
+from syncjobs.models import FullSyncLine, FullSyncRun, IntegrationTableMapping, SyncJob
+from tests.factories import CustomerFactory, UserFactory
+from tests.syncjobs.crm_support import save_connection
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def follower():
+    client = Client()
+    client.force_login(UserFactory(perms=["syncjobs.view_syncjob", "erp.view_customer"]))
+    return client
+
+
+def _finished_job(name: str, direction: str, **counters) -> SyncJob:
+    job = jobs.job_create(mapping=IntegrationTableMapping.objects.get(name=name), direction=direction, enqueue=False)
+    SyncJob.objects.filter(pk=job.pk).update(status=SyncJob.Status.SUCCESS, finished_at=timezone.now(), **counters)
+    job.refresh_from_db()
+    return job
+
+
+def test_records_in_and_out_per_mapping_count_each_pass_of_a_job_both_ways():
+    _finished_job("CUSTOMER", "to_crm", inserted=3, modified=2)
+    both = _finished_job("CUSTOMER", "both", inserted=1)
+    SyncJob.objects.filter(pk=both.pk).update(
+        counts_by_direction={"to_crm": {"modified": 4}, "from_crm": {"inserted": 1, "deleted": 1}}
+    )
+    _finished_job("CONTACT", "from_crm", inserted=7)
+
+    rows = {row.mapping.name: row for row in health.mappings_health()}
+
+    assert (rows["CUSTOMER"].records_out, rows["CUSTOMER"].records_in) == (9, 2)
+    assert (rows["CONTACT"].records_out, rows["CONTACT"].records_in) == (0, 7)
+    assert rows["CUSTOMER"].last_job.pk == both.pk
+
+
+def test_failing_now_and_skipped_are_counted_per_mapping():
+    customer = CustomerFactory()
+    coupling = Coupling.objects.create(
+        erp_model_id=Coupling._meta.get_field("erp_model").related_model.objects.get_for_model(type(customer)).pk,
+        erp_system_id=customer.system_id,
+        crm_entity="account",
+        crm_id="00000000-0000-0000-0000-000000000001",
+        skipped=True,
+    )
+    job = _finished_job("CUSTOMER", "to_crm")
+    jobs.job_record_error(job=job, mapping=job.mapping, message="Phone is too long.", record=customer)
+    jobs.job_record_error(job=job, mapping=job.mapping, message="Phone is too long.", record=customer)
+
+    row = {row.mapping.name: row for row in health.mappings_health()}["CUSTOMER"]
+
+    assert (row.failing_now, row.skipped) == (1, 1)  # one record failing (twice), one coupling skipped
+    assert coupling.pk
+
+
+def test_the_chart_counts_records_and_errors_per_hour_and_needs_no_script():
+    now = timezone.now()
+    _finished_job("CUSTOMER", "to_crm", inserted=5)
+
+    hours, written, errors = health.activity_per_hour(now=now)
+    svg = health.activity_chart(now=now)
+
+    assert len(hours) == 7 * 24 + 1 and sum(written) == 5 and sum(errors) == 0
+    assert svg.startswith("<svg") and "<script" not in svg
+    assert "Records synchronized" in svg
+
+
+def test_the_home_page_shows_it_to_those_who_follow_the_synchronization(follower, crm_sandbox):
+    save_connection(crm_sandbox)
+    _finished_job("CUSTOMER", "to_crm", inserted=2)
+    run = FullSyncRun.objects.create(status=FullSyncRun.Status.RUNNING)
+    mapping = IntegrationTableMapping.objects.get(name="CUSTOMER")
+    FullSyncLine.objects.create(run=run, position=1, mapping=mapping, mapping_name="CUSTOMER", status="success")
+    FullSyncLine.objects.create(run=run, position=2, mapping=mapping, mapping_name="CONTACT", status="waiting")
+
+    page = follower.get("/").content.decode()
+
+    assert 'id="integration-health"' in page and 'data-testid="mapping-health"' in page
+    assert "Customers" in page and "<svg" in page
+    assert "1 of 2 mappings done" in page
+    others = Client()
+    others.force_login(UserFactory(perms=["erp.view_customer"]))
+    assert 'id="integration-health"' not in others.get("/").content.decode()
+
+
+def test_a_week_old_job_is_not_in_the_last_24_hours():
+    job = _finished_job("CUSTOMER", "to_crm", inserted=4)
+    SyncJob.objects.filter(pk=job.pk).update(created_at=timezone.now() - datetime.timedelta(days=2))
+
+    row = {row.mapping.name: row for row in health.mappings_health()}["CUSTOMER"]
+
+    assert row.records_out == 0
