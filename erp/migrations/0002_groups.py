@@ -5,8 +5,9 @@ fresh database they do not exist yet here: create them first. ``create_groups`` 
 (tests call it again after a transactional test flushed the tables).
 """
 
-from django.contrib.auth.management import create_permissions
 from django.db import migrations
+
+from nav_crm import migration_helpers
 
 ERP_MODELS = [
     "currency",
@@ -42,26 +43,9 @@ GROUP_PERMISSIONS = {
 
 def create_groups(apps, schema_editor):
     using = schema_editor.connection.alias if schema_editor else "default"
-    for label in ("contenttypes", "auth", "erp"):
-        app_config = apps.get_app_config(label)
-        # create_permissions skips app configs without a models module, which is how
-        # historical (migration-state) app configs look.
-        models_module = getattr(app_config, "models_module", None)
-        app_config.models_module = models_module or True
-        try:
-            create_permissions(app_config, verbosity=0, using=using, apps=apps)
-        finally:
-            app_config.models_module = models_module
-
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    for name, codenames in GROUP_PERMISSIONS.items():
-        group, _ = Group.objects.using(using).get_or_create(name=name)
-        permissions = Permission.objects.using(using).filter(content_type__app_label="erp", codename__in=codenames)
-        missing = set(codenames) - set(permissions.values_list("codename", flat=True))
-        if missing:
-            raise RuntimeError(f"Permissions missing for group {name}: {sorted(missing)}")
-        group.permissions.add(*permissions)
+    for label in ("contenttypes", "auth"):
+        migration_helpers.create_app_permissions(apps, label, using=using)
+    migration_helpers.grant(apps, schema_editor, app_label="erp", grants=GROUP_PERMISSIONS)
 
 
 def delete_groups(apps, schema_editor):

@@ -5,37 +5,19 @@ besides erp.change_salesheader (it writes the sale entries), and Sales lacked it
 Idempotent; reversing removes it again.
 """
 
-from django.contrib.auth.management import create_permissions
 from django.db import migrations
 
-GROUP = "Sales"
-CODENAME = "add_itemledgerentry"
+from nav_crm import migration_helpers
+
+GRANTS = {"Sales": ["add_itemledgerentry"]}
 
 
 def grant(apps, schema_editor):
-    using = schema_editor.connection.alias
-    app_config = apps.get_app_config("erp")
-    models_module = getattr(app_config, "models_module", None)
-    # create_permissions skips app configs without a models module, which is how historical ones look.
-    app_config.models_module = models_module or True
-    try:
-        create_permissions(app_config, verbosity=0, using=using, apps=apps)
-    finally:
-        app_config.models_module = models_module
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    group, _ = Group.objects.using(using).get_or_create(name=GROUP)
-    group.permissions.add(Permission.objects.using(using).get(content_type__app_label="erp", codename=CODENAME))
+    migration_helpers.grant(apps, schema_editor, app_label="erp", grants=GRANTS)
 
 
 def revoke(apps, schema_editor):
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    using = schema_editor.connection.alias
-    for group in Group.objects.using(using).filter(name=GROUP):
-        group.permissions.remove(
-            *Permission.objects.using(using).filter(content_type__app_label="erp", codename=CODENAME)
-        )
+    migration_helpers.revoke(apps, schema_editor, app_label="erp", grants=GRANTS)
 
 
 class Migration(migrations.Migration):

@@ -6,8 +6,9 @@ Idempotent (tests call ``grant`` again after a transactional test flushed the ta
 the permissions again and keeps the series and the setup.
 """
 
-from django.contrib.auth.management import create_permissions
 from django.db import migrations
+
+from nav_crm import migration_helpers
 
 INVOICE_VIEWS = ["view_salesinvoiceheader", "view_salesinvoiceline", "view_custledgerentry", "view_salessetup"]
 GRANTS = {
@@ -17,22 +18,8 @@ GRANTS = {
 
 
 def grant(apps, schema_editor):
+    migration_helpers.grant(apps, schema_editor, app_label="erp", grants=GRANTS)
     using = schema_editor.connection.alias if schema_editor else "default"
-    app_config = apps.get_app_config("erp")
-    models_module = getattr(app_config, "models_module", None)
-    # create_permissions skips app configs without a models module, which is how historical ones look.
-    app_config.models_module = models_module or True
-    try:
-        create_permissions(app_config, verbosity=0, using=using, apps=apps)
-    finally:
-        app_config.models_module = models_module
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    for name, codenames in GRANTS.items():
-        group, _ = Group.objects.using(using).get_or_create(name=name)
-        group.permissions.add(
-            *Permission.objects.using(using).filter(content_type__app_label="erp", codename__in=codenames)
-        )
     NoSeries = apps.get_model("erp", "NoSeries")
     NoSeries.objects.using(using).get_or_create(
         code="S-INV", defaults={"description": "Posted sales invoices", "prefix": "S-INV", "width": 6}
@@ -42,14 +29,7 @@ def grant(apps, schema_editor):
 
 
 def revoke(apps, schema_editor):
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    using = schema_editor.connection.alias
-    for name, codenames in GRANTS.items():
-        for group in Group.objects.using(using).filter(name=name):
-            group.permissions.remove(
-                *Permission.objects.using(using).filter(content_type__app_label="erp", codename__in=codenames)
-            )
+    migration_helpers.revoke(apps, schema_editor, app_label="erp", grants=GRANTS)
 
 
 class Migration(migrations.Migration):

@@ -5,41 +5,21 @@ Permissions are created by a post_migrate handler after every migration ran, so 
 database these do not exist yet here: create them first.
 """
 
-from django.contrib.auth.management import create_permissions
 from django.db import migrations
 
-GROUP = "Sync administrators"
-CODENAMES = ("view_syncjob", "change_syncjob", "delete_syncjob")
+from nav_crm import migration_helpers
+
+GRANTS = {"Sync administrators": ["view_syncjob", "change_syncjob", "delete_syncjob"]}
 REAPER_NAME = "Reap stale sync jobs"
 REAPER_FUNC = "syncjobs.tasks.reap_stale_jobs"
 
 
 def grant(apps, schema_editor):
-    using = schema_editor.connection.alias
-    app_config = apps.get_app_config("syncjobs")
-    models_module = getattr(app_config, "models_module", None)
-    # create_permissions skips app configs without a models module, which is how historical ones look.
-    app_config.models_module = models_module or True
-    try:
-        create_permissions(app_config, verbosity=0, using=using, apps=apps)
-    finally:
-        app_config.models_module = models_module
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    group, _ = Group.objects.using(using).get_or_create(name=GROUP)
-    group.permissions.add(
-        *Permission.objects.using(using).filter(content_type__app_label="syncjobs", codename__in=CODENAMES)
-    )
+    migration_helpers.grant(apps, schema_editor, app_label="syncjobs", grants=GRANTS)
 
 
 def revoke(apps, schema_editor):
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    using = schema_editor.connection.alias
-    for group in Group.objects.using(using).filter(name=GROUP):
-        group.permissions.remove(
-            *Permission.objects.using(using).filter(content_type__app_label="syncjobs", codename__in=CODENAMES)
-        )
+    migration_helpers.revoke(apps, schema_editor, app_label="syncjobs", grants=GRANTS)
 
 
 def schedule_reaper(apps, schema_editor):
