@@ -2,7 +2,9 @@
 holds, the recommendation, the last jobs; Start (with a per-line choice), the running synchronization's
 live status, and Cancel for a run no worker carries.
 
-Seeing it needs ``syncjobs.view_syncjob``; starting or cancelling ``syncjobs.change_syncjob``.
+Seeing it needs ``syncjobs.view_syncjob``; starting or cancelling ``syncjobs.change_syncjob``. Its
+"Synchronize modified records" buttons (per mapping, and for all: incremental jobs, not a full
+synchronization) are syncjobs.run_now_views', for ``syncjobs.add_syncjob``.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from syncjobs import full_sync
+from syncjobs import full_sync, run_now
 from syncjobs.coupling_ui.views import CRM_ERRORS, crm_problem
 from syncjobs.models import FullSyncRun, IntegrationTableMapping, SyncJob
 from syncjobs.views import CHANGE_JOBS, VIEW_JOBS
@@ -80,6 +82,7 @@ def full_sync_review(request: HttpRequest) -> HttpResponse:
             for line in review
         ]
         context["can_start"] = bool(review) and request.user.has_perm(CHANGE_JOBS)
+        context["can_run_now"] = request.user.has_perm(run_now.RUN_NOW_PERMISSION)
     return render(request, "syncjobs/full_sync.html", context)
 
 

@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from nav_crm.ui.tables import ObjectTable
-from syncjobs import scheduling, selectors
+from syncjobs import run_now, scheduling, selectors
 from syncjobs.models import (
     IntegrationFieldMapping,
     IntegrationTableMapping,
@@ -26,6 +26,7 @@ class MappingTable(ObjectTable):
     depends_on = tables.ManyToManyColumn(verbose_name="Depends on", orderable=False)
     is_enabled = tables.BooleanColumn("Enabled")
     next_run = tables.Column("Next run", empty_values=(), orderable=False)
+    run_now = tables.Column("", empty_values=(), orderable=False)
 
     class Meta(ObjectTable.Meta):
         model = IntegrationTableMapping
@@ -38,10 +39,16 @@ class MappingTable(ObjectTable):
             "direction",
             "is_enabled",
             "next_run",
+            "run_now",
             "depends_on",
             "update_conflict_policy",
             "deletion_policy",
         )
+
+    def __init__(self, *args, request=None, **kwargs):
+        if request is None or not request.user.has_perm(run_now.RUN_NOW_PERMISSION):
+            kwargs["exclude"] = (*(kwargs.get("exclude") or ()), "run_now")
+        super().__init__(*args, request=request, **kwargs)
 
     def render_erp_model(self, value):
         model = value.model_class()
@@ -57,6 +64,20 @@ class MappingTable(ObjectTable):
         )
         return format_html(
             '<span class="small" title="every {} minutes">{}</span>', record.sync_interval_minutes, next_run.label
+        )
+
+    def render_run_now(self, record):
+        """A button of the list's (bulk) form that posts, with its CSRF token, to the mapping's run-now address."""
+        if not record.is_enabled:
+            return ""
+        return format_html(
+            '<button type="submit" class="btn btn-sm btn-outline-primary text-nowrap" formaction="{}" '
+            'name="back" value="{}" data-run-now="{}" title="An incremental job for {}: the records changed on '
+            'either side since its last run"><i class="bi bi-play-circle"></i> Synchronize modified records</button>',
+            reverse("syncjobs:mapping_synchronize", args=[record.pk]),
+            self.request.get_full_path(),
+            record.name,
+            record.name,
         )
 
 

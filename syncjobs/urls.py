@@ -1,14 +1,16 @@
 from django.urls import include, path
 
-from syncjobs import full_sync_views, views
+from syncjobs import full_sync_views, run_now_views, views
 
 app_name = "syncjobs"
 
 urlpatterns = [
     path("mappings/", views.MappingListView.as_view(), name="mapping_list"),
     path("mappings/reset/", views.mapping_reset, name="mapping_reset"),
+    path("mappings/synchronize/", run_now_views.mappings_synchronize_all, name="mappings_synchronize_all"),
     path("mappings/<int:pk>/", views.MappingDetailView.as_view(), name="mapping_detail"),
     path("mappings/<int:pk>/edit/", views.MappingEditView.as_view(), name="mapping_edit"),
+    path("mappings/<int:pk>/synchronize/", run_now_views.mapping_synchronize, name="mapping_synchronize"),
     path(
         "mappings/<int:mapping_pk>/fields/<int:pk>/edit/",
         views.FieldMappingEditView.as_view(),
@@ -31,6 +33,7 @@ urlpatterns = [
     ),
     path("log/", views.JobListView.as_view(), name="job_list"),
     path("log/delete-old/", views.jobs_delete_old, name="jobs_delete_old"),
+    path("log/progress/", run_now_views.jobs_progress, name="jobs_progress"),
     path("log/<int:pk>/", views.JobDetailView.as_view(), name="job_detail"),
     path("log/<int:pk>/status/", views.job_status, name="job_status"),
     path("errors/", views.ErrorListView.as_view(), name="error_list"),

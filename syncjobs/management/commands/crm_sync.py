@@ -19,12 +19,10 @@ when sales order integration is on, creates ERP orders from the submitted ones a
 import requests
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
 
 import dataverse
-from crm_orders import progress as order_progress
 from crm_orders import services as order_services
-from syncjobs import clients, full_sync, jobs, selectors
+from syncjobs import clients, full_sync, jobs, run_now
 from syncjobs.models import FullSyncLine, IntegrationTableMapping, SyncJob
 from syncjobs.tables import job_duration
 
@@ -118,36 +116,13 @@ class Command(BaseCommand):
                 raise CommandError("--direction applies to one mapping; --all runs each in its own directions.")
             if options["full"]:
                 return self.run_full_synchronization(wait=options["wait"])
-            mappings = selectors.mapping_dependency_order(enabled_only=True)
-            if not mappings:
-                raise CommandError("No integration table mapping is enabled.")
+            try:
+                # Several mappings run one after the other (dependency order), one task for all.
+                created = run_now.jobs_for_every_enabled_mapping(enqueue=not options["wait"])
+            except ValidationError as error:
+                raise CommandError(" ".join(error.messages)) from None
         else:
-            mapping = IntegrationTableMapping.objects.filter(name__iexact=options["mapping"]).first()
-            if mapping is None:
-                known = ", ".join(IntegrationTableMapping.objects.values_list("name", flat=True))
-                raise CommandError(f"No mapping named {options['mapping']}. The mappings are: {known}.")
-            mappings = [mapping]
-
-        created: list[SyncJob] = []
-        try:
-            with transaction.atomic():
-                for mapping in mappings:
-                    direction = DIRECTIONS[options["direction"]] if options["direction"] else None
-                    created.append(
-                        jobs.job_create(
-                            mapping=mapping,
-                            direction=direction or mapping.job_direction,
-                            full=options["full"],
-                            # Several mappings run one after the other (dependency order), one task for all.
-                            enqueue=not options["wait"] and not options["all"],
-                        )
-                    )
-                if options["all"]:
-                    created += self.order_jobs()
-                if not options["wait"] and options["all"]:
-                    jobs.jobs_enqueue_in_order(jobs=created)
-        except ValidationError as error:
-            raise CommandError(" ".join(error.messages)) from None
+            created = [self.mapping_job(options)]
 
         if not options["wait"]:
             for job in created:
@@ -157,15 +132,18 @@ class Command(BaseCommand):
         self.report_jobs([jobs.job_run_to_end(job_id=job.pk, on_wait=self.say_waiting) for job in created])
 
     @staticmethod
-    def order_jobs() -> list[SyncJob]:
-        """With sales order integration on: ERP orders from the submitted ones, then the orders' progress."""
-        connection = selectors.crm_connection_get()
-        if not (connection.is_enabled and connection.sales_order_integration_enabled):
-            return []
-        created = [order_services.order_intake_job_create(enqueue=False)]
-        if order_progress.pending_exists():
-            created.append(order_services.order_progress_job_create(enqueue=False))
-        return created
+    def mapping_job(options) -> SyncJob:
+        mapping = IntegrationTableMapping.objects.filter(name__iexact=options["mapping"]).first()
+        if mapping is None:
+            known = ", ".join(IntegrationTableMapping.objects.values_list("name", flat=True))
+            raise CommandError(f"No mapping named {options['mapping']}. The mappings are: {known}.")
+        direction = DIRECTIONS[options["direction"]] if options["direction"] else mapping.job_direction
+        try:
+            return jobs.job_create(
+                mapping=mapping, direction=direction, full=options["full"], enqueue=not options["wait"]
+            )
+        except ValidationError as error:
+            raise CommandError(" ".join(error.messages)) from None
 
     def say_waiting(self, job: SyncJob) -> None:
         """Once per job: what it waits for."""
