@@ -104,13 +104,6 @@ def couplings_mark_synchronized(*, crm_entity: str, erp_model: type[models.Model
     )
 
 
-def coupling_confirm_created(*, coupling: Coupling) -> Coupling:
-    """The CRM create that was pending has been acknowledged: the coupling is a normal one now."""
-    Coupling.objects.filter(pk=coupling.pk).update(state=Coupling.State.COUPLED)
-    coupling.refresh_from_db()
-    return coupling
-
-
 def coupling_delete(*, record: models.Model) -> bool:
     """Decouple ``record``; True when there was a coupling to remove."""
     deleted, _ = selectors.couplings_for_model(model=type(record)).filter(erp_system_id=record.system_id).delete()

@@ -77,7 +77,7 @@ def test_pending_create_is_not_reported_as_coupled_until_confirmed():
         record=item, crm_entity="product", crm_id=uuid.uuid4(), state=Coupling.State.CREATING
     )
     assert selectors.crm_ids_for(model=Item, system_ids=[item.system_id]) == {}
-    services.coupling_confirm_created(coupling=coupling)
+    Coupling.objects.filter(pk=coupling.pk).update(state=Coupling.State.COUPLED)  # the engine confirms the create
     assert selectors.crm_ids_for(model=Item, system_ids=[item.system_id]) == {item.system_id: coupling.crm_id}
 
 
