@@ -9,10 +9,7 @@ from django.utils import timezone
 
 from coupling import selectors
 from coupling.models import Coupling
-
-
-def _describe(record: models.Model) -> str:
-    return f"{record._meta.verbose_name} {record}"
+from nav_crm.records import describe_record
 
 
 @transaction.atomic
@@ -33,7 +30,7 @@ def coupling_create(
         if existing.crm_entity == crm_entity and existing.crm_id == crm_id:
             return existing
         raise ValidationError(
-            f"{_describe(record).capitalize()} is already coupled to {existing.crm_entity} {existing.crm_id}. "
+            f"{describe_record(record).capitalize()} is already coupled to {existing.crm_entity} {existing.crm_id}. "
             "Decouple it first."
         )
     taken = selectors.coupling_for_crm_row(crm_entity=crm_entity, crm_id=crm_id)
@@ -42,7 +39,7 @@ def coupling_create(
         if owner is not None and owner.objects.filter(system_id=taken.erp_system_id).exists():
             other = owner.objects.get(system_id=taken.erp_system_id)
             raise ValidationError(
-                f"The {crm_entity} {crm_id} is already coupled to {_describe(other)}. Decouple that record first."
+                f"The {crm_entity} {crm_id} is already coupled to {describe_record(other)}. Decouple that record first."
             )
         taken.delete()
     try:
@@ -57,7 +54,7 @@ def coupling_create(
     except IntegrityError:
         # Someone coupled one of the two sides between our checks and the insert.
         raise ValidationError(
-            f"{_describe(record).capitalize()} or the {crm_entity} row was coupled meanwhile."
+            f"{describe_record(record).capitalize()} or the {crm_entity} row was coupled meanwhile."
         ) from None
 
 

@@ -29,6 +29,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from coupling.models import Coupling
+from nav_crm.records import describe_record
 from syncjobs.models import IntegrationTableMapping, SyncJob, SyncJobError
 
 logger = logging.getLogger(__name__)
@@ -348,7 +349,7 @@ def job_record_error(
     if record is not None:
         erp_model = ContentType.objects.get_for_model(type(record))
         erp_system_id = record.system_id
-        erp_label = erp_label or f"{record._meta.verbose_name} {record}"
+        erp_label = erp_label or describe_record(record)
     mapping_name = mapping.name if mapping is not None else job.mapping_name
     fingerprint = error_fingerprint(mapping_name=mapping_name, message=message)
     with transaction.atomic():

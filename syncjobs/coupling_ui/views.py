@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 
 import dataverse
 from coupling import selectors as coupling_selectors
+from nav_crm.records import describe_record
 from nav_crm.ui import BulkResult
 from syncjobs import clients
 from syncjobs import selectors as sync_selectors
@@ -92,7 +93,7 @@ class CoupleRecordView(PermissionRequiredMixin, View):
         connection = sync_selectors.crm_connection_get()
         coupling = coupling_selectors.coupling_for_record(record=self.record)
         context = {
-            "title": f"Couple {self.record._meta.verbose_name} {self.record} with Dynamics 365",
+            "title": f"Couple {describe_record(self.record)} with Dynamics 365",
             "mapping": self.mapping,
             "record": self.record,
             "form": form,

@@ -34,6 +34,7 @@ import dataverse
 from coupling.models import OptionCoupling
 from erp import services as erp_services
 from erp.models import CodeField
+from nav_crm.records import describe_record
 from syncjobs import jobs
 from syncjobs.engine import outcomes
 from syncjobs.engine.context import RunContext
@@ -305,8 +306,7 @@ def _options_missing(run: OptionRun, *, to_side: bool) -> None:
             _fail_record(
                 run,
                 record,
-                f"The option {value} of {run.where} coupled to {record._meta.verbose_name} {record} was deleted "
-                "in Dynamics 365.",
+                f"The option {value} of {run.where} coupled to {describe_record(record)} was deleted in Dynamics 365.",
                 "The deletion policy is report only: remove the coupling, or choose another policy.",
             )
         else:
@@ -330,7 +330,11 @@ def _to_crm(run: OptionRun) -> None:
             continue
         label = _erp_label(ctx, record)
         if not label:
-            _fail_record(run, record, f"{_describe(record)} has no {_label_field(ctx)} to label its option with.")
+            _fail_record(
+                run,
+                record,
+                f"{describe_record(record, capitalize=True)} has no {_label_field(ctx)} to label its option with.",
+            )
             continue
         coupling = run.couplings.get(record.system_id)
         if coupling is not None:
@@ -347,7 +351,7 @@ def _to_crm(run: OptionRun) -> None:
                     mapping.crm_entity, mapping.crm_option_attribute, coupling.option_value, label
                 )
             except dataverse.DataverseError as error:
-                message = f"The option label of {_describe(record)} could not be updated."
+                message = f"The option label of {describe_record(record, capitalize=True)} could not be updated."
                 _fail_record(run, record, message, str(error))
                 continue
             run.options[coupling.option_value] = label
@@ -362,7 +366,7 @@ def _to_crm(run: OptionRun) -> None:
             _fail_record(
                 run,
                 record,
-                f"No option of {run.where} matches {_describe(record)}.",
+                f"No option of {run.where} matches {describe_record(record, capitalize=True)}.",
                 f"Add an option labelled “{label}” in Dynamics 365, or set “create new in case of no match” "
                 f"on the {mapping.name} mapping.",
             )
@@ -370,15 +374,16 @@ def _to_crm(run: OptionRun) -> None:
         try:
             value = ctx.client.insert_option_value(mapping.crm_entity, mapping.crm_option_attribute, label)
         except dataverse.DataverseError as error:
-            _fail_record(run, record, f"No option could be added to {run.where} for {_describe(record)}.", str(error))
+            _fail_record(
+                run,
+                record,
+                f"No option could be added to {run.where} for {describe_record(record, capitalize=True)}.",
+                str(error),
+            )
             continue
         run.options[value] = label
         ctx.count("inserted")
         run.couple(record, value, label)
-
-
-def _describe(record: models.Model) -> str:
-    return f"{record._meta.verbose_name.capitalize()} {record}"
 
 
 # --- From Dynamics 365 -----------------------------------------------------------------------------------------
@@ -497,8 +502,8 @@ def _relabel_erp_record(run: OptionRun, record: models.Model, value: int, label:
         _fail_record(
             run,
             record,
-            f"The ERP refused the label “{label}” of option {value} of {run.where} for {_describe(record)}: "
-            f"{_validation_message(error)}",
+            f"The ERP refused the label “{label}” of option {value} of {run.where} for "
+            f"{describe_record(record, capitalize=True)}: {_validation_message(error)}",
         )
         return None
     return "modified"
