@@ -56,6 +56,8 @@ class Coupling(models.Model):
     # Set when the ERP record is deleted (coupling.signals): an incremental run finds the deletions
     # among the few couplings marked so, instead of checking every coupling against the ERP table.
     erp_deleted_at = models.DateTimeField("ERP record deleted at", null=True, blank=True, editable=False)
+    # What the deleted record was, taken as it went (its number and name): the errors about it name it so.
+    erp_deleted_label = models.CharField("Deleted ERP record", max_length=200, blank=True, editable=False)
 
     created_at = models.DateTimeField(auto_now_add=True)
     modified_at = models.DateTimeField(auto_now=True)

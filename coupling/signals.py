@@ -15,9 +15,20 @@ from coupling.models import Coupling
 
 @receiver(post_delete, dispatch_uid="coupling_mark_erp_record_deleted")
 def mark_erp_record_deleted(sender, instance, using, **kwargs):
+    """Mark the coupling, with the record's label ("customer C00010 Adatum"): gone, it cannot be named later."""
     system_id = getattr(instance, "system_id", None)
     if system_id is None or sender is Coupling or sender._meta.app_label in {"coupling", "contenttypes"}:
         return
-    Coupling.objects.using(using).filter(
+    couplings = Coupling.objects.using(using).filter(
         erp_model=ContentType.objects.db_manager(using).get_for_model(sender), erp_system_id=system_id
-    ).update(erp_deleted_at=timezone.now())
+    )
+    if couplings.update(erp_deleted_at=timezone.now()):
+        # Only for a coupled record: a label may read a related record (one more query).
+        couplings.update(erp_deleted_label=deleted_record_label(instance))
+
+
+def deleted_record_label(instance) -> str:
+    try:
+        return f"{instance._meta.verbose_name} {instance}"[:200]
+    except Exception:  # noqa: BLE001 — a label reading a record deleted with it: the errors name the id instead
+        return ""

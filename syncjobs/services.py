@@ -778,7 +778,7 @@ def job_errors_restore(
                         # Still pointing at the deleted record (checked again in the same statement).
                         Coupling.objects.filter(pk=plan.coupling.pk, erp_system_id=plan.erp_system_id).delete()
                 crm_ids = sorted({str(plan.crm_id) for plan in mapping_plans})
-                outcome.jobs.append(crm_rows_create_in_erp(mapping=mapping, crm_ids=crm_ids, user=user))
+                outcome.jobs.append(crm_rows_create_in_erp(mapping=mapping, crm_ids=crm_ids, user=user, restore=True))
         except ValidationError as refusal:
             outcome.refused += [(plan.error, " ".join(refusal.messages)) for plan in mapping_plans]
             continue

@@ -108,11 +108,15 @@ def records_decouple(
     return [record for record in records if coupling_services.coupling_delete(record=record)], None
 
 
-def crm_rows_create_in_erp(*, mapping: IntegrationTableMapping, crm_ids: list[str], user=None) -> SyncJob:
+def crm_rows_create_in_erp(
+    *, mapping: IntegrationTableMapping, crm_ids: list[str], user=None, restore: bool = False
+) -> SyncJob:
     """Create ERP records for uncoupled CRM rows: a from-CRM job for those rows.
 
     The job runs as a full one so that the engine creates the rows' ERP records even where the
-    mapping synchronizes only coupled records (BC's "Create in Business Central").
+    mapping synchronizes only coupled records (BC's "Create in Business Central"). ``restore``: the
+    rows' ERP records were deleted and come back, with the rows' values of the fields that go only
+    to Dynamics 365 too (the rows hold what was last synchronized).
     """
     if mapping.direction == Direction.TO_CRM:
         raise ValidationError(
@@ -133,6 +137,6 @@ def crm_rows_create_in_erp(*, mapping: IntegrationTableMapping, crm_ids: list[st
         mapping=mapping,
         direction=SyncJob.JobDirection.FROM_CRM,
         full=True,
-        parameters={"crm_ids": ids},
+        parameters={"crm_ids": ids, "restore": True} if restore else {"crm_ids": ids},
         user=user,
     )

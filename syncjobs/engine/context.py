@@ -138,6 +138,12 @@ class RunContext:
         return bool(self.explicit_erp_ids or self.explicit_crm_ids)
 
     @property
+    def restoring(self) -> bool:
+        """The chosen rows' ERP records were deleted and are recreated from them ("Restore deleted counterpart"):
+        they take the rows' values of the fields that go only to Dynamics 365 too (from_crm.fill_new_record)."""
+        return bool(self.job.parameters.get("restore"))
+
+    @property
     def one_request_per_record(self) -> bool:
         """The benchmark's baseline: every write its own request (see writes.py)."""
         return bool(self.job.parameters.get("one_request_per_record"))

@@ -249,12 +249,21 @@ def _keyset_pages(queryset: models.QuerySet[Coupling]) -> Iterator[list[Coupling
         yield page
 
 
+def _deleted_label(ctx: RunContext, coupling: Coupling) -> str:
+    """The deleted ERP record as it was named when it went (coupling.signals), e.g. "customer C00010 Adatum";
+    one deleted behind Django's back is named by its table and id."""
+    return coupling.erp_deleted_label or f"{ctx.erp_model._meta.verbose_name} {coupling.erp_system_id}"
+
+
 def erp_record_missing(ctx: RunContext, coupling: Coupling, *, row: dict | None) -> None:
     """The ERP record coupled to a CRM row was deleted."""
     ctx.deletions_handled.add(coupling.crm_id)
     policy = ctx.mapping.deletion_policy
     entity_set = ctx.mapping.crm_entity_set
     label = f"Dynamics 365 {ctx.mapping.crm_entity} {coupling.crm_id}"
+    deleted = _deleted_label(ctx, coupling)
+    # The error rows name the deleted record (the errors page shows it, not only its id).
+    erp_label = coupling.erp_deleted_label
     try:
         if coupling.state == Coupling.State.CREATING or policy == Policy.DECOUPLE:
             coupling.delete()
@@ -276,28 +285,37 @@ def erp_record_missing(ctx: RunContext, coupling: Coupling, *, row: dict | None)
         else:
             outcomes.record_failure(
                 ctx,
-                message=f"The {label} is coupled to a deleted {ctx.erp_model._meta.verbose_name} "
-                f"({coupling.erp_system_id}). Restore it in the ERP, delete the row in Dynamics 365 "
-                "or remove the coupling.",
+                message=f"The {label} is coupled to a deleted {_deleted_with_id(ctx, coupling)}. "
+                "Restore it in the ERP, delete the row in Dynamics 365 or remove the coupling.",
                 coupling=coupling,
+                erp_label=erp_label,
             )
     except (ValidationError, RecordFailure) as error:
         reason = error.message if isinstance(error, RecordFailure) else " ".join(error.messages)
         outcomes.record_failure(
             ctx,
-            message=f"The {ctx.erp_model._meta.verbose_name} coupled to the {label} was deleted and could not be "
-            f"restored: {reason}",
+            message=f"The {deleted} coupled to the {label} was deleted and could not be restored: {reason}",
             coupling=coupling,
+            erp_label=erp_label,
         )
     except dataverse.DataverseError as error:
         if isinstance(error, dataverse.TransportError | dataverse.Throttled | dataverse.ServiceUnavailable):
             raise
         outcomes.record_failure(
             ctx,
-            message=f"Applying the deletion policy ({policy}) to the {label} failed: {error.message}",
+            message=f"Applying the deletion policy ({policy}) to the {label} (its {deleted} was deleted) failed: "
+            f"{error.message}",
             details=str(error),
             coupling=coupling,
+            erp_label=erp_label,
         )
+
+
+def _deleted_with_id(ctx: RunContext, coupling: Coupling) -> str:
+    """ "customer C00010 Adatum (<system id>)", or "customer (<system id>)" for one deleted behind Django's back."""
+    if coupling.erp_deleted_label:
+        return f"{coupling.erp_deleted_label} ({coupling.erp_system_id})"
+    return f"{ctx.erp_model._meta.verbose_name} ({coupling.erp_system_id})"
 
 
 def _restore_erp_record(ctx: RunContext, coupling: Coupling, row: dict | None) -> None:
@@ -311,11 +329,20 @@ def _restore_erp_record(ctx: RunContext, coupling: Coupling, row: dict | None) -
     crm_side = values.crm_values(ctx, row)
     record = ctx.erp_model()
     with transaction.atomic():
-        cut = from_crm.fill_new_record(ctx, lookups, record, crm_side, row)
+        # Every mapped value, those that go only to Dynamics 365 too (the row holds them as last synchronized).
+        cut = from_crm.fill_new_record(ctx, lookups, record, crm_side, row, restoring=True)
         from_crm.save_new_record(record)
         coupling.erp_system_id = record.system_id
-        coupling.save(update_fields=["erp_system_id", "modified_at"])
-        outcomes.mark_success(ctx, coupling, snapshot=crm_side, record=record, row=row)
+        coupling.erp_deleted_at = None
+        coupling.erp_deleted_label = ""
+        coupling.save(update_fields=["erp_system_id", "erp_deleted_at", "erp_deleted_label", "modified_at"])
+        # The base of the next runs: what the row holds of every field, so that nothing is sent back.
+        snapshot = {
+            **values.erp_values_for_merge(ctx, lookups, record),
+            **from_crm.crm_held_values(ctx, row),
+            **crm_side,
+        }
+        outcomes.mark_success(ctx, coupling, snapshot=snapshot, record=record, row=row)
         outcomes.keep_shortened(
             ctx,
             coupling=coupling,

@@ -12,6 +12,7 @@ import re
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
@@ -25,7 +26,7 @@ from syncjobs.engine import deletions, outcomes, templates, to_crm, values
 from syncjobs.engine.context import READ_IDS_PER_QUERY, READ_PAGE_SIZE, WATERMARK_OVERLAP, RunContext, crm_noun
 from syncjobs.engine.values import Lookups, RecordFailure, Transform
 from syncjobs.engine.writes import WritePlan
-from syncjobs.models import Direction
+from syncjobs.models import Direction, IntegrationFieldMapping
 
 EXPIRED_TOKEN_CODE = "0x80044352"
 
@@ -272,16 +273,73 @@ def _process_rows(ctx: RunContext, lookups: Lookups, field_directions, plan: Wri
 
 
 def fill_new_record(
-    ctx: RunContext, lookups: Lookups, record: models.Model, crm_side: dict, row: dict
+    ctx: RunContext, lookups: Lookups, record: models.Model, crm_side: dict, row: dict, *, restoring: bool = False
 ) -> dict[str, values.Shortened]:
     """The new record's values from the CRM row, then its template's for what the row does not send; returns the
-    values shortened to fit (values.apply_to_erp)."""
+    values shortened to fit (values.apply_to_erp).
+
+    ``restoring``: the record is a deleted one brought back from its row (BC: Restore records). The row holds the
+    last synchronized values of the fields that go only to Dynamics 365 too (a salesperson as the owner, a credit
+    limit): the record takes them, or the next run would overwrite Dynamics 365 with the new record's blanks."""
     names = {f.name for f in ctx.from_crm_fields}
     shortened = values.apply_to_erp(ctx, lookups, record, crm_side, names)
+    if restoring:
+        shortened.update(_restore_to_crm_only_values(ctx, lookups, record, row))
     _file_under_parent(ctx, record, row)
     templates.apply_template(ctx, record, crm_side, row)
     _default_code(record)
     return shortened
+
+
+def _to_crm_only_fields(ctx: RunContext) -> list[IntegrationFieldMapping]:
+    """The fields that go only to Dynamics 365 and that a record restored from its row can take back: a field of
+    the record itself (not one reached through a reference), not a constant."""
+    return [
+        f
+        for f in ctx.to_crm_fields
+        if f.direction == Direction.TO_CRM and f.erp_field and "__" not in f.erp_field and not f.constant_value
+    ]
+
+
+def _restore_to_crm_only_values(
+    ctx: RunContext, lookups: Lookups, record: models.Model, row: dict
+) -> dict[str, values.Shortened]:
+    """The row's values of the fields that go only to Dynamics 365, set on the record restored from it.
+
+    A reference the ERP cannot resolve (the account owned by a user coupled to no salesperson) is left empty rather
+    than failing the restore: the field never came from Dynamics 365, and the row keeps its value."""
+    fields = _to_crm_only_fields(ctx)
+    if not fields:
+        return {}
+    lookups.prime_for_rows([row], fields)
+    held: dict = {}
+    for field_mapping in fields:
+        if field_mapping.transform not in (Transform.NONE, Transform.TRIM, Transform.LOOKUP, Transform.OPTION):
+            continue  # a state, a unit group's base unit: the row's value is not the ERP field's
+        value = values.canonical(values.crm_row_value(field_mapping, row))
+        if value is not None and field_mapping.transform == Transform.LOOKUP:
+            local = values.is_currency_lookup(field_mapping) and lookups.is_local_currency(value)
+            known = lookups.erp_by_crm_id[field_mapping.lookup_mapping.pk]
+            if not local and uuid.UUID(str(value)) not in known:
+                value = None
+        elif value is not None and field_mapping.transform == Transform.OPTION:
+            _, coupled_options = lookups.option_couplings(field_mapping)
+            if int(Decimal(value)) not in coupled_options:
+                value = None
+        held[field_mapping.name] = value
+    return values.apply_to_erp(ctx, lookups, record, held, set(held), field_mappings=fields)
+
+
+def crm_held_values(ctx: RunContext, row: dict) -> dict:
+    """What the row holds of the fields that go only to Dynamics 365: their base in a new coupling's snapshot.
+
+    A record created from the row sends its own values where they differ (a credit limit the account never had)
+    and nothing where they agree, as a record restored from the row does, which took them from it."""
+    return {
+        f.name: values.canonical(values.crm_row_value(f, row))
+        for f in ctx.to_crm_fields
+        if f.direction == Direction.TO_CRM and f.crm_attribute and not f.constant_value
+    }
 
 
 def save_new_record(record: models.Model) -> None:
@@ -372,7 +430,7 @@ def _create_erp_record(ctx: RunContext, lookups: Lookups, row: dict, crm_id: uui
     record = ctx.erp_model()
     try:
         with transaction.atomic():
-            cut = fill_new_record(ctx, lookups, record, crm_side, row)
+            cut = fill_new_record(ctx, lookups, record, crm_side, row, restoring=ctx.restoring)
             save_new_record(record)
             coupling = Coupling.objects.create(
                 erp_model=ctx.erp_content_type,
@@ -385,12 +443,7 @@ def _create_erp_record(ctx: RunContext, lookups: Lookups, row: dict, crm_id: uui
             # Fields that go only to Dynamics 365 were not written there: their base is what the row
             # holds, so the next ERP → CRM pass sends the new record's values where they differ (a
             # credit limit the account never had, say) and nothing where they agree.
-            crm_holds = {
-                f.name: values.canonical(values.crm_row_value(f, row))
-                for f in ctx.to_crm_fields
-                if f.direction == Direction.TO_CRM and f.crm_attribute and not f.constant_value
-            }
-            snapshot = {**erp_side, **crm_holds, **crm_side}
+            snapshot = {**erp_side, **crm_held_values(ctx, row), **crm_side}
             outcomes.mark_success(ctx, coupling, snapshot=snapshot, record=record, row=row)
             outcomes.save_successes([coupling])
     except RecordFailure as failure:

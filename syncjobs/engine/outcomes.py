@@ -133,14 +133,18 @@ def record_failure(
     record: models.Model | None = None,
     coupling: Coupling | None = None,
     crm_id=None,
+    erp_label: str = "",
 ) -> None:
-    """One error row for the job; jobs.job_record_error also counts the coupling's failure streak."""
+    """One error row for the job; jobs.job_record_error also counts the coupling's failure streak.
+
+    ``erp_label`` names a record that is gone (``record`` names itself)."""
     jobs.job_record_error(
         job=ctx.job,
         mapping=ctx.mapping,
         message=message,
         details=details,
         record=record,
+        erp_label=erp_label,
         erp_model=ctx.erp_content_type,
         erp_system_id=coupling.erp_system_id if coupling is not None else None,
         crm_entity=ctx.mapping.crm_entity,

@@ -129,9 +129,11 @@ class Lookups:
             if ids:
                 self.crm_ids[lookup_mapping.pk].update(coupling_selectors.crm_ids_for(model=model, system_ids=ids))
 
-    def prime_for_rows(self, rows: list[dict]) -> None:
+    def prime_for_rows(self, rows: list[dict], field_mappings: list[IntegrationFieldMapping] | None = None) -> None:
+        """The ERP records the rows' lookups name (those of ``field_mappings``, else of the fields to the ERP)."""
+        wanted_fields = self.ctx.from_crm_fields if field_mappings is None else field_mappings
         for field_mapping in self._lookup_fields():
-            if field_mapping not in self.ctx.from_crm_fields or field_mapping.transform != Transform.LOOKUP:
+            if field_mapping not in wanted_fields or field_mapping.transform != Transform.LOOKUP:
                 continue
             lookup_mapping = field_mapping.lookup_mapping
             wanted = {row.get(f"_{field_mapping.crm_attribute}_value") for row in rows} - {None}
@@ -553,13 +555,20 @@ class Shortened:
 
 
 def apply_to_erp(
-    ctx: RunContext, lookups: Lookups, record: models.Model, values: dict[str, Any], names: set[str]
+    ctx: RunContext,
+    lookups: Lookups,
+    record: models.Model,
+    values: dict[str, Any],
+    names: set[str],
+    *,
+    field_mappings: list[IntegrationFieldMapping] | None = None,
 ) -> dict[str, Shortened]:
     """Set the ERP fields of ``names`` from canonical CRM values (not saved: erp.services.record_save does).
 
+    ``field_mappings``: the fields to set from (the mapping's fields that flow to the ERP unless given).
     Returns the values shortened to fit their field, by field mapping name."""
     shortened: dict[str, Shortened] = {}
-    for field_mapping in ctx.from_crm_fields:
+    for field_mapping in ctx.from_crm_fields if field_mappings is None else field_mappings:
         if field_mapping.constant_value:
             if record.pk is None:
                 setattr(record, field_mapping.erp_field, field_mapping.constant_value)

@@ -148,7 +148,7 @@ def test_a_deleted_erp_record_is_recreated_from_the_crm_row(connected, synced_cu
     response = admin.post(ERRORS_URL, {"action": "restore", "pk": [error.pk]}, follow=True)
     assert "1 error restored." in messages_of(response)
     job = new_jobs(before).get()
-    assert (job.direction, job.full, job.parameters) == ("from_crm", True, {"crm_ids": [str(crm_id)]})
+    assert (job.direction, job.full, job.parameters) == ("from_crm", True, {"crm_ids": [str(crm_id)], "restore": True})
     assert not Coupling.objects.filter(crm_id=crm_id).exists()  # the leftover coupling of the deleted record
 
     finished = jobs.job_run(job_id=job.pk)
