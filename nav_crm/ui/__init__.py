@@ -15,6 +15,8 @@ A model's detail page gets buttons and panels the same way (``nav_crm.ui.detail`
     register_detail_action(Customer, DetailAction.running(action, visible=lambda record: ...))
     register_detail_panel(Customer, DetailPanel(name="crm", template_name="…", context=panel_context))
 
+and its delete confirmation page panels (``register_delete_panel``, the same ``DetailPanel``).
+
 Banners above every page (e.g. the "Connect to Dynamics 365" assisted setup) are registered
 with ``nav_crm.ui.banners.register_banner``.
 """
@@ -26,6 +28,7 @@ from nav_crm.ui.registry import (
     extensions_for,
     register_bulk_action,
     register_column,
+    register_delete_panel,
     register_detail_action,
     register_detail_panel,
     register_filter,
@@ -41,6 +44,7 @@ __all__ = [
     "per_record",
     "register_bulk_action",
     "register_column",
+    "register_delete_panel",
     "register_detail_action",
     "register_detail_panel",
     "register_filter",

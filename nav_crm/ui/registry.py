@@ -31,6 +31,8 @@ class ListExtensions:
 class DetailExtensions:
     actions: list[DetailAction] = field(default_factory=list)
     panels: list[DetailPanel] = field(default_factory=list)
+    # Shown on the record's delete confirmation page, above the Delete button (what deleting it also does).
+    delete_panels: list[DetailPanel] = field(default_factory=list)
 
 
 _extensions: dict[type[models.Model], ListExtensions] = {}
@@ -91,3 +93,11 @@ def register_detail_panel(model: type[models.Model], panel: DetailPanel) -> None
     if any(existing.name == panel.name for existing in extensions.panels):
         raise ImproperlyConfigured(f"A detail panel named {panel.name!r} is already registered for {model.__name__}.")
     extensions.panels.append(panel)
+
+
+def register_delete_panel(model: type[models.Model], panel: DetailPanel) -> None:
+    """A panel on the model's delete confirmation page (e.g. what deleting a coupled record does in Dynamics 365)."""
+    extensions = _detail_extensions.setdefault(model, DetailExtensions())
+    if any(existing.name == panel.name for existing in extensions.delete_panels):
+        raise ImproperlyConfigured(f"A delete panel named {panel.name!r} is already registered for {model.__name__}.")
+    extensions.delete_panels.append(panel)

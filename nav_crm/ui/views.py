@@ -448,8 +448,25 @@ class ObjectEditView(ObjectPermissionMixin, View):
 
 
 class ObjectDeleteView(ObjectPermissionMixin, View):
+    """Asks before deleting, with the panels other apps registered for the model's delete page (what else the
+    deletion does, e.g. in Dynamics 365: ``register_delete_panel``)."""
+
     permission_action = "delete"
     template_name = "ui/object_delete.html"
+    # Whether other apps' registered delete panels for the model apply here.
+    extensible = True
+
+    def delete_panels(self, instance: models.Model) -> list[str]:
+        if not self.extensible:
+            return []
+        panels = []
+        for panel in detail_extensions_for(self.model).delete_panels:
+            if panel.permission and not self.request.user.has_perm(panel.permission):
+                continue
+            context = panel.context(self.request, instance)
+            if context is not None:
+                panels.append(render_to_string(panel.template_name, {"object": instance, **context}, self.request))
+        return panels
 
     def get_object(self) -> models.Model:
         return get_object_or_404(self.model._default_manager.all(), pk=self.kwargs["pk"])
@@ -465,6 +482,7 @@ class ObjectDeleteView(ObjectPermissionMixin, View):
             "title": f"Delete {instance}",
             "verbose_name": self.model._meta.verbose_name,
             "cancel_url": instance.get_absolute_url(),
+            "registered_panels": self.delete_panels(instance),
         }
         return render(request, self.template_name, context)
 

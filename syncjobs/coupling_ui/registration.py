@@ -26,13 +26,14 @@ from nav_crm.ui import (
     DetailPanel,
     register_bulk_action,
     register_column,
+    register_delete_panel,
     register_detail_action,
     register_detail_panel,
     register_filter,
 )
 from syncjobs import selectors as sync_selectors
 from syncjobs.coupling_ui import selectors, views
-from syncjobs.engine.context import crm_noun
+from syncjobs.engine.context import CRM_ENTITY_NOUNS, crm_noun
 from syncjobs.mappings.defaults import DEFAULTS
 from syncjobs.models import IntegrationTableMapping, SyncJob
 
@@ -221,8 +222,70 @@ COUPLING_PANEL = DetailPanel(
 )
 
 
+# --- Delete pages ------------------------------------------------------------------------------------------
+
+# The attribute Dynamics 365 names a row by (its primary name), where it is not "name".
+_PRIMARY_NAMES = {"contact": "fullname", "systemuser": "fullname", "transactioncurrency": "currencyname"}
+
+
+def crm_row_name(mapping: IntegrationTableMapping | None, coupling: Coupling) -> str:
+    """The coupled row's name as last synchronized (the coupling's snapshot), without asking Dynamics 365;
+    empty when the mapping does not carry it (a contact's first and last name, say)."""
+    if mapping is None:
+        return ""
+    primary = _PRIMARY_NAMES.get(coupling.crm_entity, "name")
+    for field_mapping in mapping.field_mappings.filter(crm_attribute=primary):
+        value = (coupling.snapshot or {}).get(field_mapping.name)
+        if value:
+            return str(value)
+    return ""
+
+
+def deletion_effect(*, policy: str, erp_noun: str, crm_row: str) -> str:
+    """What the next synchronization does, under the mapping's deletion policy, once the ERP record is deleted."""
+    Policy = IntegrationTableMapping.DeletionPolicy
+    return {
+        Policy.PROPAGATE: f"delete the {crm_row} too",
+        Policy.DEACTIVATE: f"deactivate the {crm_row} and remove the coupling",
+        Policy.DECOUPLE: f"remove the coupling; the {crm_row} stays in Dynamics 365 as it is",
+        Policy.RESTORE: f"restore the {erp_noun} from the {crm_row} (a new {erp_noun} with its values)",
+        Policy.REPORT: f"report it on the synchronization errors page; the {crm_row} stays as it is",
+    }.get(policy, f"report it on the synchronization errors page; the {crm_row} stays as it is")
+
+
+def delete_notice_context(request: HttpRequest, record: models.Model) -> dict | None:
+    """A coupled record's delete page says so, and what deleting it does in Dynamics 365 (the deletion policy)."""
+    state = record_crm_state(record)
+    if not state.is_coupled:
+        return None
+    coupling, mapping = state.coupling, state.mapping
+    erp_noun = str(record._meta.verbose_name)
+    crm_row = CRM_ENTITY_NOUNS.get(coupling.crm_entity, coupling.crm_entity)
+    if mapping is None:
+        effect = f"No enabled mapping synchronizes {record._meta.verbose_name_plural}: the {crm_row} stays as it is."
+    else:
+        effect = (
+            f"After deleting it, the next synchronization will "
+            f"{deletion_effect(policy=mapping.deletion_policy, erp_noun=erp_noun, crm_row=crm_row)}."
+        )
+    return {
+        "crm": state,
+        "erp_noun": erp_noun,
+        "crm_noun": crm_noun(coupling.crm_entity),
+        "crm_name": crm_row_name(mapping, coupling),
+        "mapping": mapping,
+        "effect": effect,
+    }
+
+
+DELETE_NOTICE = DetailPanel(
+    name="crm_coupling", template_name="syncjobs/coupling/_delete_notice.html", context=delete_notice_context
+)
+
+
 def register_detail_extensions() -> None:
     for model in coupled_models():
         for action in DETAIL_ACTIONS:
             register_detail_action(model, action)
         register_detail_panel(model, COUPLING_PANEL)
+        register_delete_panel(model, DELETE_NOTICE)
