@@ -17,6 +17,7 @@ from django.db import models
 
 import dataverse
 from coupling.models import Coupling
+from nav_crm.records import describe_record
 from syncjobs import jobs
 from syncjobs.models import Direction, IntegrationFieldMapping, IntegrationTableMapping, SyncJob, SyncJobWarning
 
@@ -185,7 +186,7 @@ class RunContext:
             mapping=self.mapping,
             erp_model=self.erp_content_type,
             erp_system_id=record.system_id,
-            erp_label=f"{record._meta.verbose_name} {record}"[:200],
+            erp_label=describe_record(record)[:200],
             crm_entity=self.mapping.crm_entity,
             crm_id=coupling,
             field=label[:200],

@@ -22,6 +22,7 @@ import dataverse
 from coupling.models import Coupling
 from erp import services as erp_services
 from erp.models import Customer
+from nav_crm.records import describe_record
 from syncjobs.engine import deletions, outcomes, templates, to_crm, values
 from syncjobs.engine.context import READ_IDS_PER_QUERY, READ_PAGE_SIZE, WATERMARK_OVERLAP, RunContext, crm_noun
 from syncjobs.engine.values import Lookups, RecordFailure, Transform
@@ -399,7 +400,7 @@ def _file_under_parent(ctx: RunContext, record: models.Model, row: dict) -> None
         if holder is None:
             holder_noun = f"{reference_field.verbose_name} {reference_field.related_model._meta.verbose_name}"
             raise RecordFailure(
-                f"{parent._meta.verbose_name.capitalize()} {parent} has no {holder_noun} "
+                f"{describe_record(parent, capitalize=True)} has no {holder_noun} "
                 f"to file the new {record._meta.verbose_name} under.",
                 details=f"Create a {holder_noun} for {parent} ({parent.get_absolute_url()}), "
                 "then synchronize this row again.",
@@ -462,7 +463,7 @@ def _create_erp_record(ctx: RunContext, lookups: Lookups, row: dict, crm_id: uui
 def _coupled_elsewhere_message(ctx: RunContext, coupling: Coupling) -> str:
     model = coupling.erp_model.model_class()
     record = model._default_manager.filter(system_id=coupling.erp_system_id).first() if model else None
-    what = f"{model._meta.verbose_name} {record}" if record is not None else f"a {coupling.erp_model.model}"
+    what = describe_record(record) if record is not None else f"a {coupling.erp_model.model}"
     return (
         f"The {ctx.mapping.crm_entity} {coupling.crm_id} is coupled to {what}, so the mapping "
         f"{ctx.mapping.name} does not create it in the ERP: narrow the mapping's CRM filter, or decouple it."

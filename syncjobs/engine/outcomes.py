@@ -17,6 +17,7 @@ from django.utils import timezone
 from coupling import services as coupling_services
 from coupling.models import Coupling
 from dataverse import odata
+from nav_crm.records import describe_record
 from syncjobs import jobs
 from syncjobs.engine.context import RunContext
 from syncjobs.models import SyncJobWarning
@@ -111,7 +112,7 @@ def _warn_shortened(ctx: RunContext, *, record: models.Model, cut: dict, crm_id)
                 mapping=ctx.mapping,
                 erp_model=erp_model,
                 erp_system_id=record.system_id,
-                erp_label=f"{record._meta.verbose_name} {record}"[:200],
+                erp_label=describe_record(record)[:200],
                 crm_entity=ctx.mapping.crm_entity,
                 crm_id=crm_id,
                 field=value.field_label[:200],

@@ -27,6 +27,7 @@ from coupling import selectors as coupling_selectors
 from coupling.models import Coupling, OptionCoupling
 from erp import selectors as erp_selectors
 from erp.models import Currency, GeneralSetup
+from nav_crm.records import describe_record
 from syncjobs.engine.context import RunContext, crm_noun
 from syncjobs.models import IntegrationFieldMapping, IntegrationTableMapping
 
@@ -59,10 +60,6 @@ def canonical(value: Any) -> Any:
     if isinstance(value, str):
         return value
     return str(value)
-
-
-def _describe(record: models.Model) -> str:
-    return f"{record._meta.verbose_name.capitalize()} {record}"
 
 
 # --- ERP side ------------------------------------------------------------------------------------
@@ -175,8 +172,9 @@ class Lookups:
         crm_id = known[parent.system_id]
         if crm_id is None:
             raise RecordFailure(
-                f"{_describe(parent)} must be coupled to a {crm_noun(lookup_mapping.crm_entity)}.",
-                details=f"{_describe(record)} refers to it through {field_mapping.erp_field}. "
+                f"{describe_record(parent, capitalize=True)} must be coupled to a "
+                f"{crm_noun(lookup_mapping.crm_entity)}.",
+                details=f"{describe_record(record, capitalize=True)} refers to it through {field_mapping.erp_field}. "
                 f"Couple it on {parent.get_absolute_url() if hasattr(parent, 'get_absolute_url') else 'its page'} "
                 f"(mapping {lookup_mapping.name}).",
                 parent=parent,
@@ -326,8 +324,8 @@ def erp_values(ctx: RunContext, lookups: Lookups, record: models.Model) -> dict[
             option = forward.get(option_record.system_id)
             if option is None:
                 raise RecordFailure(
-                    f"{_describe(option_record)} has no coupled value of the Dynamics 365 option set "
-                    f"{ctx.mapping.crm_entity}.{field_mapping.crm_attribute}.",
+                    f"{describe_record(option_record, capitalize=True)} has no coupled value of the Dynamics 365 "
+                    f"option set {ctx.mapping.crm_entity}.{field_mapping.crm_attribute}.",
                     details="Couple it through its option mapping (payment terms, shipment methods, shipping agents).",
                     parent=option_record,
                 )
@@ -343,7 +341,7 @@ def erp_values(ctx: RunContext, lookups: Lookups, record: models.Model) -> dict[
                     value,
                     attribute.max_length if attribute else None,
                     f"{ctx.mapping.crm_entity}.{field_mapping.crm_attribute}",
-                    _describe(record),
+                    describe_record(record, capitalize=True),
                     record=record,
                 )
             values[field_mapping.name] = canonical(value)
@@ -548,7 +546,7 @@ class Shortened:
 
     def message(self, record: models.Model) -> str:
         return (
-            f"{record._meta.verbose_name.capitalize()} {record}: the {self.field_label} from Dynamics 365 has "
+            f"{describe_record(record, capitalize=True)}: the {self.field_label} from Dynamics 365 has "
             f"{self.full_length} characters and was shortened to the ERP's {self.max_length}. Dynamics 365 keeps the "
             "full value: the shortened copy is not sent back unless the field is changed in the ERP."
         )
