@@ -43,3 +43,14 @@ def test_the_migration_grants_it_to_an_existing_group_once_and_reverses():
     migration.revoke(apps, SCHEMA_EDITOR)
     assert not sales_may_add_ledger_entries()
     assert sales.permissions.count() == count
+
+
+def test_sync_administrators_may_start_jobs_and_both_groups_take_orders_from_dynamics_365():
+    def codenames(group: str, app_label: str) -> set[str]:
+        permissions = Group.objects.get(name=group).permissions.filter(content_type__app_label=app_label)
+        return set(permissions.values_list("codename", flat=True))
+
+    assert "add_syncjob" in codenames("Sync administrators", "syncjobs")
+    assert "process_crm_orders" in codenames("Sync administrators", "crm_orders")
+    assert "process_crm_orders" in codenames("Sales", "crm_orders")
+    assert "add_syncjob" not in codenames("Sales", "syncjobs")
