@@ -136,15 +136,21 @@ def activity_chart(*, now: datetime.datetime | None = None) -> SafeString:
         height=260,
         width=900,
         show_minor_x_labels=False,
+        truncate_label=-1,
         x_label_rotation=0,
         legend_at_bottom=True,
         style=pygal.style.DefaultStyle(background="transparent", plot_background="transparent", font_family="inherit"),
         title="Records synchronized and errors per hour, last 7 days",
+        value_formatter=lambda value: f"{value:,.0f}",
+        secondary_range=(0, max(max(errors), 1)),
+        min_scale=2,
+        max_scale=5,
     )
     chart.x_labels = [timezone.localtime(hour).strftime("%a %H:00") for hour in hours]
     chart.x_labels_major = [label for label in chart.x_labels if label.endswith(" 00:00")]
     chart.add("Records synchronized", written)
-    chart.add("Errors", errors)
+    # Errors are few beside the records: their own scale on the right, so that one error still shows.
+    chart.add("Errors (right scale)", errors, secondary=True)
     # pygal always writes its tooltips' configuration as an inline script; without the tooltips it is dead weight
     # (and the pages' Content-Security-Policy refuses inline scripts).
     svg = INLINE_SCRIPT.sub("", chart.render(is_unicode=True))
