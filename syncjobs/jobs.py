@@ -517,7 +517,9 @@ def _couplings_of(errors: list[SyncJobError]) -> models.QuerySet[Coupling]:
     return Coupling.objects.filter(by_record)
 
 
-def job_errors_retry(*, errors: models.QuerySet[SyncJobError], user=None) -> tuple[list[SyncJob], list[tuple]]:
+def job_errors_retry(
+    *, errors: models.QuerySet[SyncJobError], user=None, enqueue: bool = True
+) -> tuple[list[SyncJob], list[tuple]]:
     """Synchronize the failed records again: one job per mapping and direction, for those records only.
 
     Their couplings lose the skipped mark and the failure streak first, so the new job works on
@@ -547,7 +549,9 @@ def job_errors_retry(*, errors: models.QuerySet[SyncJobError], user=None) -> tup
         for (mapping_id, direction), ids in groups.items():
             parameters = {name: sorted(values) for name, values in ids.items()}
             created.append(
-                job_create(mapping=mappings[mapping_id], direction=direction, parameters=parameters, user=user)
+                job_create(
+                    mapping=mappings[mapping_id], direction=direction, parameters=parameters, user=user, enqueue=enqueue
+                )
             )
     return created, refused
 

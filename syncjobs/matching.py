@@ -82,9 +82,10 @@ def match_criteria_save(
 
 
 def match_coupling_start(
-    *, mapping: IntegrationTableMapping, erp_system_ids: list[str] | None = None, user=None
+    *, mapping: IntegrationTableMapping, erp_system_ids: list[str] | None = None, user=None, enqueue: bool = True
 ) -> SyncJob:
-    """A background match-based coupling job: for the given records, or every uncoupled one of the mapping."""
+    """A background match-based coupling job: for the given records, or every uncoupled one of the mapping (queued
+    unless ``enqueue`` is False: the caller queues it with others)."""
     if not match_fields(mapping=mapping).filter(use_for_match_based_coupling=True).exists():
         raise ValidationError("Choose at least one field to match on.")
     direction = (
@@ -92,7 +93,12 @@ def match_coupling_start(
     )
     parameters = {"erp_system_ids": [str(i) for i in erp_system_ids]} if erp_system_ids is not None else {}
     return jobs.job_create(
-        mapping=mapping, direction=direction, kind=SyncJob.Kind.COUPLING, parameters=parameters, user=user
+        mapping=mapping,
+        direction=direction,
+        kind=SyncJob.Kind.COUPLING,
+        parameters=parameters,
+        user=user,
+        enqueue=enqueue,
     )
 
 
