@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from syncjobs import full_sync_views, run_now_views, views
+from syncjobs import conflict_views, full_sync_views, run_now_views, views
 
 app_name = "syncjobs"
 
@@ -37,6 +37,11 @@ urlpatterns = [
     path("log/<int:pk>/", views.JobDetailView.as_view(), name="job_detail"),
     path("log/<int:pk>/status/", views.job_status, name="job_status"),
     path("errors/", views.ErrorListView.as_view(), name="error_list"),
+    path(
+        "conflicts/<int:mapping_pk>/<uuid:system_id>/",
+        conflict_views.RecordConflictView.as_view(),
+        name="record_conflict",
+    ),
     path("full-synchronization/", full_sync_views.full_sync_review, name="full_sync"),
     path("full-synchronization/start/", full_sync_views.full_sync_start, name="full_sync_start"),
     path("full-synchronization/<int:pk>/status/", full_sync_views.full_sync_status, name="full_sync_status"),

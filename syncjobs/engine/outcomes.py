@@ -135,10 +135,12 @@ def record_failure(
     coupling: Coupling | None = None,
     crm_id=None,
     erp_label: str = "",
+    fix_url: str = "",
+    fix_label: str = "",
 ) -> None:
     """One error row for the job; jobs.job_record_error also counts the coupling's failure streak.
 
-    ``erp_label`` names a record that is gone (``record`` names itself)."""
+    ``erp_label`` names a record that is gone (``record`` names itself); ``fix_url``: where the user fixes it."""
     jobs.job_record_error(
         job=ctx.job,
         mapping=ctx.mapping,
@@ -150,6 +152,8 @@ def record_failure(
         erp_system_id=coupling.erp_system_id if coupling is not None else None,
         crm_entity=ctx.mapping.crm_entity,
         crm_id=crm_id or (coupling.crm_id if coupling is not None else None),
+        fix_url=fix_url,
+        fix_label=fix_label,
     )
     if coupling is None and record is not None:
         ctx.erp_failed_uncoupled(getattr(record, "modified_at", None))

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import Exists, OuterRef, Q
+from django.urls import reverse
 
 from coupling.models import Coupling
 from erp import services as erp_services
@@ -316,6 +317,9 @@ def merge_record(ctx, lookups, field_directions, record, coupling, erp_side, row
             message=conflict_message(mapping=ctx.mapping, record_label=str(record), fields=result.conflicts),
             record=record,
             coupling=coupling,
+            # The record's conflict page: each side's value, and which one to use per field.
+            fix_url=reverse("syncjobs:record_conflict", args=[ctx.mapping.pk, record.system_id]),
+            fix_label="Resolve the conflict",
         )
         return None
     if result.unchanged:
