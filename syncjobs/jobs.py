@@ -339,8 +339,12 @@ def job_record_error(
     crm_id: uuid.UUID | str | None = None,
     fix_url: str = "",
     fix_label: str = "",
+    parent: models.Model | None = None,
 ) -> SyncJobError:
     """One error row for a failed record; counts it as failed and updates the record's failure streak.
+
+    ``parent``: the record it refers to that is not coupled (a customer's salesperson): without a ``fix_url`` of
+    its own, the row links to that record's couple page ("Couple salesperson JR John Roberts").
 
     The coupling (when the record is coupled) remembers the failure: failing with the same
     fingerprint as in its previous synchronization marks it skipped, so that normal runs pass
@@ -350,6 +354,10 @@ def job_record_error(
         erp_model = ContentType.objects.get_for_model(type(record))
         erp_system_id = record.system_id
         erp_label = erp_label or describe_record(record)
+    if parent is not None and not fix_url:
+        from syncjobs.dependencies import parent_couple_link
+
+        fix_url, fix_label = parent_couple_link(parent)
     mapping_name = mapping.name if mapping is not None else job.mapping_name
     fingerprint = error_fingerprint(mapping_name=mapping_name, message=message)
     with transaction.atomic():
@@ -522,21 +530,26 @@ def job_errors_retry(
 ) -> tuple[list[SyncJob], list[tuple]]:
     """Synchronize the failed records again: one job per mapping and direction, for those records only.
 
-    Their couplings lose the skipped mark and the failure streak first, so the new job works on
-    them. Returns the jobs created and (error, why) for the errors that cannot be retried.
+    A record that failed in a full synchronization is retried by a full job (for it only): a record not coupled
+    yet is created only by one, where the mapping synchronizes only coupled records. Their couplings lose the
+    skipped mark and the failure streak first, so the new job works on them. Returns the jobs created and
+    (error, why) for the errors that cannot be retried.
     """
     errors = list(errors.select_related("mapping", "job"))
     refused: list[tuple[SyncJobError, str]] = []
-    groups: dict[tuple[int, str], dict[str, set[str]]] = {}
+    groups: dict[tuple[int, str, bool], dict[str, set[str]]] = {}
     retried: list[SyncJobError] = []
     for error in errors:
         if error.mapping_id is None:
             refused.append((error, f"The mapping {error.job.mapping_name} no longer exists."))
             continue
         if error.erp_system_id is not None:
-            key, ids = (error.mapping_id, error.job.direction), ("erp_system_ids", str(error.erp_system_id))
+            key, ids = (
+                (error.mapping_id, error.job.direction, error.job.full),
+                ("erp_system_ids", str(error.erp_system_id)),
+            )
         elif error.crm_id is not None:
-            key, ids = (error.mapping_id, SyncJob.JobDirection.FROM_CRM), ("crm_ids", str(error.crm_id))
+            key, ids = (error.mapping_id, SyncJob.JobDirection.FROM_CRM, error.job.full), ("crm_ids", str(error.crm_id))
         else:
             refused.append((error, "It names no record to retry: start a synchronization of the mapping instead."))
             continue
@@ -546,11 +559,16 @@ def job_errors_retry(
     created: list[SyncJob] = []
     with transaction.atomic():
         _couplings_of(retried).update(skipped=False, consecutive_failures=0)
-        for (mapping_id, direction), ids in groups.items():
+        for (mapping_id, direction, full), ids in groups.items():
             parameters = {name: sorted(values) for name, values in ids.items()}
             created.append(
                 job_create(
-                    mapping=mappings[mapping_id], direction=direction, parameters=parameters, user=user, enqueue=enqueue
+                    mapping=mappings[mapping_id],
+                    direction=direction,
+                    full=full,
+                    parameters=parameters,
+                    user=user,
+                    enqueue=enqueue,
                 )
             )
     return created, refused

@@ -13,12 +13,12 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.views.decorators.http import require_GET, require_http_methods
 
 from nav_crm.ui import BulkAction, BulkResult, per_record
 from nav_crm.ui.views import ObjectDeleteView, ObjectDetailView, ObjectEditView, ObjectListView, RelatedList
-from syncjobs import clients, filters, forms, jobs, selectors, tables
+from syncjobs import clients, dependencies, filters, forms, jobs, selectors, tables
 from syncjobs import services as sync_services
 from syncjobs.coupling_ui.views import CRM_ERRORS, crm_problem
 from syncjobs.mappings import services
@@ -346,6 +346,21 @@ def _restore(*, request: HttpRequest, queryset) -> BulkResult:
     return BulkResult(done=outcome.restored, failed=outcome.refused)
 
 
+def _couple_and_retry(*, request: HttpRequest, queryset) -> BulkResult:
+    """Match-based coupling of the records the failed ones refer to and that are not coupled, then the retry."""
+    chosen = list(queryset)
+    created, refused = dependencies.job_errors_couple_parents_and_retry(
+        errors=SyncJobError.objects.filter(pk__in=[error.pk for error in chosen]), user=request.user
+    )
+    if created:
+        links = format_html_join(", ", '<a href="{}">#{}</a>', ((job.get_absolute_url(), job.pk) for job in created))
+        messages.info(
+            request, format_html("Jobs {} couple the records they refer to, then synchronize them again.", links)
+        )
+    refused_pks = {error.pk for error, _ in refused}
+    return BulkResult(done=[error for error in chosen if error.pk not in refused_pks], failed=refused)
+
+
 def _decouple(error: SyncJobError) -> None:
     if not jobs.job_error_decouple(error=error):
         raise ValidationError("The record is not coupled.")
@@ -375,6 +390,15 @@ RESTORE = BulkAction(
     icon="arrow-counterclockwise",
     style="outline-primary",
 )
+COUPLE_AND_RETRY = BulkAction(
+    name="couple_and_retry",
+    label="Couple by match and retry",
+    permission=CHANGE_JOBS,
+    handler=_couple_and_retry,
+    done_verb="coupled by match and retried",
+    icon="link",
+    style="outline-primary",
+)
 DECOUPLE = BulkAction(
     name="decouple",
     label="Decouple",
@@ -402,7 +426,7 @@ class ErrorListView(ObjectListView):
     table_class = tables.ErrorTable
     filterset_class = filters.ErrorFilterSet
     search_fields = ("message", "erp_label", "job__mapping_name")
-    bulk_actions = (RETRY, RESTORE, DECOUPLE, DELETE)
+    bulk_actions = (RETRY, COUPLE_AND_RETRY, RESTORE, DECOUPLE, DELETE)
     extensible = False
     template_name = "syncjobs/error_list.html"
     title = "Synchronization errors"

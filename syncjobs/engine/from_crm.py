@@ -259,7 +259,12 @@ def _process_rows(ctx: RunContext, lookups: Lookups, field_directions, plan: Wri
             erp_side = values.erp_values(ctx, lookups, record)
         except RecordFailure as failure:
             outcomes.record_failure(
-                ctx, message=failure.message, details=failure.details, record=record, coupling=coupling
+                ctx,
+                message=failure.message,
+                details=failure.details,
+                record=record,
+                coupling=coupling,
+                parent=failure.parent,
             )
             continue
         write = to_crm.merge_record(ctx, lookups, field_directions, record, coupling, erp_side, row)

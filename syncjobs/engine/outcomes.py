@@ -137,10 +137,12 @@ def record_failure(
     erp_label: str = "",
     fix_url: str = "",
     fix_label: str = "",
+    parent: models.Model | None = None,
 ) -> None:
     """One error row for the job; jobs.job_record_error also counts the coupling's failure streak.
 
-    ``erp_label`` names a record that is gone (``record`` names itself); ``fix_url``: where the user fixes it."""
+    ``erp_label`` names a record that is gone (``record`` names itself); ``fix_url``: where the user fixes it.
+    ``parent``: the uncoupled record the failure waits for (RecordFailure.parent): the row links to its couple page."""
     jobs.job_record_error(
         job=ctx.job,
         mapping=ctx.mapping,
@@ -154,6 +156,7 @@ def record_failure(
         crm_id=crm_id or (coupling.crm_id if coupling is not None else None),
         fix_url=fix_url,
         fix_label=fix_label,
+        parent=parent,
     )
     if coupling is None and record is not None:
         ctx.erp_failed_uncoupled(getattr(record, "modified_at", None))

@@ -222,7 +222,12 @@ class ToCrmPass:
                 erp_side = values.erp_values(ctx, lookups, record)
             except RecordFailure as failure:
                 outcomes.record_failure(
-                    ctx, message=failure.message, details=failure.details, record=record, coupling=coupling
+                    ctx,
+                    message=failure.message,
+                    details=failure.details,
+                    record=record,
+                    coupling=coupling,
+                    parent=failure.parent,
                 )
                 continue
             if coupling is None:
@@ -270,7 +275,12 @@ class ToCrmPass:
         except RecordFailure as failure:  # e.g. the local currency a new price list needs is not coupled
             for record, coupling, _ in pending:
                 outcomes.record_failure(
-                    self.ctx, message=failure.message, details=failure.details, record=record, coupling=coupling
+                    self.ctx,
+                    message=failure.message,
+                    details=failure.details,
+                    record=record,
+                    coupling=coupling,
+                    parent=failure.parent,
                 )
             return
         for record, coupling, erp_side in pending:

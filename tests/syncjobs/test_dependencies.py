@@ -2,10 +2,20 @@
 couple page with "Couple by match and retry", and the couple page listing every uncoupled parent up front."""
 
 import pytest
+from django.test import Client
+from django.urls import reverse
 
-from syncjobs import services
+from coupling.models import Coupling
+from syncjobs import jobs, matching, selectors, services
+from syncjobs.models import IntegrationTableMapping, SyncJob, SyncJobError
+from syncjobs.tasks import run_sync_jobs_in_order
+from tests import factories
+from tests.factories import UserFactory
+from tests.queue_support import queued_payloads
 from tests.syncjobs import engine_support as support
 from tests.syncjobs.crm_support import local_currency, save_connection
+
+ERRORS_URL = "/sync/errors/"
 
 pytestmark = pytest.mark.django_db
 
@@ -34,3 +44,83 @@ def test_enabling_again_keeps_the_local_currency_coupling(ready_sandbox):
     services.connection_enable(connection=connection)
 
     assert support.coupling_of(currency).pk == first.pk
+
+
+# --- A missing parent: the error links to its couple page; "Couple by match and retry" ---------------------
+
+
+@pytest.fixture
+def admin_client():
+    client = Client()
+    client.force_login(UserFactory(groups=["Sync administrators"]))
+    return client
+
+
+def match_salespeople_by_name() -> IntegrationTableMapping:
+    """SALESPEOPLE couples a salesperson to the Dynamics 365 user of the same full name."""
+    mapping = IntegrationTableMapping.objects.get(name="SALESPEOPLE")
+    fields = {f.erp_field: f for f in matching.match_fields(mapping=mapping)}
+    return matching.match_criteria_save(
+        mapping=mapping,
+        criteria={fields["email"].pk: (False, False, 0), fields["name"].pk: (True, False, 1)},
+        create_new_if_no_match=False,
+        sync_after_bulk_coupling=False,
+    )
+
+
+def test_an_uncoupled_parent_links_to_its_couple_page_and_couple_by_match_and_retry_fixes_it(
+    connected, admin_client, django_capture_on_commit_callbacks
+):
+    john = factories.SalespersonFactory(code="JR", name="John Roberts", email="")
+    customer = factories.CustomerFactory(name="Dependencies Ltd", salesperson=john)
+    failed = support.run("CUSTOMER", "to_crm", full=True)
+    assert failed.status == SyncJob.Status.ERROR
+    error = SyncJobError.objects.get(job=failed)
+    assert error.message == "Salesperson JR John Roberts must be coupled to a Dynamics 365 user."
+    salespeople = match_salespeople_by_name()
+    couple_page = reverse("syncjobs:coupling_record", args=[salespeople.pk, john.system_id])
+    assert (error.fix_url, error.fix_label) == (couple_page, "Couple salesperson JR John Roberts")
+    page = admin_client.get(ERRORS_URL).content.decode()
+    assert f'<a href="{couple_page}">Couple salesperson JR John Roberts</a>' in page
+    assert "Couple by match and retry" in page
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(ERRORS_URL, {"action": "couple_and_retry", "pk": [error.pk]}, follow=True)
+
+    assert "1 error coupled by match and retried." in response.content.decode()
+    coupling_job, retry_job = SyncJob.objects.filter(created_by__isnull=False).order_by("pk")
+    assert (coupling_job.kind, coupling_job.mapping_name, coupling_job.parameters) == (
+        SyncJob.Kind.COUPLING,
+        "SALESPEOPLE",
+        {"erp_system_ids": [str(john.system_id)]},
+    )
+    assert (retry_job.kind, retry_job.mapping_name, retry_job.parameters) == (
+        SyncJob.Kind.SYNCHRONIZATION,
+        "CUSTOMER",
+        {"erp_system_ids": [str(customer.system_id)]},
+    )
+    [payload] = queued_payloads()  # one task: the coupling, then the retry
+    assert (payload["func"], payload["args"]) == (
+        "syncjobs.tasks.run_sync_jobs_in_order",
+        ([coupling_job.pk, retry_job.pk],),
+    )
+    assert run_sync_jobs_in_order(*payload["args"]) == [SyncJob.Status.SUCCESS, SyncJob.Status.SUCCESS]
+
+    john_id = support.crm_user_id(connected, "John Roberts")
+    assert str(support.coupling_of(john).crm_id) == john_id
+    account = support.coupling_of(customer)
+    assert account is not None and account.state == Coupling.State.COUPLED
+    assert support.crm_row(connected, "accounts", account.crm_id, ["ownerid"])["_ownerid_value"] == john_id
+    assert not selectors.current_sync_errors().exists()
+
+
+def test_couple_by_match_and_retry_refuses_an_error_whose_parents_are_coupled(connected, admin_client):
+    john = support.couple_john_roberts(connected)
+    customer = factories.CustomerFactory(name="Coupled Parents Ltd", salesperson=john)
+    job = jobs.job_create(mapping=support.mapping("CUSTOMER"), direction="to_crm", enqueue=False)
+    error = jobs.job_record_error(job=job, mapping=job.mapping, message="Name is required.", record=customer)
+
+    response = admin_client.post(ERRORS_URL, {"action": "couple_and_retry", "pk": [error.pk]}, follow=True)
+
+    assert "The records it refers to are coupled: retry it instead." in response.content.decode()
+    assert not SyncJob.objects.exclude(pk=job.pk).exists()
