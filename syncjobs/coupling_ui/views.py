@@ -21,7 +21,7 @@ import dataverse
 from coupling import selectors as coupling_selectors
 from nav_crm.records import describe_record
 from nav_crm.ui import BulkResult
-from syncjobs import clients
+from syncjobs import clients, dependencies
 from syncjobs import selectors as sync_selectors
 from syncjobs.coupling_ui import forms, selectors, services
 from syncjobs.matching import match_coupling_start, match_criteria_save, match_fields
@@ -101,6 +101,8 @@ class CoupleRecordView(PermissionRequiredMixin, View):
             "q": self.request.GET.get("q", ""),
             "connection_url": connection_page_url(),
             "can_create": self.mapping.direction != Direction.FROM_CRM,
+            # Every record it refers to that must be coupled first, said up front rather than one failure a run.
+            "uncoupled_parents": dependencies.uncoupled_parents(mapping=self.mapping, record=self.record),
         }
         if coupling is not None:
             context["open_url"] = selectors.crm_record_url(

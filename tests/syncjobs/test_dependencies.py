@@ -12,6 +12,7 @@ from syncjobs.tasks import run_sync_jobs_in_order
 from tests import factories
 from tests.factories import UserFactory
 from tests.queue_support import queued_payloads
+from tests.syncjobs import coupling_support as cs
 from tests.syncjobs import engine_support as support
 from tests.syncjobs.crm_support import local_currency, save_connection
 
@@ -124,3 +125,45 @@ def test_couple_by_match_and_retry_refuses_an_error_whose_parents_are_coupled(co
 
     assert "The records it refers to are coupled: retry it instead." in response.content.decode()
     assert not SyncJob.objects.exclude(pk=job.pk).exists()
+
+
+# --- The couple page lists every uncoupled parent up front -------------------------------------------------
+
+
+def test_the_couple_page_lists_every_uncoupled_parent_at_once_with_a_link_to_couple_each(connected):
+    helen = factories.SalespersonFactory(code="HR", name="Helen Ray")
+    euro = factories.CurrencyFactory(code="EUR", description="Euro")
+    customer = factories.CustomerFactory(name="Many Parents Ltd", salesperson=helen, currency=euro)
+    client = cs.client_with(*cs.EVERYTHING)
+
+    page = client.get(reverse("syncjobs:coupling_record", args=[support.mapping("CUSTOMER").pk, customer.system_id]))
+
+    parents = page.context["uncoupled_parents"]
+    assert [(parent.record, parent.mapping.name, parent.erp_field) for parent in parents] == [
+        (helen, "SALESPEOPLE", "salesperson"),
+        (euro, "CURRENCY", "currency"),
+    ]
+    content = page.content.decode()
+    assert 'id="uncoupled-parents"' in content
+    for record, mapping_name, label in (
+        (helen, "SALESPEOPLE", "salesperson HR Helen Ray"),
+        (euro, "CURRENCY", "currency EUR"),
+    ):
+        url = reverse("syncjobs:coupling_record", args=[support.mapping(mapping_name).pk, record.system_id])
+        assert f'<a href="{url}">Couple {label}</a>' in content
+
+
+def test_the_couple_page_names_the_uncoupled_local_currency_of_a_record_without_a_currency(connected):
+    john = support.couple_john_roberts(connected)
+    lcy = local_currency("USD")
+    customer = factories.CustomerFactory(name="Local Currency Ltd", salesperson=john, currency=None)
+    client = cs.client_with(*cs.EVERYTHING)
+    url = reverse("syncjobs:coupling_record", args=[support.mapping("CUSTOMER").pk, customer.system_id])
+
+    assert [parent.record for parent in client.get(url).context["uncoupled_parents"]] == [lcy]
+    assert "(the local currency)" in client.get(url).content.decode()
+
+    support.couple(lcy, "transactioncurrency", support.crm_currency_id(connected, "USD"))
+    page = client.get(url)
+    assert page.context["uncoupled_parents"] == []
+    assert 'id="uncoupled-parents"' not in page.content.decode()
