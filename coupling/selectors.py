@@ -26,6 +26,17 @@ def crm_ids_for(*, model: type[models.Model], system_ids: Iterable[uuid.UUID]) -
     return dict(rows.values_list("erp_system_id", "crm_id"))
 
 
+def records_for_crm_ids(*, model: type[models.Model], crm_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, models.Model]:
+    """CRM id → the coupled ERP record, in two queries, for the rows that are coupled (the other way round from
+    ``crm_ids_for``)."""
+    rows = couplings_for_model(model=model).filter(crm_id__in=list(crm_ids), state=Coupling.State.COUPLED)
+    by_system_id = dict(rows.values_list("crm_id", "erp_system_id"))
+    records = {
+        record.system_id: record for record in model._default_manager.filter(system_id__in=by_system_id.values())
+    }
+    return {crm_id: records[system_id] for crm_id, system_id in by_system_id.items() if system_id in records}
+
+
 def with_coupling(queryset: QuerySet) -> QuerySet:
     """Annotate ``crm_id`` (the coupled CRM row, or None) and ``is_coupled`` for list pages and APIs."""
     couplings = couplings_for_model(model=queryset.model).filter(

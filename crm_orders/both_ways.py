@@ -287,16 +287,6 @@ def fulfill_shipped(run, batch: list) -> None:
 
 def versions_keep(run, batch: list) -> None:
     """The version of each order as the ERP left it: its own writes are then not taken for changes."""
-    ids = sorted({str(progress.crm_order_id) for progress in batch if progress.order_id not in run.failed_orders})
-    if not ids:
-        return
-    found = run.client.query(
-        "salesorders",
-        select=["salesorderid", "versionnumber"],
-        filter=dataverse.F.in_("salesorderid", [uuid.UUID(i) for i in ids]),
+    intake.order_versions_keep(
+        run.client, [progress.crm_order_id for progress in batch if progress.order_id not in run.failed_orders]
     )
-    versions = {uuid.UUID(row["salesorderid"]): row["versionnumber"] for row in found}
-    for coupling in Coupling.objects.filter(crm_entity="salesorder", crm_id__in=list(versions)):
-        coupling_services.coupling_keep_snapshot(
-            coupling=coupling, snapshot=coupling.snapshot, crm_version=versions[coupling.crm_id]
-        )

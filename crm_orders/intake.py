@@ -23,6 +23,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 import dataverse
+from coupling import selectors as coupling_selectors
 from coupling import services as coupling_services
 from coupling.models import Coupling, OptionCoupling
 from crm_orders import fields
@@ -179,15 +180,8 @@ class Lookups:
     orders: dict[uuid.UUID, SalesHeader] = field(default_factory=dict)
 
 
-def _coupled(model, crm_ids) -> dict[uuid.UUID, object]:
-    couplings = Coupling.objects.filter(
-        erp_model=ContentType.objects.get_for_model(model),
-        crm_id__in=list(crm_ids),
-        state=Coupling.State.COUPLED,
-    ).values_list("crm_id", "erp_system_id")
-    by_system_id = dict(couplings)
-    records = {record.system_id: record for record in model.objects.filter(system_id__in=by_system_id.values())}
-    return {crm_id: records[system_id] for crm_id, system_id in by_system_id.items() if system_id in records}
+def _coupled_records(model, crm_ids) -> dict[uuid.UUID, object]:
+    return coupling_selectors.records_for_crm_ids(model=model, crm_ids=crm_ids)
 
 
 def _uuid(value) -> uuid.UUID | None:
@@ -205,11 +199,13 @@ def page_lookups(client: dataverse.Client, rows: list[dict]) -> Lookups:
     product_ids = sorted({line["_productid_value"] for line in lines if line.get("_productid_value")})
     uom_ids = sorted({line["_uomid_value"] for line in lines if line.get("_uomid_value")})
     lookups = Lookups(
-        customers=_coupled(Customer, account_ids - {None}),
-        items=_coupled(Item, map(_uuid, product_ids)),
-        resources=_coupled(Resource, map(_uuid, product_ids)),
-        currencies=_coupled(Currency, {_uuid(row.get("_transactioncurrencyid_value")) for row in rows} - {None}),
-        orders=_coupled(SalesHeader, [_uuid(row["salesorderid"]) for row in rows]),
+        customers=_coupled_records(Customer, account_ids - {None}),
+        items=_coupled_records(Item, map(_uuid, product_ids)),
+        resources=_coupled_records(Resource, map(_uuid, product_ids)),
+        currencies=_coupled_records(
+            Currency, {_uuid(row.get("_transactioncurrencyid_value")) for row in rows} - {None}
+        ),
+        orders=_coupled_records(SalesHeader, [_uuid(row["salesorderid"]) for row in rows]),
     )
     if product_ids:
         found = client.query(
@@ -226,7 +222,7 @@ def page_lookups(client: dataverse.Client, rows: list[dict]) -> Lookups:
         )
         lookups.uoms = {row["uomid"]: row for row in found}
         schedule_ids = {_uuid(row["_uomscheduleid_value"]) for row in lookups.uoms.values()} - {None}
-        lookups.units = _coupled(UnitOfMeasure, schedule_ids)
+        lookups.units = _coupled_records(UnitOfMeasure, schedule_ids)
     return lookups
 
 
@@ -263,8 +259,13 @@ def customer_of(row: dict, lookups: Lookups) -> Customer:
 
 
 def _uncoupled_rows_url(mapping_name: str) -> str:
-    mapping = IntegrationTableMapping.objects.filter(name=mapping_name).only("pk").first()
+    """Where the rows of a mapping that no ERP record is coupled with are coupled (or created in the ERP)."""
+    mapping = _mapping(mapping_name)
     return reverse("syncjobs:coupling_uncoupled", args=[mapping.pk]) if mapping is not None else ""
+
+
+def _mapping(name: str) -> IntegrationTableMapping | None:
+    return IntegrationTableMapping.objects.filter(name=name).only("pk").first()
 
 
 def currency_of(row: dict, lookups: Lookups) -> Currency | None:
@@ -303,16 +304,11 @@ def _options(row: dict, copied: frozenset[str]) -> dict:
             raise OrderRefused(
                 f"The order's {words} “{label}” are not coupled to any in the ERP. Synchronize the {words} "
                 "(or choose others on the order) and try again.",
-                fix_url=_mapping_url(mapping_name),
+                fix_url=mapping.get_absolute_url() if (mapping := _mapping(mapping_name)) else "",
                 fix_label=f"Mapping {mapping_name}",
             )
         chosen[erp_field] = record
     return chosen
-
-
-def _mapping_url(mapping_name: str) -> str:
-    mapping = IntegrationTableMapping.objects.filter(name=mapping_name).only("pk").first()
-    return mapping.get_absolute_url() if mapping is not None else ""
 
 
 def _ship_to(row: dict) -> dict[str, str]:
@@ -629,15 +625,23 @@ def taken_over_tell_crm(
     rows = [{**row, "lastbackofficesubmit": stamp} for row in taken_over]
     client.update_multiple("salesorders", rows, logical_name="salesorder")
     if keep_versions:
-        ids = [uuid.UUID(row["salesorderid"]) for row in taken_over]
-        found = client.query(
-            "salesorders", select=["salesorderid", "versionnumber"], filter=dataverse.F.in_("salesorderid", ids)
+        order_versions_keep(client, [row["salesorderid"] for row in taken_over])
+
+
+def order_versions_keep(client: dataverse.Client, crm_ids) -> None:
+    """The version each CRM order is at after the ERP's writes, kept on its coupling (one read): both ways, the
+    ERP's own writes are then not taken for changes in Dynamics 365."""
+    ids = sorted({uuid.UUID(str(crm_id)) for crm_id in crm_ids})
+    if not ids:
+        return
+    found = client.query(
+        "salesorders", select=["salesorderid", "versionnumber"], filter=dataverse.F.in_("salesorderid", ids)
+    )
+    versions = {uuid.UUID(row["salesorderid"]): row["versionnumber"] for row in found}
+    for coupling in Coupling.objects.filter(crm_entity="salesorder", crm_id__in=list(versions)):
+        coupling_services.coupling_keep_snapshot(
+            coupling=coupling, snapshot=coupling.snapshot, crm_version=versions[coupling.crm_id]
         )
-        versions = {uuid.UUID(row["salesorderid"]): row["versionnumber"] for row in found}
-        for coupling in Coupling.objects.filter(crm_entity="salesorder", crm_id__in=ids):
-            coupling_services.coupling_keep_snapshot(
-                coupling=coupling, snapshot=coupling.snapshot, crm_version=versions.get(coupling.crm_id)
-            )
 
 
 def run_order_intake(*, job: SyncJob) -> None:

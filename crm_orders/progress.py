@@ -19,12 +19,11 @@ import logging
 import uuid
 from collections.abc import Callable
 
-from django.contrib.contenttypes.models import ContentType
 from django.utils import timezone
 
 import dataverse
 from coupling import services as coupling_services
-from coupling.models import Coupling
+from coupling.selectors import crm_ids_for
 from crm_orders.models import OrderProgress
 from erp.models import Currency, Customer, Item, Resource, SalesHeader, SalesInvoiceHeader, SalesLine, UnitOfMeasure
 from syncjobs import clients, jobs
@@ -77,15 +76,6 @@ def _invoice_line_crm_id(invoice: SalesInvoiceHeader, line_no: int) -> str:
     return str(uuid.uuid5(IDS, f"invoice/{invoice.system_id}/{line_no}"))
 
 
-def _crm_ids(model, system_ids) -> dict[uuid.UUID, uuid.UUID]:
-    rows = Coupling.objects.filter(
-        erp_model=ContentType.objects.get_for_model(model),
-        erp_system_id__in=list(system_ids),
-        state=Coupling.State.COUPLED,
-    ).values_list("erp_system_id", "crm_id")
-    return dict(rows)
-
-
 class ProgressRun:
     def __init__(self, job: SyncJob, client: dataverse.Client):
         self.job, self.client = job, client
@@ -115,32 +105,26 @@ class ProgressRun:
         try:
             send(entity_set, [row for _, row in rows], logical_name=logical_name)
             return
-        except dataverse.DataverseError:
-            if len(rows) == 1:
-                progress, _ = rows[0]
-                self._fail_one(progress, entity_set, rows[0][1], send, logical_name)
+        except dataverse.DataverseError as error:
+            if len(rows) == 1:  # its own failure already: not sent a second time
+                self._refused(rows[0][0], error)
                 return
         for progress, row in rows:
-            self._fail_one(progress, entity_set, row, send, logical_name)
+            try:
+                send(entity_set, [row], logical_name=logical_name)
+            except dataverse.DataverseError as error:
+                self._refused(progress, error)
 
-    def _fail_one(self, progress, entity_set, row, send, logical_name) -> None:
-        try:
-            send(entity_set, [row], logical_name=logical_name)
-        except dataverse.NotFound as error:
-            self.fail(
-                progress.order,
-                progress.crm_order_id,
-                f"The Dynamics 365 order of sales order {progress.order.no} no longer exists: its progress cannot "
-                "be sent. Decouple the order if it was deleted in Dynamics 365 on purpose.",
-                details=str(error),
+    def _refused(self, progress: OrderProgress, error: dataverse.DataverseError) -> None:
+        no = progress.order.no
+        if isinstance(error, dataverse.NotFound):
+            message = (
+                f"The Dynamics 365 order of sales order {no} no longer exists: its progress cannot be sent. Decouple "
+                "the order if it was deleted in Dynamics 365 on purpose."
             )
-        except dataverse.DataverseError as error:
-            self.fail(
-                progress.order,
-                progress.crm_order_id,
-                f"Dynamics 365 refused the progress of sales order {progress.order.no}: {error}",
-                details=str(error),
-            )
+        else:
+            message = f"Dynamics 365 refused the progress of sales order {no}: {error}"
+        self.fail(progress.order, progress.crm_order_id, message, details=str(error))
 
     def existing(self, entity_set: str, primary_key: str, ids: list[str]) -> set[str]:
         if not ids:
@@ -191,10 +175,12 @@ class ProductLookups:
     """The products and base units a batch of ERP lines (invoice or order lines) binds to in Dynamics 365."""
 
     def __init__(self, client: dataverse.Client, lines: list):
-        self.items = _crm_ids(Item, {line.item.system_id for line in lines if line.item_id})
-        self.resources = _crm_ids(Resource, {line.resource.system_id for line in lines if line.resource_id})
+        self.items = crm_ids_for(model=Item, system_ids={line.item.system_id for line in lines if line.item_id})
+        self.resources = crm_ids_for(
+            model=Resource, system_ids={line.resource.system_id for line in lines if line.resource_id}
+        )
         units = {line.unit_of_measure.system_id for line in lines if line.unit_of_measure_id}
-        schedules = _crm_ids(UnitOfMeasure, units)
+        schedules = crm_ids_for(model=UnitOfMeasure, system_ids=units)
         self.base_uoms: dict[uuid.UUID, str] = {}
         if schedules:
             found = client.query(
@@ -236,8 +222,12 @@ class InvoiceLookups(ProductLookups):
 
     def __init__(self, run: ProgressRun, invoices: list[SalesInvoiceHeader]):
         super().__init__(run.client, [line for invoice in invoices for line in invoice.lines.all()])
-        self.accounts = _crm_ids(Customer, {invoice.sell_to_customer.system_id for invoice in invoices})
-        self.currencies = _crm_ids(Currency, {i.currency.system_id for i in invoices if i.currency_id})
+        self.accounts = crm_ids_for(
+            model=Customer, system_ids={invoice.sell_to_customer.system_id for invoice in invoices}
+        )
+        self.currencies = crm_ids_for(
+            model=Currency, system_ids={i.currency.system_id for i in invoices if i.currency_id}
+        )
 
 
 def _invoice_row(invoice: SalesInvoiceHeader, crm_order_id, account_id, lookups: InvoiceLookups) -> dict:
@@ -283,7 +273,7 @@ def _invoice_line_rows(invoice: SalesInvoiceHeader, lookups: InvoiceLookups) -> 
 
 def _invoices(run: ProgressRun, batch: list[OrderProgress]) -> None:
     wanted = [p for p in batch if p.invoice_id is not None and p.order_id not in run.failed_orders]
-    coupled = _crm_ids(SalesInvoiceHeader, [p.invoice.system_id for p in wanted])
+    coupled = crm_ids_for(model=SalesInvoiceHeader, system_ids=[p.invoice.system_id for p in wanted])
     wanted = [p for p in wanted if p.invoice.system_id not in coupled]
     if not wanted:
         return

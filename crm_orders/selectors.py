@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import dataverse
 from crm_orders.intake import submitted_filter
 from syncjobs.models import SyncJob, SyncJobError
+from syncjobs.selectors import current_sync_errors
 
 ANNOTATIONS = "OData.Community.Display.V1.FormattedValue"
 
@@ -46,16 +47,11 @@ def submitted_orders(*, client: dataverse.Client, limit: int = 200) -> Submitted
 
 
 def last_errors(*, crm_ids: list[str]) -> dict[uuid.UUID, SyncJobError]:
-    """The latest error of each order's intake (orders taken over since have no row on the page anyway)."""
-    errors = (
-        SyncJobError.objects.filter(crm_entity="salesorder", crm_id__in=crm_ids, job__kind=SyncJob.Kind.ORDER_INTAKE)
-        .select_related("job")
-        .order_by("crm_id", "-created_at", "-pk")
+    """What fails now for each order's intake, as the errors page shows it (an order taken over since has none)."""
+    errors = current_sync_errors().filter(
+        crm_entity="salesorder", crm_id__in=crm_ids, job__kind=SyncJob.Kind.ORDER_INTAKE
     )
-    latest: dict[uuid.UUID, SyncJobError] = {}
-    for error in errors:
-        latest.setdefault(error.crm_id, error)
-    return latest
+    return {error.crm_id: error for error in errors}
 
 
 def recent_order_jobs(*, limit: int = 5) -> list[SyncJob]:

@@ -16,6 +16,7 @@ from django.contrib.contenttypes.models import ContentType
 
 import dataverse
 from coupling.models import Coupling
+from coupling.selectors import crm_ids_for
 from crm_orders import intake, progress
 from crm_orders.models import OrderProgress
 from erp import selectors as erp_selectors
@@ -42,13 +43,6 @@ def orders_mapping() -> IntegrationTableMapping:
     return IntegrationTableMapping(
         name=NAME, crm_entity="salesorder", direction=Direction.FROM_CRM, sync_only_coupled=True
     )
-
-
-def _crm_ids(model, system_ids) -> dict[uuid.UUID, uuid.UUID]:
-    couplings = Coupling.objects.filter(
-        erp_model=ContentType.objects.get_for_model(model), erp_system_id__in=list(system_ids)
-    )
-    return dict(couplings.values_list("erp_system_id", "crm_id"))
 
 
 def _pair(order: SalesHeader | None, coupling: Coupling) -> dict:
@@ -169,10 +163,12 @@ def orders_verify(*, client: dataverse.Client, limit: int = DEFAULT_LIMIT) -> Ma
         }
         lines = [line for order in orders.values() for line in order.lines.all()]
         products = {
-            **_crm_ids(Item, {line.item.system_id for line in lines if line.item_id}),
-            **_crm_ids(Resource, {line.resource.system_id for line in lines if line.resource_id}),
+            **crm_ids_for(model=Item, system_ids={line.item.system_id for line in lines if line.item_id}),
+            **crm_ids_for(model=Resource, system_ids={line.resource.system_id for line in lines if line.resource_id}),
         }
-        customers = _crm_ids(Customer, {order.sell_to_customer.system_id for order in orders.values()})
+        customers = crm_ids_for(
+            model=Customer, system_ids={order.sell_to_customer.system_id for order in orders.values()}
+        )
         for coupling in chunk:
             order, row = orders.get(coupling.erp_system_id), rows.get(coupling.crm_id)
             if order is None or row is None:
