@@ -45,7 +45,7 @@ from erp.models import (
 from erp.services import round_amount
 from syncjobs import clients, jobs
 from syncjobs import selectors as sync_selectors
-from syncjobs.models import IntegrationTableMapping, SyncJob, SyncJobWarning
+from syncjobs.models import IntegrationTableMapping, SyncJob
 
 logger = logging.getLogger(__name__)
 
@@ -498,16 +498,14 @@ class IntakeRun:
         return "unit_price" in self.copied
 
     def warn(self, order: SalesHeader, row: dict, field_name: str, text: str) -> None:
-        SyncJobWarning.objects.create(
+        model_field = SalesHeader._meta.get_field(field_name)
+        jobs.job_record_warning(
             job=self.job,
-            erp_model=ContentType.objects.get_for_model(SalesHeader),
-            erp_system_id=order.system_id,
-            erp_label=f"sales order {order.no}",
+            record=order,
+            field=model_field.verbose_name,
+            message=f"“{text}” was shortened to fit the ERP's {model_field.max_length} characters.",
             crm_entity="salesorder",
             crm_id=row["salesorderid"],
-            field=SalesHeader._meta.get_field(field_name).verbose_name,
-            message=f"“{text}” was shortened to fit the ERP's {SalesHeader._meta.get_field(field_name).max_length} "
-            "characters.",
         )
 
 

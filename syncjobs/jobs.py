@@ -30,7 +30,7 @@ from django.utils.module_loading import import_string
 
 from coupling.models import Coupling
 from nav_crm.records import describe_record
-from syncjobs.models import IntegrationTableMapping, SyncJob, SyncJobError
+from syncjobs.models import IntegrationTableMapping, SyncJob, SyncJobError, SyncJobWarning
 
 logger = logging.getLogger(__name__)
 
@@ -404,6 +404,31 @@ def job_record_error(
                 ]
             )
     return error
+
+
+def job_record_warning(
+    *,
+    job: SyncJob,
+    record: models.Model,
+    field: str,
+    message: str,
+    mapping: IntegrationTableMapping | None = None,
+    crm_entity: str = "",
+    crm_id: uuid.UUID | str | None = None,
+) -> SyncJobWarning:
+    """One warning row for one record and field (a value shortened to fit one side), as ``job_record_error`` is
+    for a failure: the job's page lists it, naming the record."""
+    return SyncJobWarning.objects.create(
+        job=job,
+        mapping=mapping,
+        erp_model=ContentType.objects.get_for_model(type(record)),
+        erp_system_id=record.system_id,
+        erp_label=describe_record(record)[:200],
+        crm_entity=crm_entity,
+        crm_id=crm_id,
+        field=str(field)[:200],
+        message=message,
+    )
 
 
 def job_finish(*, job: SyncJob, message: str = "") -> SyncJob:

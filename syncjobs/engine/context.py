@@ -17,9 +17,8 @@ from django.db import models
 
 import dataverse
 from coupling.models import Coupling
-from nav_crm.records import describe_record
 from syncjobs import jobs
-from syncjobs.models import Direction, IntegrationFieldMapping, IntegrationTableMapping, SyncJob, SyncJobWarning
+from syncjobs.models import Direction, IntegrationFieldMapping, IntegrationTableMapping, SyncJob
 
 # How far back an incremental run looks before the watermark: covers clocks and commits that
 # straddle the previous job's start. Records seen twice are unchanged the second time (snapshot).
@@ -181,16 +180,14 @@ class RunContext:
             label = str(type(record)._meta.get_field(field.split("__")[0]).verbose_name)
         except Exception:  # noqa: BLE001 — a path the model cannot name: the mapping's own words
             label = field
-        SyncJobWarning.objects.create(
+        jobs.job_record_warning(
             job=self.job,
+            record=record,
+            field=label,
+            message=message,
             mapping=self.mapping,
-            erp_model=self.erp_content_type,
-            erp_system_id=record.system_id,
-            erp_label=describe_record(record)[:200],
             crm_entity=self.mapping.crm_entity,
             crm_id=coupling,
-            field=label[:200],
-            message=message,
         )
 
     def erp_failed_uncoupled(self, modified_at: datetime.datetime | None) -> None:

@@ -10,17 +10,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.utils import timezone
 
 from coupling import services as coupling_services
 from coupling.models import Coupling
 from dataverse import odata
-from nav_crm.records import describe_record
 from syncjobs import jobs
 from syncjobs.engine.context import RunContext
-from syncjobs.models import SyncJobWarning
 
 SUCCESS_FIELDS = [
     "state",
@@ -101,25 +98,18 @@ def keep_shortened(
 
 def _warn_shortened(ctx: RunContext, *, record: models.Model, cut: dict, crm_id) -> None:
     """A warning row per value shortened to fit the ERP, naming the record and the field."""
-    erp_model = ContentType.objects.get_for_model(type(record))
-    rows = []
     for value in cut.values():
         message = value.message(record)
         ctx.warn(message)
-        rows.append(
-            SyncJobWarning(
-                job=ctx.job,
-                mapping=ctx.mapping,
-                erp_model=erp_model,
-                erp_system_id=record.system_id,
-                erp_label=describe_record(record)[:200],
-                crm_entity=ctx.mapping.crm_entity,
-                crm_id=crm_id,
-                field=value.field_label[:200],
-                message=message,
-            )
+        jobs.job_record_warning(
+            job=ctx.job,
+            record=record,
+            field=value.field_label,
+            message=message,
+            mapping=ctx.mapping,
+            crm_entity=ctx.mapping.crm_entity,
+            crm_id=crm_id,
         )
-    SyncJobWarning.objects.bulk_create(rows)
 
 
 def save_successes(couplings: list[Coupling]) -> None:

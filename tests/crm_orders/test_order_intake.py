@@ -280,3 +280,25 @@ def test_the_order_jobs_read_in_pages_and_write_back_in_bulk(world):
     assert job.inserted == 5, support.errors(job)
     # The page of orders (lines expanded), the products they name, the write-back: whatever the number of orders.
     assert job.http_requests <= 4
+
+
+def test_a_name_too_long_for_the_external_document_no_is_shortened_with_a_warning_row(world):
+    from syncjobs.models import SyncJobWarning
+
+    long_name = "Lamps, desks and chairs for the new office on the third floor"
+    orders.submit_order(
+        world.sandbox,
+        customer=world.account_id,
+        name=long_name,
+        lines=[orders.product_line(world.item_product_id, 1, 40)],
+    )
+
+    job = orders.take_over()
+
+    order = SalesHeader.objects.get()
+    assert order.external_document_no == long_name[:35]
+    warning = SyncJobWarning.objects.get(job=job)
+    assert (warning.erp_system_id, warning.field) == (order.system_id, "external document no.")
+    assert (
+        warning.erp_label == f"sales order {order.no}" and "shortened to fit the ERP's 35 characters" in warning.message
+    )
