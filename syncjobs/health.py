@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 
 import pygal
-from django.db.models import Count, F, Sum
+from django.db.models import Count, F, Max, Sum
 from django.db.models.functions import TruncHour
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
@@ -71,7 +71,8 @@ def mappings_health(*, now: datetime.datetime | None = None) -> list[MappingHeal
     mappings = [m for m in selectors.mapping_dependency_order() if not m.is_option_mapping or m.is_enabled]
     states = scheduling.schedule_states(mapping_ids=[m.pk for m in mappings])
     recent = list(SyncJob.objects.filter(mapping__in=mappings, created_at__gte=now - DAY))
-    last_jobs = {mapping.pk: mapping.jobs.order_by("-created_at", "-pk").first() for mapping in mappings}
+    latest_ids = SyncJob.objects.filter(mapping__in=mappings).values("mapping").annotate(last=Max("pk"))
+    last_jobs = {job.mapping_id: job for job in SyncJob.objects.filter(pk__in=latest_ids.values("last"))}
     failing = dict(
         selectors.current_sync_errors()
         .values("job__mapping_name")
