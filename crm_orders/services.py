@@ -139,12 +139,30 @@ def _last_finished(kind: str) -> datetime.datetime | None:
     return SyncJob.objects.filter(kind=kind).aggregate(last=Max("finished_at"))["last"]
 
 
+def _integration_on() -> CrmConnection | None:
+    connection = CrmConnection.objects.filter(pk=CrmConnection.SINGLETON_PK).first()
+    if connection is None or not connection.is_enabled or not connection.sales_order_integration_enabled:
+        return None
+    return connection
+
+
+def order_jobs_now(*, user=None) -> list[SyncJob]:
+    """For "synchronize everything now" (crm_sync run --all, the pages): with sales order integration on, ERP orders
+    from the submitted ones, then the orders' progress when some waits; created, not queued."""
+    if _integration_on() is None:
+        return []
+    created = [order_intake_job_create(user=user, enqueue=False)]
+    if progress.pending_exists():
+        created.append(order_progress_job_create(user=user, enqueue=False))
+    return created
+
+
 def order_jobs_due(*, now: datetime.datetime | None = None) -> list[SyncJob]:
     """For the scheduler (syncjobs.scheduling): the order jobs due now, created and not queued. Intake every
     ``sales_order_interval_minutes`` when automatic; progress whenever some is waiting to be sent."""
     now = now or timezone.now()
-    connection = CrmConnection.objects.filter(pk=CrmConnection.SINGLETON_PK).first()
-    if connection is None or not connection.is_enabled or not connection.sales_order_integration_enabled:
+    connection = _integration_on()
+    if connection is None:
         return []
     due = []
     if connection.auto_create_sales_orders and not _unfinished(SyncJob.Kind.ORDER_INTAKE):

@@ -15,24 +15,12 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from crm_orders import progress as order_progress
 from crm_orders import services as order_services
 from syncjobs import jobs, selectors
 from syncjobs.models import FullSyncRun, IntegrationTableMapping, SyncJob
 
 # Who may start these synchronizations from a page (as any other job's start: "Synchronize now" on records).
 RUN_NOW_PERMISSION = "syncjobs.add_syncjob"
-
-
-def order_jobs(*, user=None) -> list[SyncJob]:
-    """With sales order integration on: ERP orders from the submitted ones, then the orders' progress (not queued)."""
-    connection = selectors.crm_connection_get()
-    if not (connection.is_enabled and connection.sales_order_integration_enabled):
-        return []
-    created = [order_services.order_intake_job_create(user=user, enqueue=False)]
-    if order_progress.pending_exists():
-        created.append(order_services.order_progress_job_create(user=user, enqueue=False))
-    return created
 
 
 def jobs_for_every_enabled_mapping(*, user=None, enqueue: bool = True) -> list[SyncJob]:
@@ -46,7 +34,7 @@ def jobs_for_every_enabled_mapping(*, user=None, enqueue: bool = True) -> list[S
             jobs.job_create(mapping=mapping, direction=mapping.job_direction, user=user, enqueue=False)
             for mapping in mappings
         ]
-        created += order_jobs(user=user)
+        created += order_services.order_jobs_now(user=user)
         if enqueue:
             jobs.jobs_enqueue_in_order(jobs=created)
     return created

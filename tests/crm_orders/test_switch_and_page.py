@@ -172,3 +172,29 @@ def test_values_left_out_on_the_page_are_the_erps_own_in_the_next_orders(client,
     assert order.lines.get().unit_price == Decimal("55.00")  # the ERP's price, not the CRM's 39.90
     page = client.get(reverse("crm_orders:submitted_orders")).content.decode()
     assert 'value="unit_price"' in page and 'value="external_document_no"' in page
+
+
+def test_the_scheduler_creates_orders_automatically_every_interval_and_not_when_turned_off(connected):
+    import datetime
+
+    from django.utils import timezone
+
+    from syncjobs.scheduling import scheduled_sync_dispatch
+
+    orders.build_world(connected)
+    assert [job.kind for job in scheduled_sync_dispatch() if job.mapping_id is None] == [SyncJob.Kind.ORDER_INTAKE]
+    SyncJob.objects.filter(kind=SyncJob.Kind.ORDER_INTAKE).update(
+        status=SyncJob.Status.SUCCESS, finished_at=timezone.now()
+    )
+    later = timezone.now() + datetime.timedelta(minutes=4)
+    assert not [job for job in scheduled_sync_dispatch(now=later) if job.mapping_id is None]  # within 5 minutes
+    due = timezone.now() + datetime.timedelta(minutes=5, seconds=1)
+    assert [job.kind for job in scheduled_sync_dispatch(now=due) if job.mapping_id is None] == [
+        SyncJob.Kind.ORDER_INTAKE
+    ]
+
+    SyncJob.objects.filter(kind=SyncJob.Kind.ORDER_INTAKE).update(
+        status=SyncJob.Status.SUCCESS, finished_at=timezone.now() - datetime.timedelta(hours=1)
+    )
+    CrmConnection.objects.update(auto_create_sales_orders=False)
+    assert not [job for job in scheduled_sync_dispatch() if job.mapping_id is None]
