@@ -121,7 +121,7 @@ def order_update_from_crm(run, order: SalesHeader, coupling: Coupling, row: dict
     _check_unchangeable(order, row, lookups)
     plans = intake.line_plans(row, lookups, run.setup, run.copied)
     intake.spread_order_discount(row, plans, run.copied)
-    header = intake.header_values(row, run.copied, warn=lambda name, text: run.warn(order, row, name, text))
+    header = intake.header_values(row, run.copied, lookups, warn=lambda name, text: run.warn(order, row, name, text))
     snapshot = coupling.snapshot or {}
     known: dict[str, str] = snapshot.get("lines", {})  # CRM line id → ERP line system id
     with transaction.atomic():

@@ -175,9 +175,12 @@ class Lookups:
     resources: dict[uuid.UUID, Resource] = field(default_factory=dict)
     currencies: dict[uuid.UUID, Currency] = field(default_factory=dict)
     units: dict[uuid.UUID, UnitOfMeasure] = field(default_factory=dict)
+    units_by_code: dict[str, UnitOfMeasure] = field(default_factory=dict)  # upper-case code → unit
     products: dict[str, dict] = field(default_factory=dict)
     uoms: dict[str, dict] = field(default_factory=dict)
     orders: dict[uuid.UUID, SalesHeader] = field(default_factory=dict)
+    # (account option set attribute, value) → the coupled payment terms, shipment method or shipping agent.
+    options: dict[tuple[str, int], object] = field(default_factory=dict)
 
 
 def _coupled_records(model, crm_ids) -> dict[uuid.UUID, object]:
@@ -207,6 +210,7 @@ def page_lookups(client: dataverse.Client, rows: list[dict]) -> Lookups:
         ),
         orders=_coupled_records(SalesHeader, [_uuid(row["salesorderid"]) for row in rows]),
     )
+    lookups.options = _coupled_options(rows)
     if product_ids:
         found = client.query(
             "products",
@@ -223,6 +227,7 @@ def page_lookups(client: dataverse.Client, rows: list[dict]) -> Lookups:
         lookups.uoms = {row["uomid"]: row for row in found}
         schedule_ids = {_uuid(row["_uomscheduleid_value"]) for row in lookups.uoms.values()} - {None}
         lookups.units = _coupled_records(UnitOfMeasure, schedule_ids)
+        lookups.units_by_code = {unit.code.upper(): unit for unit in UnitOfMeasure.objects.all()}
     return lookups
 
 
@@ -284,21 +289,35 @@ def currency_of(row: dict, lookups: Lookups) -> Currency | None:
     return None if erp_selectors.currency_is_local(currency=currency) else currency
 
 
-def _options(row: dict, copied: frozenset[str]) -> dict:
+def _coupled_options(rows: list[dict]) -> dict[tuple[str, int], object]:
+    """The ERP records coupled to the option values the orders of a page use: one query per option set used."""
+    found = {}
+    for attribute, _erp_field, model, account_attribute, _words, _mapping in ORDER_OPTIONS:
+        values = {row[attribute] for row in rows if row.get(attribute) is not None}
+        if not values:
+            continue
+        couplings = dict(
+            OptionCoupling.objects.filter(
+                erp_model=ContentType.objects.get_for_model(model),
+                crm_entity="account",
+                crm_attribute=account_attribute,
+                option_value__in=values,
+            ).values_list("option_value", "erp_system_id")
+        )
+        records = model._default_manager.in_bulk(couplings.values(), field_name="system_id")
+        found |= {(account_attribute, value): records.get(system_id) for value, system_id in couplings.items()}
+    return found
+
+
+def _options(row: dict, copied: frozenset[str], lookups: Lookups) -> dict:
     """payment_terms, shipment_method, shipping_agent of the order (absent when the order leaves one empty: the
     customer's is taken)."""
     chosen = {}
-    for attribute, erp_field, model, account_attribute, words, mapping_name in ORDER_OPTIONS:
+    for attribute, erp_field, _model, account_attribute, words, mapping_name in ORDER_OPTIONS:
         value = row.get(attribute)
         if value is None or erp_field not in copied:
             continue
-        coupling = OptionCoupling.objects.filter(
-            erp_model=ContentType.objects.get_for_model(model),
-            crm_entity="account",
-            crm_attribute=account_attribute,
-            option_value=value,
-        ).first()
-        record = model.objects.filter(system_id=coupling.erp_system_id).first() if coupling else None
+        record = lookups.options.get((account_attribute, value))
         if record is None:
             label = row.get(f"{attribute}@OData.Community.Display.V1.FormattedValue") or value
             raise OrderRefused(
@@ -392,7 +411,7 @@ def _unit(line_row: dict, position: int, lookups: Lookups) -> UnitOfMeasure | No
     unit = lookups.units.get(_uuid(uom.get("_uomscheduleid_value")))
     if unit is not None and uom.get("isschedulebaseuom"):
         return unit
-    same_code = UnitOfMeasure.objects.filter(code__iexact=uom.get("name") or "").first()
+    same_code = lookups.units_by_code.get((uom.get("name") or "").upper())
     if same_code is None and uom.get("isschedulebaseuom") and unit is None:
         # The base unit of a unit group the ERP does not know (Dataverse's "Default Unit" group, "Primary Unit"):
         # one of the product, i.e. the item's or resource's own base unit.
@@ -509,13 +528,13 @@ class IntakeRun:
         )
 
 
-def header_values(row: dict, copied: frozenset[str], *, warn=None) -> dict:
+def header_values(row: dict, copied: frozenset[str], lookups: Lookups, *, warn=None) -> dict:
     """The ERP order's header fields from the CRM order's (the customer and currency apart), those ``copied``
     (crm_orders.fields); ``warn(field, text)`` is told of each value shortened to fit."""
     values = {
         "requested_delivery_date": _crm_date(row.get("requestdeliveryby")),
         "work_description": row.get("description") or "",
-        **_options(row, copied),
+        **_options(row, copied, lookups),
     }
     texts = {"your_reference": row.get("ordernumber") or "", "external_document_no": row.get("name") or ""}
     if "ship_to" in copied:
@@ -535,7 +554,7 @@ def order_create(run: IntakeRun, row: dict, lookups: Lookups) -> SalesHeader:
     plans = line_plans(row, lookups, run.setup, run.copied)
     spread_order_discount(row, plans, run.copied)
     shortened: list[tuple[str, str]] = []
-    header = header_values(row, run.copied, warn=lambda name, text: shortened.append((name, text)))
+    header = header_values(row, run.copied, lookups, warn=lambda name, text: shortened.append((name, text)))
     with transaction.atomic():
         order = erp_services.sales_order_create(
             sell_to_customer=customer, currency=currency, created_by=run.user, **header
