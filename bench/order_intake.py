@@ -183,8 +183,12 @@ def submit_orders(sandbox, *, count: int, lines: int, accounts: list[str], produ
 
 def baseline_lookups(row: dict, line_rows: list[dict], products: dict[str, dict]):
     """What ``page_lookups`` finds for a page, for one order whose rows were read one request at a time."""
+    from coupling.selectors import records_for_crm_ids
     from crm_orders import intake
     from erp.models import Currency, Customer, Item, Resource, SalesHeader, UnitOfMeasure
+
+    def coupled(model, crm_ids):
+        return records_for_crm_ids(model=model, crm_ids=crm_ids)
 
     product_ids = {intake._uuid(line["_productid_value"]) for line in line_rows if line.get("_productid_value")}
     uoms = {line["uomid"]["uomid"]: line["uomid"] for line in line_rows if line.get("uomid")}
@@ -192,16 +196,16 @@ def baseline_lookups(row: dict, line_rows: list[dict], products: dict[str, dict]
     contact = row.get("customerid_contact") or {}
     account_ids = {intake._uuid(account.get("accountid")), intake._uuid(contact.get("_parentcustomerid_value"))}
     return intake.Lookups(
-        customers=intake._coupled(Customer, account_ids - {None}),
-        items=intake._coupled(Item, product_ids),
-        resources=intake._coupled(Resource, product_ids),
-        currencies=intake._coupled(Currency, {intake._uuid(row.get("_transactioncurrencyid_value"))} - {None}),
-        units=intake._coupled(
-            UnitOfMeasure, {intake._uuid(uom.get("_uomscheduleid_value")) for uom in uoms.values()} - {None}
-        ),
+        customers=coupled(Customer, account_ids - {None}),
+        items=coupled(Item, product_ids),
+        resources=coupled(Resource, product_ids),
+        currencies=coupled(Currency, {intake._uuid(row.get("_transactioncurrencyid_value"))} - {None}),
+        units=coupled(UnitOfMeasure, {intake._uuid(uom.get("_uomscheduleid_value")) for uom in uoms.values()} - {None}),
         products=products,
         uoms=uoms,
-        orders=intake._coupled(SalesHeader, [intake._uuid(row["salesorderid"])]),
+        orders=coupled(SalesHeader, [intake._uuid(row["salesorderid"])]),
+        options=intake._coupled_options([row]),
+        units_by_code={unit.code.upper(): unit for unit in UnitOfMeasure.objects.all()},
     )
 
 
@@ -249,10 +253,10 @@ def run_baseline(order_ids: list[str]) -> tuple:
                 try:
                     order = intake.order_create(run, row, lookups)
                 except intake.OrderRefused as refusal:
-                    intake._record_refusal(job, row, refusal)
+                    intake.record_refusal(job, row, refusal)
                     continue
                 except ValidationError as error:
-                    intake._record_refusal(job, row, intake._refusal_from_validation(error))
+                    intake.record_refusal(job, row, intake.refusal_from_validation(error))
                     continue
                 created += 1
             client.update("salesorders", key, {"lastbackofficesubmit": stamp, "nav_erpordernumber": order.no})

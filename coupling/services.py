@@ -58,15 +58,19 @@ def coupling_create(
         ) from None
 
 
-def coupling_create_for_new_record(*, record: models.Model, crm_entity: str, crm_id: uuid.UUID | str) -> Coupling:
+def coupling_create_for_new_record(
+    *, record: models.Model, crm_entity: str, crm_id: uuid.UUID | str, snapshot: dict | None = None
+) -> Coupling:
     """Couple a record created just now, in the caller's transaction, to a CRM row: the record cannot be coupled
-    yet, so only the row is checked, by the unique constraint (IntegrityError when it is coupled already)."""
+    yet, so only the row is checked, by the unique constraint (IntegrityError when it is coupled already).
+    ``snapshot``: what the pair holds as synchronized, written with it."""
     return Coupling.objects.create(
         erp_model=ContentType.objects.get_for_model(type(record)),
         erp_system_id=record.system_id,
         crm_entity=crm_entity,
         crm_id=uuid.UUID(str(crm_id)),
         state=Coupling.State.COUPLED,
+        snapshot=snapshot or {},
     )
 
 

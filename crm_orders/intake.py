@@ -559,13 +559,13 @@ def order_create(run: IntakeRun, row: dict, lookups: Lookups) -> SalesHeader:
         order = erp_services.sales_order_create(
             sell_to_customer=customer, currency=currency, created_by=run.user, **header
         )
-        coupling = coupling_services.coupling_create_for_new_record(
-            record=order, crm_entity="salesorder", crm_id=row["salesorderid"]
-        )
         erp_services.sales_lines_create(
             order=order, lines=[(plan.line, plan.discount_amount) for plan in plans], keep_unit_price=run.keeps_prices
         )
-        coupling_services.coupling_keep_snapshot(coupling=coupling, snapshot=lines_snapshot(plans))
+        # In the order's transaction: a run that finds the coupling finds the whole order.
+        coupling_services.coupling_create_for_new_record(
+            record=order, crm_entity="salesorder", crm_id=row["salesorderid"], snapshot=lines_snapshot(plans)
+        )
         if "notes" in run.copied:
             SalesOrderNote.objects.bulk_create(
                 SalesOrderNote(order=order, text=_note_text(note), crm_annotation_id=note["annotationid"])
