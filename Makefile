@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed-app
 INSTALLED_TEST := $(VENV)/.installed-test
 
-.PHONY: demo test install browser lint format bench clean
+.PHONY: demo test install browser lint typecheck format bench clean
 
 $(INSTALLED): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11 or newer is required (found $$($(PYTHON) --version))."; exit 1; }
@@ -46,13 +46,18 @@ test: $(INSTALLED_TEST) browser
 lint: $(INSTALLED_TEST)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+# mypy checks the packages listed once, in pyproject.toml ([tool.mypy] files), with the django-stubs plugin.
+typecheck: $(INSTALLED_TEST)
+	$(VENV)/bin/mypy
 
 format: $(INSTALLED_TEST)
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .ruff_cache
+	rm -rf $(VENV) var .pytest_cache .ruff_cache .mypy_cache
 
 # Benchmarks print their figures as a table (add ARGS=--json for one JSON object on the last line).
 bench: $(INSTALLED_TEST)

@@ -41,10 +41,11 @@ class _VerifyingSession(requests.Session):
         self._forced_verify = verify
         self._timeout = timeout
 
-    def request(self, method, url, **kwargs):
+    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
+        # Takes whatever Session.request takes (msal passes keywords); verify is always ours.
         kwargs["verify"] = self._forced_verify
         kwargs.setdefault("timeout", self._timeout)
-        return super().request(method, url, **kwargs)
+        return super().request(method, url, *args, **kwargs)
 
 
 class _MsalAuth:
@@ -101,7 +102,7 @@ class _MsalAuth:
             self._renew_at = now + lifetime - min(MAX_REFRESH_MARGIN_SECONDS, lifetime / 10)
             return self._access_token
 
-    def _call_msal(self, *, force_refresh: bool) -> dict:
+    def _call_msal(self, *, force_refresh: bool) -> dict[str, Any]:
         try:
             if self._app is None:
                 self._app = self._build_app(
@@ -120,16 +121,17 @@ class _MsalAuth:
     def _build_app(self, **options: Any) -> Any:
         raise NotImplementedError
 
-    def _acquire(self, app: Any, *, force_refresh: bool) -> dict:
+    def _acquire(self, app: Any, *, force_refresh: bool) -> dict[str, Any]:
         raise NotImplementedError
 
 
 class _ClientCredentialsAuth(_MsalAuth):
-    def _acquire(self, app: Any, *, force_refresh: bool) -> dict:
+    def _acquire(self, app: Any, *, force_refresh: bool) -> dict[str, Any]:
         if force_refresh:
             # msal serves a cached token until 5 minutes before expiry; after a 401 that token is useless.
             app.remove_tokens_for_client()
-        return app.acquire_token_for_client(scopes=self.scopes)
+        result: dict[str, Any] = app.acquire_token_for_client(scopes=self.scopes)
+        return result
 
 
 class ClientSecretAuth(_ClientCredentialsAuth):
@@ -175,13 +177,16 @@ class UsernamePasswordAuth(_MsalAuth):
             type(app.authority)._domains_without_user_realm_discovery.add(app.authority.instance)
         return app
 
-    def _acquire(self, app: Any, *, force_refresh: bool) -> dict:
+    def _acquire(self, app: Any, *, force_refresh: bool) -> dict[str, Any]:
         if not force_refresh:
             for account in app.get_accounts(username=self.username):
-                result = app.acquire_token_silent(self.scopes, account=account)
-                if result and "access_token" in result:
-                    return result
+                cached: dict[str, Any] | None = app.acquire_token_silent(self.scopes, account=account)
+                if cached and "access_token" in cached:
+                    return cached
         with warnings.catch_warnings():
             # msal deprecates this grant for public clients; the setup uses it once, on purpose.
             warnings.simplefilter("ignore", DeprecationWarning)
-            return app.acquire_token_by_username_password(self.username, self.__password, scopes=self.scopes)
+            result: dict[str, Any] = app.acquire_token_by_username_password(
+                self.username, self.__password, scopes=self.scopes
+            )
+            return result

@@ -38,25 +38,47 @@ class Op:
 
     @classmethod
     def update(
-        cls, entity_set: str, key: odata.Key, data: Mapping[str, Any], *, etag: str = "*", content_id=None
+        cls,
+        entity_set: str,
+        key: odata.Key,
+        data: Mapping[str, Any],
+        *,
+        etag: str = "*",
+        content_id: str | int | None = None,
     ) -> Op:
         return cls("PATCH", odata.record_path(entity_set, key), data, {"If-Match": etag}, _cid(content_id))
 
     @classmethod
     def upsert(
-        cls, entity_set: str, key: odata.Key, data: Mapping[str, Any], *, create_only: bool = False, content_id=None
+        cls,
+        entity_set: str,
+        key: odata.Key,
+        data: Mapping[str, Any],
+        *,
+        create_only: bool = False,
+        content_id: str | int | None = None,
     ) -> Op:
         headers = {"If-None-Match": "*"} if create_only else {}
         return cls("PATCH", odata.record_path(entity_set, key), data, headers, _cid(content_id))
 
     @classmethod
-    def delete(cls, entity_set: str, key: odata.Key, *, etag: str | None = None, content_id=None) -> Op:
+    def delete(
+        cls, entity_set: str, key: odata.Key, *, etag: str | None = None, content_id: str | int | None = None
+    ) -> Op:
         return cls(
             "DELETE", odata.record_path(entity_set, key), None, {"If-Match": etag} if etag else {}, _cid(content_id)
         )
 
     @classmethod
-    def get(cls, entity_set: str, key: odata.Key | None = None, *, select=None, filter=None, top=None) -> Op:
+    def get(
+        cls,
+        entity_set: str,
+        key: odata.Key | None = None,
+        *,
+        select: str | Iterable[str] | None = None,
+        filter: odata.Filter | None = None,
+        top: int | None = None,
+    ) -> Op:
         path = odata.record_path(entity_set, key) if key is not None else odata.identifier(entity_set)
         params: dict[str, Any] = {}
         if select:
@@ -68,7 +90,7 @@ class Op:
         return cls("GET", f"{path}?{odata.query_string(params)}" if params else path)
 
     @classmethod
-    def patch_reference(cls, reference: str, data: Mapping[str, Any], *, content_id=None) -> Op:
+    def patch_reference(cls, reference: str, data: Mapping[str, Any], *, content_id: str | int | None = None) -> Op:
         """PATCH a record created earlier in the same change set: Op.patch_reference("$1", {...})."""
         if not _REFERENCE.match(reference):
             raise ValueError(f"not a Content-ID reference: {reference!r}")
@@ -85,7 +107,7 @@ class ChangeSet:
 
     operations: Sequence[Op]
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if not self.operations:
             raise ValueError("an empty change set")
         for op in self.operations:

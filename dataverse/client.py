@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 from urllib.parse import urlsplit
 
 import requests
@@ -47,7 +47,7 @@ _FUNCTION_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
 class Stats:
     """Thread-safe counters for job logs and benchmarks: requests by (method, status), retries, throttling."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._lock = threading.Lock()
         self.reset()
 
@@ -106,7 +106,7 @@ class Stats:
 class UpsertResult:
     id: str | None
     created: bool | None  # None when the server did not say (a plain upsert without return_representation)
-    row: dict | None = None
+    row: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -115,7 +115,7 @@ class Change:
 
     deleted: bool
     id: str | None
-    row: dict | None
+    row: dict[str, Any] | None
 
 
 @dataclass(frozen=True)
@@ -141,7 +141,7 @@ class QueryResult:
         self.count: int | None = None
         self.pages_fetched = 0
 
-    def pages(self) -> Iterator[list[dict]]:
+    def pages(self) -> Iterator[list[dict[str, Any]]]:
         url: str | None = self._client._with_query(self._url, self._params)
         remaining = self._limit
         while url:
@@ -160,7 +160,7 @@ class QueryResult:
             next_link = payload.get("@odata.nextLink")
             url = self._client._same_origin(next_link) if next_link else None
 
-    def __iter__(self) -> Iterator[dict]:
+    def __iter__(self) -> Iterator[dict[str, Any]]:
         for page in self.pages():
             yield from page
 
@@ -280,7 +280,7 @@ class Client:
     def __enter__(self) -> Client:
         return self
 
-    def __exit__(self, *exc_info) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.close()
 
     # Records ---------------------------------------------------------------------------------------
@@ -338,9 +338,9 @@ class Client:
         key: Key,
         *,
         select: Iterable[str] | str | None = None,
-        expand=None,
+        expand: odata.Expand | None = None,
         annotations: str | None = None,
-    ) -> dict:
+    ) -> dict[str, Any]:
         """One record by GUID or alternate-key dict; NotFound when it does not exist."""
         params: dict[str, Any] = {}
         if select:
@@ -454,7 +454,7 @@ class Client:
         url = f"{self.api_url}{odata.record_path(entity_set, key)}/{odata.identifier(relationship)}/$ref"
         if (target_set is None) != (target_key is None):
             raise ValueError("give both target_set and target_key, or neither")
-        if target_set is not None:
+        if target_set is not None and target_key is not None:
             url = self._with_query(url, {"$id": self.api_url + odata.record_path(target_set, target_key)})
         self._send("DELETE", url)
 
@@ -473,7 +473,7 @@ class Client:
         filter: Filter | None = None,
         orderby: Iterable[str] | str | None = None,
         top: int | None = None,
-        expand=None,
+        expand: odata.Expand | None = None,
         page_size: int | None = None,
         count: bool = False,
         annotations: str | None = None,
@@ -548,7 +548,8 @@ class Client:
         """
         items = list(operations)
         if changeset:
-            items = [batching.ChangeSet(items)]
+            # ChangeSet checks at run time that it holds Op objects only (TypeError otherwise).
+            items = [batching.ChangeSet(cast("list[batching.Op]", items))]
         items = batching.normalise(items)
         content_type, body = batching.build_body(items, api_url=self.api_url)
         idempotent = all(op.method != "POST" for item in items for op in batching._ops(item))
@@ -567,15 +568,17 @@ class Client:
         if not response_type.lower().startswith("multipart/mixed"):
             raise error_for(response.status_code, response.content, response.headers)
         results = batching.parse_response(response_type, response.content)
-        failing = next((result for result in results if not result.ok), None)
-        if response.status_code >= 400 or (failing is not None and not continue_on_error):
-            if failing is None:
+        failure = next((result.error for result in results if not result.ok), None)
+        if response.status_code >= 400 or (failure is not None and not continue_on_error):
+            if failure is None:
                 raise error_for(response.status_code, response.content, response.headers)
-            raise BatchFailed(failing.error, results)
+            raise BatchFailed(failure, results)
         return self._align(items, results)
 
     @staticmethod
-    def _align(items: Sequence[batching.Op | batching.ChangeSet], results: list) -> list[batching.OperationResult]:
+    def _align(
+        items: Sequence[batching.Op | batching.ChangeSet], results: list[batching.OperationResult]
+    ) -> list[batching.OperationResult]:
         aligned: list[batching.OperationResult] = []
         position = 0
         for item in items:
@@ -629,7 +632,9 @@ class Client:
         )
 
     @staticmethod
-    def _targets(rows, logical_name: str, entity_set: str, keys: Sequence[Key] | None) -> list[dict]:
+    def _targets(
+        rows: Sequence[Mapping[str, Any]], logical_name: str, entity_set: str, keys: Sequence[Key] | None
+    ) -> list[dict[str, Any]]:
         if not rows:
             raise ValueError("no rows")
         if keys is not None and len(keys) != len(rows):
@@ -767,8 +772,11 @@ class Client:
             raise DataverseError(None, None, f"refusing to follow a link outside {self.api_url}: {link[:200]}")
         return link
 
-    def _get_json(self, url: str, *, headers: Mapping[str, str] | None = None) -> dict:
-        return self._json(self._send("GET", url, headers={"If-None-Match": "null", **(headers or {})}))
+    def _get_json(self, url: str, *, headers: Mapping[str, str] | None = None) -> dict[str, Any]:
+        payload: dict[str, Any] = self._json(
+            self._send("GET", url, headers={"If-None-Match": "null", **(headers or {})})
+        )
+        return payload
 
     @staticmethod
     def _json(response: requests.Response) -> Any:
@@ -833,9 +841,9 @@ class Client:
                 sent = not _never_sent(exc)
                 logger.warning("%s %s failed (%s)", method, _path(url), type(exc).__name__)
                 if (sent and not idempotent) or attempts >= self.max_retries:
-                    error = TransportError(f"{method} {_path(url)}: {exc}")
-                    error.after_possible_delivery = possibly_delivered or sent
-                    raise error from exc
+                    transport_error = TransportError(f"{method} {_path(url)}: {exc}")
+                    transport_error.after_possible_delivery = possibly_delivered or sent
+                    raise transport_error from exc
                 possibly_delivered = possibly_delivered or sent
                 attempts += 1
                 self.stats.record_retry()

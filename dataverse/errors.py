@@ -10,7 +10,10 @@ import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # batch imports this module: only the type checker may import it back
+    from .batch import OperationResult
 
 DUPLICATE_RECORD_CODES = frozenset({"0x80040237", "0x80060892"})
 CONCURRENCY_MISMATCH_CODES = frozenset({"0x80060882"})
@@ -74,7 +77,15 @@ class ConcurrencyMismatch(PreconditionFailed):
 class Throttled(DataverseError):
     """429: service protection limits hit; `retry_after` is the wait in seconds the server asked for."""
 
-    def __init__(self, status, code, message, *, retry_after: float | None = None, headers=None):
+    def __init__(
+        self,
+        status: int | None,
+        code: str | None,
+        message: str,
+        *,
+        retry_after: float | None = None,
+        headers: Mapping[str, str] | None = None,
+    ):
         self.retry_after = retry_after
         super().__init__(status, code, message, headers=headers)
 
@@ -97,7 +108,7 @@ class BatchFailed(DataverseError):
     the server returned (for Dataverse that is usually just the failing one).
     """
 
-    def __init__(self, error: DataverseError, results: list):
+    def __init__(self, error: DataverseError, results: list[OperationResult]):
         self.error = error
         self.results = results
         super().__init__(error.status, error.code, f"batch stopped: {error.message}", headers=error.headers)

@@ -22,6 +22,8 @@ _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4
 _KEY_VALUE_FORBIDDEN = frozenset("/#<>*%&:\\?+")
 
 Key = uuid.UUID | str | Mapping[str, Any]
+# What expand= takes (see expand_text).
+Expand = str | Iterable[str] | Mapping[str, Mapping[str, Any] | None]
 
 
 def identifier(name: str, *, what: str = "name") -> str:
@@ -301,7 +303,7 @@ def orderby_text(orderby: str | Iterable[str]) -> str:
     return ",".join(parts)
 
 
-def expand_text(expand: str | Iterable[str] | Mapping[str, Mapping[str, Any] | None]) -> str:
+def expand_text(expand: Expand) -> str:
     """$expand from navigation names, or {"nav": {"select": [...], "filter": F..., "orderby": ..., "top": n}}."""
     if isinstance(expand, str):
         expand = [expand]
@@ -330,9 +332,9 @@ def expand_text(expand: str | Iterable[str] | Mapping[str, Mapping[str, Any] | N
 
 
 def positive_int(value: Any, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{what} must be a positive integer, got {value!r}")
-    return value
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
+        return value
+    raise ValueError(f"{what} must be a positive integer, got {value!r}")
 
 
 def query_string(params: Mapping[str, Any]) -> str:
