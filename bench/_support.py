@@ -75,7 +75,8 @@ def admin_client(sandbox):
 def connect(sandbox) -> None:
     """The saved, enabled connection; the integration user's roles; the parents coupled."""
     from dataverse import Client, ClientSecretAuth, F
-    from syncjobs import constants, services
+    from syncjobs import constants
+    from syncjobs.connection import services
     from syncjobs.models import CrmConnection
 
     auth = ClientSecretAuth(sandbox.authority, sandbox.client_id, sandbox.client_secret)
@@ -158,8 +159,8 @@ def couple_parents(sandbox) -> None:
 
 def run_job(mapping_name: str, direction: str, *, full: bool = False, parameters: dict | None = None):
     """Create the job and run it here (no worker), as ``crm_sync run --wait`` does; returns the finished job."""
-    from syncjobs import jobs
     from syncjobs.models import IntegrationTableMapping
+    from syncjobs.runs import jobs
 
     job = jobs.job_create(
         mapping=IntegrationTableMapping.objects.get(name=mapping_name),

@@ -12,7 +12,7 @@ three scenarios, each in its own process with a throwaway ERP database and sandb
   429 with Retry-After beyond), the same full and incremental runs;
 - kill: ``manage.py crm_sync run CUSTOMER --full --wait`` in a subprocess, killed (SIGKILL) once
   ``--kill-at`` of the customers exist as accounts in the CRM (and it has written some itself). Each
-  time the reaper (``syncjobs.jobs.job_reap_stale``, told the time is past STALE_AFTER instead of
+  time the reaper (``syncjobs.runs.jobs.job_reap_stale``, told the time is past STALE_AFTER instead of
   waiting) hands the job on, and a worker's task (``syncjobs.tasks.run_sync_job``, in a subprocess)
   runs it again, to be killed at the next point. After the third kill the reaper gives the job up
   (MAX_ATTEMPTS); ``crm_sync run CUSTOMER --full --wait`` is run again to its end, then CONTACT in
@@ -374,8 +374,8 @@ def run_kill(args) -> dict:
         sandbox, baseline = start(root, args)
         from django.utils import timezone
 
-        from syncjobs import jobs
         from syncjobs.models import SyncJob
+        from syncjobs.runs import jobs
 
         log = root / "subprocesses.log"
         try:

@@ -130,7 +130,7 @@ def delete_seeded_orders(sandbox) -> None:
 
 def enable_sales_orders() -> None:
     from crm_orders import services as order_services
-    from syncjobs import clients
+    from syncjobs.connection import clients
     from syncjobs.models import CrmConnection
 
     connection = CrmConnection.objects.get()
@@ -218,9 +218,11 @@ def run_baseline(order_ids: list[str]) -> tuple:
     from crm_orders import intake
     from crm_orders import services as order_services
     from erp import selectors as erp_selectors
-    from syncjobs import clients, jobs, selectors
+    from syncjobs.connection import clients
+    from syncjobs.connection import selectors as connection_selectors
+    from syncjobs.runs import jobs
 
-    connection = selectors.crm_connection_get()
+    connection = connection_selectors.crm_connection_get()
     job = jobs.job_claim(job_id=order_services.order_intake_job_create(crm_ids=order_ids, enqueue=False).pk)
     run = intake.IntakeRun(job=job, user=connection.sales_order_processing_user, setup=erp_selectors.sales_setup())
     stamp = f"{timezone.localdate().isoformat()}T00:00:00Z"
@@ -268,7 +270,7 @@ def run_baseline(order_ids: list[str]) -> tuple:
 
 def run_engine() -> tuple:
     from crm_orders import services as order_services
-    from syncjobs import jobs
+    from syncjobs.runs import jobs
 
     job = order_services.order_intake_job_create(enqueue=False)
     started = time.perf_counter()

@@ -8,8 +8,8 @@ still found by a full synchronization, which checks every coupling.
 from django.contrib.contenttypes.models import ContentType
 from django.db.models.signals import post_delete
 from django.dispatch import receiver
-from django.utils import timezone
 
+from coupling import services as coupling_services
 from coupling.models import Coupling
 
 
@@ -22,9 +22,7 @@ def mark_erp_record_deleted(sender, instance, using, **kwargs):
     couplings = Coupling.objects.using(using).filter(
         erp_model=ContentType.objects.db_manager(using).get_for_model(sender), erp_system_id=system_id
     )
-    if couplings.update(erp_deleted_at=timezone.now()):
-        # Only for a coupled record: a label may read a related record (one more query).
-        couplings.update(erp_deleted_label=deleted_record_label(instance))
+    coupling_services.couplings_mark_erp_deleted(couplings=couplings, label=lambda: deleted_record_label(instance))
 
 
 def deleted_record_label(instance) -> str:

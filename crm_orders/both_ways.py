@@ -28,8 +28,8 @@ from coupling.models import Coupling
 from crm_orders import intake
 from erp import services as erp_services
 from erp.models import SalesHeader, SalesLine
-from syncjobs import jobs
 from syncjobs.models import SyncJob
+from syncjobs.runs import jobs
 
 FULFILLED_STATE, COMPLETE = 3, 100001
 IDS = uuid.UUID("5a0d7b9e-31c4-4f5e-8a61-2c9e7f3b4d10")

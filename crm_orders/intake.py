@@ -43,9 +43,10 @@ from erp.models import (
     UnitOfMeasure,
 )
 from erp.services import round_amount
-from syncjobs import clients, jobs
-from syncjobs import selectors as sync_selectors
+from syncjobs.connection import clients
+from syncjobs.connection import selectors as connection_selectors
 from syncjobs.models import IntegrationTableMapping, SyncJob
+from syncjobs.runs import jobs
 
 logger = logging.getLogger(__name__)
 
@@ -266,7 +267,7 @@ def customer_of(row: dict, lookups: Lookups) -> Customer:
 def _uncoupled_rows_url(mapping_name: str) -> str:
     """Where the rows of a mapping that no ERP record is coupled with are coupled (or created in the ERP)."""
     mapping = _mapping(mapping_name)
-    return reverse("syncjobs:coupling_uncoupled", args=[mapping.pk]) if mapping is not None else ""
+    return reverse("coupling:uncoupled", args=[mapping.pk]) if mapping is not None else ""
 
 
 def _mapping(name: str) -> IntegrationTableMapping | None:
@@ -663,7 +664,7 @@ def order_versions_keep(client: dataverse.Client, crm_ids) -> None:
 
 def run_order_intake(*, job: SyncJob) -> None:
     """The job handler: every submitted order not yet in the ERP (or ``parameters["crm_ids"]`` of them)."""
-    connection = sync_selectors.crm_connection_get()
+    connection = connection_selectors.crm_connection_get()
     if not connection.sales_order_integration_enabled:
         raise jobs.JobCannotRun("Sales order integration is off: turn it on in the assisted setup first.")
     user = connection.sales_order_processing_user

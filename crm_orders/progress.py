@@ -26,9 +26,10 @@ from coupling import services as coupling_services
 from coupling.selectors import crm_ids_for
 from crm_orders.models import OrderProgress
 from erp.models import Currency, Customer, Item, Resource, SalesHeader, SalesInvoiceHeader, SalesLine, UnitOfMeasure
-from syncjobs import clients, jobs
-from syncjobs import selectors as sync_selectors
+from syncjobs.connection import clients
+from syncjobs.connection import selectors as connection_selectors
 from syncjobs.models import SyncJob
+from syncjobs.runs import jobs
 
 logger = logging.getLogger(__name__)
 
@@ -329,7 +330,7 @@ def run_order_progress(*, job: SyncJob) -> None:
     failed stay unsent (its error row says why) and are sent by a later run."""
     from crm_orders import both_ways  # builds on this module
 
-    both_ways_on = sync_selectors.crm_connection_get().sales_orders_both_ways
+    both_ways_on = connection_selectors.crm_connection_get().sales_orders_both_ways
     failed_orders: set[int] = set()
     with clients.crm_client() as client:
         before = client.stats.total

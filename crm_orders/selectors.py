@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 import dataverse
 from crm_orders.intake import submitted_filter
+from syncjobs.errors.selectors import current_sync_errors
 from syncjobs.models import SyncJob, SyncJobError
-from syncjobs.selectors import current_sync_errors
 
 ANNOTATIONS = "OData.Community.Display.V1.FormattedValue"
 

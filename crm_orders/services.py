@@ -19,8 +19,10 @@ from django.utils import timezone
 import dataverse
 from crm_orders import fields, progress
 from crm_orders.intake import SUBMITTED
-from syncjobs import clients, jobs, signals
+from syncjobs import signals
+from syncjobs.connection import clients
 from syncjobs.models import CrmConnection, SyncJob
+from syncjobs.runs import jobs
 
 logger = logging.getLogger(__name__)
 
@@ -158,7 +160,7 @@ def order_jobs_now(*, user=None) -> list[SyncJob]:
 
 
 def order_jobs_due(*, now: datetime.datetime | None = None) -> list[SyncJob]:
-    """For the scheduler (syncjobs.scheduling): the order jobs due now, created and not queued. Intake every
+    """For the scheduler (syncjobs.runs.scheduling): the order jobs due now, created and not queued. Intake every
     ``sales_order_interval_minutes`` when automatic; progress whenever some is waiting to be sent."""
     now = now or timezone.now()
     connection = _integration_on()

@@ -1,6 +1,6 @@
 """``crm_verify`` for sales orders: every ERP order that came from Dynamics 365 against its CRM order and lines.
 
-The result is a ``syncjobs.verification.MappingVerification`` under the name SALES ORDERS, so that the command
+The result is a ``syncjobs.engine.verification.MappingVerification`` under the name SALES ORDERS, so that the command
 reports it like the mappings. Compared per coupled order: the ERP order number the CRM holds, the customer (the
 account coupled to the ERP customer), the processing status and state the ERP's progress implies (once sent),
 and the lines in sequence: product, quantity and unit price (the freight line against the freight amount).
@@ -21,8 +21,8 @@ from crm_orders import intake, progress
 from crm_orders.models import OrderProgress
 from erp import selectors as erp_selectors
 from erp.models import Customer, Item, Resource, SalesHeader
+from syncjobs.engine.verification import DEFAULT_LIMIT, MappingVerification
 from syncjobs.models import Direction, IntegrationTableMapping
-from syncjobs.verification import DEFAULT_LIMIT, MappingVerification
 
 NAME = "SALES ORDERS"
 ORDER_SELECT = [

@@ -10,11 +10,13 @@ from django.shortcuts import redirect, render
 from django.utils.html import format_html
 from django.views import View
 
+from coupling.views import job_link
 from crm_orders import selectors, services
 from crm_orders.forms import AutomaticCreationForm, CopiedFieldsForm
-from syncjobs import clients
-from syncjobs import selectors as sync_selectors
-from syncjobs.coupling_ui.views import CRM_ERRORS, connection_page_url, crm_problem, job_link
+from syncjobs.connection import clients
+from syncjobs.connection import selectors as connection_selectors
+from syncjobs.connection.clients import CRM_ERRORS, crm_problem
+from syncjobs.connection.selectors import connection_page_url
 
 
 class SubmittedOrdersView(PermissionRequiredMixin, View):
@@ -25,7 +27,7 @@ class SubmittedOrdersView(PermissionRequiredMixin, View):
         return self.render_page(request)
 
     def render_page(self, request: HttpRequest, form=None, fields_form=None) -> HttpResponse:
-        connection = sync_selectors.crm_connection_get()
+        connection = connection_selectors.crm_connection_get()
         context = {
             "title": "Dynamics 365 sales orders",
             "connection": connection,
@@ -45,14 +47,14 @@ class SubmittedOrdersView(PermissionRequiredMixin, View):
 
     def post(self, request: HttpRequest) -> HttpResponse:
         if "save_automatic" in request.POST:
-            form = AutomaticCreationForm(request.POST, instance=sync_selectors.crm_connection_get())
+            form = AutomaticCreationForm(request.POST, instance=connection_selectors.crm_connection_get())
             if not form.is_valid():
                 return self.render_page(request, form=form)
             form.save()
             messages.success(request, "Automatic creation of sales orders saved.")
             return redirect(request.path)
         if "save_fields" in request.POST:
-            fields_form = CopiedFieldsForm.for_connection(sync_selectors.crm_connection_get(), request.POST)
+            fields_form = CopiedFieldsForm.for_connection(connection_selectors.crm_connection_get(), request.POST)
             if not fields_form.is_valid():
                 return self.render_page(request, fields_form=fields_form)
             services.copied_fields_save(left_out=fields_form.left_out())

@@ -37,7 +37,7 @@ def _secret_key() -> str:
 
 SECRET_KEY = _secret_key()
 # Fernet keys encrypting the secrets the application stores (the CRM client secret): comma-separated,
-# the first encrypts and all decrypt (rotation). Empty: a key generated once into DATA_DIR (syncjobs.crypto).
+# the first encrypts and all decrypt (rotation). Empty: a key generated once into DATA_DIR (syncjobs.connection.crypto).
 NAV_CRM_ENCRYPTION_KEYS = env.list("NAV_CRM_ENCRYPTION_KEY", default=[])
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]", "testserver"])

@@ -12,6 +12,7 @@ urlpatterns = [
     path("erp/", include("erp.urls")),
     path("setup/", include("setup_wizard.urls")),
     path("sync/sales-orders/", include("crm_orders.urls")),
+    path("sync/", include("coupling.urls")),
     path("sync/", include("syncjobs.urls")),
     path("api/", include("nav_crm.api.urls")),
     path("odata/", include("webservices.urls")),

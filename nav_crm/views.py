@@ -58,8 +58,10 @@ def home(request):
 
 def _integration_health(user) -> dict | None:
     """The integration's health, for those who follow the synchronization, once a connection is saved."""
-    from syncjobs import health, selectors  # the integration builds on the ERP, not the other way round
+    from syncjobs import permissions
+    from syncjobs.connection import selectors as connection_selectors
+    from syncjobs.runs import health
 
-    if not user.has_perm("syncjobs.view_syncjob") or not selectors.crm_connection_get().is_saved:
+    if not user.has_perm(permissions.VIEW_JOBS) or not connection_selectors.crm_connection_get().is_saved:
         return None
     return health.home_context()

@@ -5,15 +5,14 @@ from django.urls import reverse
 from django.utils.safestring import SafeString
 
 from setup_wizard import selectors
-from syncjobs import selectors as syncjobs_selectors
-
-MANAGE_CONNECTION = "syncjobs.manage_connection"
+from syncjobs import permissions
+from syncjobs.connection import selectors as connection_selectors
 
 
 def crm_setup_banner(request) -> SafeString | None:
-    if request.path != reverse("home") or not request.user.has_perm(MANAGE_CONNECTION):
+    if request.path != reverse("home") or not request.user.has_perm(permissions.MANAGE_CONNECTION):
         return None
-    if syncjobs_selectors.crm_connection_is_enabled():
+    if connection_selectors.crm_connection_is_enabled():
         return None
     return render_to_string(
         "setup_wizard/_crm_setup_banner.html",

@@ -23,9 +23,11 @@ from crm_orders import services as order_services
 from setup_wizard import solution
 from setup_wizard.models import SetupWizardProgress, WebServiceAccessKey
 from setup_wizard.solution import definition
-from syncjobs import clients, constants, full_sync
+from syncjobs import constants
+from syncjobs.connection import clients
 from syncjobs.mappings import services as mapping_services
 from syncjobs.models import CrmConnection, FullSyncRun, IntegrationTableMapping
+from syncjobs.runs import full_sync
 
 logger = logging.getLogger(__name__)
 

@@ -13,22 +13,22 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from nav_crm.ui.views import apply_validation_error
 from setup_wizard import forms, selectors, services
-from syncjobs import constants
-from syncjobs import selectors as syncjobs_selectors
-from syncjobs import services as syncjobs_services
+from syncjobs import constants, permissions
+from syncjobs.connection import checks
+from syncjobs.connection import selectors as connection_selectors
+from syncjobs.connection import services as syncjobs_services
 
-MANAGE_CONNECTION = "syncjobs.manage_connection"
-manage_connection_required = permission_required(MANAGE_CONNECTION, raise_exception=True)
+manage_connection_required = permission_required(permissions.MANAGE_CONNECTION, raise_exception=True)
 
 
-def _check_results(connection) -> list[syncjobs_services.CheckResult]:
-    return [syncjobs_services.CheckResult.from_dict(data) for data in connection.last_test_results]
+def _check_results(connection) -> list[checks.CheckResult]:
+    return [checks.CheckResult.from_dict(data) for data in connection.last_test_results]
 
 
 @manage_connection_required
 @require_http_methods(["GET", "POST"])
 def crm_connection(request):
-    connection = syncjobs_selectors.crm_connection_get()
+    connection = connection_selectors.crm_connection_get()
     form = forms.CrmConnectionForm(request.POST or None, connection=connection)
     if request.method == "POST" and form.is_valid():
         try:
@@ -45,7 +45,7 @@ def crm_connection(request):
         "import_form": forms.SolutionImportForm(),
         "integration_roles": constants.INTEGRATION_ROLES,
         "solution_installed": any(
-            check["key"] == "solution" and check["status"] == syncjobs_services.CheckStatus.PASSED
+            check["key"] == "solution" and check["status"] == checks.CheckStatus.PASSED
             for check in connection.last_test_results
         ),
         "solution_name": constants.INTEGRATION_SOLUTION_NAME,
@@ -58,12 +58,12 @@ def crm_connection(request):
 @manage_connection_required
 @require_POST
 def crm_connection_test(request):
-    connection = syncjobs_selectors.crm_connection_get()
+    connection = connection_selectors.crm_connection_get()
     if not connection.is_saved:
         messages.error(request, "Save the connection before testing it.")
         return redirect("setup_wizard:crm_connection")
     results = syncjobs_services.connection_test(connection=connection)
-    failed = [result for result in results if result.status == syncjobs_services.CheckStatus.FAILED]
+    failed = [result for result in results if result.status == checks.CheckStatus.FAILED]
     if failed:
         messages.error(request, f"The connection test failed: {failed[0].message}")
     else:
@@ -76,7 +76,7 @@ def crm_connection_test(request):
 @require_POST
 def crm_connection_import_solution(request):
     """Import solution: a CRM administrator's sign-in, used for this import only and never kept."""
-    connection = syncjobs_selectors.crm_connection_get()
+    connection = connection_selectors.crm_connection_get()
     form = forms.SolutionImportForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Enter a CRM administrator's user name and password to import the solution.")
@@ -102,7 +102,7 @@ def crm_connection_import_solution(request):
 @manage_connection_required
 @require_POST
 def crm_connection_enable(request):
-    connection = syncjobs_selectors.crm_connection_get()
+    connection = connection_selectors.crm_connection_get()
     try:
         syncjobs_services.connection_enable(connection=connection)
     except ValidationError as error:
@@ -115,7 +115,7 @@ def crm_connection_enable(request):
 @manage_connection_required
 @require_POST
 def crm_connection_disable(request):
-    syncjobs_services.connection_disable(connection=syncjobs_selectors.crm_connection_get())
+    syncjobs_services.connection_disable(connection=connection_selectors.crm_connection_get())
     messages.success(request, "The connection is disabled; synchronization stops until it is enabled again.")
     return redirect("setup_wizard:crm_connection")
 

@@ -24,9 +24,11 @@ from setup_wizard.models import SetupWizardProgress
 from setup_wizard.solution import definition
 from setup_wizard.views import manage_connection_required
 from syncjobs import constants
-from syncjobs import selectors as syncjobs_selectors
-from syncjobs import services as syncjobs_services
-from syncjobs.coupling_ui.views import CRM_ERRORS, crm_problem
+from syncjobs.connection import checks
+from syncjobs.connection import selectors as connection_selectors
+from syncjobs.connection import services as syncjobs_services
+from syncjobs.connection.clients import CRM_ERRORS, crm_problem
+from syncjobs.mappings import selectors as mapping_selectors
 from syncjobs.models import CrmConnection
 
 Step = SetupWizardProgress.Step
@@ -48,8 +50,8 @@ def step_url(step: int) -> str:
     return reverse("setup_wizard:wizard_step", args=[SLUGS[step]])
 
 
-def _checks(connection: CrmConnection) -> list[syncjobs_services.CheckResult]:
-    return [syncjobs_services.CheckResult.from_dict(data) for data in connection.last_test_results]
+def _checks(connection: CrmConnection) -> list[checks.CheckResult]:
+    return [checks.CheckResult.from_dict(data) for data in connection.last_test_results]
 
 
 def _passed(connection: CrmConnection, keys) -> bool:
@@ -114,7 +116,7 @@ def wizard_step(request, slug: str):
     if action == "back" and step > Step.CONNECTION:
         services.wizard_step_go_to(step=step - 1)
         return redirect(step_url(step - 1))
-    connection = syncjobs_selectors.crm_connection_get()
+    connection = connection_selectors.crm_connection_get()
     return STEP_VIEWS[step](request, action, progress, connection)
 
 
@@ -267,7 +269,7 @@ def _features_step(request, action, progress, connection):
 
 
 def _synchronization_step(request, action, progress, connection):
-    mappings = syncjobs_selectors.integration_mappings()
+    mappings = mapping_selectors.integration_mappings()
     initial = {
         "mappings": [mapping.name for mapping in mappings if mapping.is_enabled],
         "full_synchronization": progress.full_synchronization_requested,
@@ -317,7 +319,7 @@ def _summary_step(request, action, progress, connection):
         progress,
         connection,
         checks=_checks(connection),
-        enabled_mappings=[m.title for m in syncjobs_selectors.integration_mappings() if m.is_enabled],
+        enabled_mappings=[m.title for m in mapping_selectors.integration_mappings() if m.is_enabled],
         sandbox_links=sandbox_links,
         solution_name=constants.INTEGRATION_SOLUTION_NAME,
         solution_version=constants.INTEGRATION_SOLUTION_VERSION,

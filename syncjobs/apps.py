@@ -6,8 +6,4 @@ class SyncjobsConfig(AppConfig):
     verbose_name = "CRM synchronization"
 
     def ready(self):
-        from syncjobs import dependencies  # noqa: F401 — its connection_enabling receiver
-        from syncjobs.coupling_ui.registration import register_detail_extensions, register_list_extensions
-
-        register_list_extensions()
-        register_detail_extensions()
+        from syncjobs.connection import local_currency  # noqa: F401 — its connection_enabling receiver

@@ -11,7 +11,7 @@ from syncjobs.mappings import record_templates, rules
 class CrmConnection(models.Model):
     """The connection to the Dynamics 365 Sales (Dataverse) organization: one row (pk=1).
 
-    Secrets are stored only encrypted (syncjobs.crypto); the CA bundle is public and kept as text.
+    Secrets are stored only encrypted (syncjobs.connection.crypto); the CA bundle is public and kept as text.
     """
 
     SINGLETON_PK = 1
@@ -179,7 +179,7 @@ class IntegrationTableMapping(models.Model):
     crm_watermark = models.DateTimeField("CRM changes synchronized up to", null=True, blank=True, editable=False)
     crm_delta_link = models.TextField("CRM change-tracking delta link", blank=True, editable=False)
     full_sync_running = models.BooleanField("full synchronization running", default=False, editable=False)
-    # The one job that may run for this mapping now (syncjobs.jobs: taken by a compare-and-swap on this
+    # The one job that may run for this mapping now (syncjobs.runs.jobs: taken by a compare-and-swap on this
     # column when a job is claimed, given back when it ends). Others wait for it.
     lease_job = models.ForeignKey(
         "SyncJob", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
@@ -529,7 +529,7 @@ class SyncJobWarning(models.Model):
 
 class FullSyncRun(models.Model):
     """One full synchronization (BC's "Dataverse Full Synch. Review" → Sync All): its lines run one
-    after the other, each mapping after those it depends on (syncjobs.full_sync).
+    after the other, each mapping after those it depends on (syncjobs.runs.full_sync).
 
     The coordinator claims the run like a job claims a job; its heartbeat (and its lines' jobs')
     tells whether a worker still carries it.

@@ -1,6 +1,6 @@
 """django-q2 tasks: they carry a job's (or a full synchronization's) primary key to the code that runs it."""
 
-from syncjobs import full_sync, jobs, scheduling
+from syncjobs.runs import full_sync, jobs, scheduling
 
 
 def run_sync_job(job_id: int) -> str:

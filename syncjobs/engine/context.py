@@ -17,8 +17,8 @@ from django.db import models
 
 import dataverse
 from coupling.models import Coupling
-from syncjobs import jobs
 from syncjobs.models import Direction, IntegrationFieldMapping, IntegrationTableMapping, SyncJob
+from syncjobs.runs import jobs
 
 # How far back an incremental run looks before the watermark: covers clocks and commits that
 # straddle the previous job's start. Records seen twice are unchanged the second time (snapshot).

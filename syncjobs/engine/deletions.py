@@ -20,6 +20,7 @@ from django.db import models, transaction
 from django.db.models import Exists, OuterRef
 
 import dataverse
+from coupling import services as coupling_services
 from coupling.models import Coupling
 from erp import services as erp_services
 from syncjobs.engine import outcomes
@@ -62,25 +63,25 @@ def crm_row_missing(ctx: RunContext, record: models.Model | None, coupling: Coup
     label = _label(ctx, record, coupling)
     try:
         if policy == Policy.DECOUPLE:
-            coupling.delete()
+            coupling_services.coupling_remove(coupling=coupling)
             ctx.count("uncoupled")
         elif policy == Policy.PROPAGATE and record is not None:
             with transaction.atomic():
-                coupling.delete()
+                coupling_services.coupling_remove(coupling=coupling)
                 erp_services.record_delete(instance=record)
             ctx.count("deleted")
         elif policy == Policy.DEACTIVATE and record is not None:
             with transaction.atomic():
                 if not _block(record):
                     raise ValidationError(f"The {record._meta.verbose_name} table has no Blocked field to deactivate.")
-                coupling.delete()
+                coupling_services.coupling_remove(coupling=coupling)
             ctx.count("modified")
             ctx.count("uncoupled")
         elif policy == Policy.RESTORE and record is not None:
             _restore_crm_row(ctx, record, coupling)
             ctx.count("inserted")
         elif record is None:
-            coupling.delete()
+            coupling_services.coupling_remove(coupling=coupling)
             ctx.count("uncoupled")
         else:
             outcomes.record_failure(
@@ -266,17 +267,17 @@ def erp_record_missing(ctx: RunContext, coupling: Coupling, *, row: dict | None)
     erp_label = coupling.erp_deleted_label
     try:
         if coupling.state == Coupling.State.CREATING or policy == Policy.DECOUPLE:
-            coupling.delete()
+            coupling_services.coupling_remove(coupling=coupling)
             ctx.count("uncoupled")
         elif policy == Policy.PROPAGATE:
             with contextlib.suppress(dataverse.NotFound):  # already gone: only the coupling is left
                 ctx.client.delete(entity_set, coupling.crm_id)
-            coupling.delete()
+            coupling_services.coupling_remove(coupling=coupling)
             ctx.count("deleted")
         elif policy == Policy.DEACTIVATE:
             with contextlib.suppress(dataverse.NotFound):
                 ctx.client.update(entity_set, coupling.crm_id, {"statecode": INACTIVE_STATE})
-            coupling.delete()
+            coupling_services.coupling_remove(coupling=coupling)
             ctx.count("modified")
             ctx.count("uncoupled")
         elif policy == Policy.RESTORE:
@@ -332,10 +333,7 @@ def _restore_erp_record(ctx: RunContext, coupling: Coupling, row: dict | None) -
         # Every mapped value, those that go only to Dynamics 365 too (the row holds them as last synchronized).
         cut = from_crm.fill_new_record(ctx, lookups, record, crm_side, row, restoring=True)
         from_crm.save_new_record(record)
-        coupling.erp_system_id = record.system_id
-        coupling.erp_deleted_at = None
-        coupling.erp_deleted_label = ""
-        coupling.save(update_fields=["erp_system_id", "erp_deleted_at", "erp_deleted_label", "modified_at"])
+        coupling_services.coupling_reattach(coupling=coupling, record=record)
         # The base of the next runs: what the row holds of every field, so that nothing is sent back.
         snapshot = {
             **values.erp_values_for_merge(ctx, lookups, record),

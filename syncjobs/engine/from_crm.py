@@ -19,12 +19,14 @@ from django.db import models, transaction
 from django.urls import reverse
 
 import dataverse
+from coupling import services as coupling_services
 from coupling.models import Coupling
 from erp import services as erp_services
 from erp.models import Customer
 from nav_crm.records import describe_record
-from syncjobs.engine import deletions, outcomes, templates, to_crm, values
+from syncjobs.engine import deletions, outcomes, templates, values
 from syncjobs.engine.context import READ_IDS_PER_QUERY, READ_PAGE_SIZE, WATERMARK_OVERLAP, RunContext, crm_noun
+from syncjobs.engine.records import directions, merge_record, validation_message
 from syncjobs.engine.values import Lookups, RecordFailure, Transform
 from syncjobs.engine.writes import WritePlan
 from syncjobs.models import Direction, IntegrationFieldMapping
@@ -171,7 +173,7 @@ def _watermark_batches(ctx: RunContext, state: CrmReadState, seen: set) -> Itera
 def sync_from_crm(ctx: RunContext) -> CrmReadState:
     state = CrmReadState()
     lookups = Lookups(ctx)
-    field_directions = to_crm.directions(ctx)
+    field_directions = directions(ctx)
     plan = WritePlan(ctx, on_row_missing=lambda write: deletions.crm_row_missing(ctx, write.record, write.coupling))
     for batch in crm_batches(ctx, state):
         if batch.deleted:
@@ -267,7 +269,7 @@ def _process_rows(ctx: RunContext, lookups: Lookups, field_directions, plan: Wri
                 parent=failure.parent,
             )
             continue
-        write = to_crm.merge_record(ctx, lookups, field_directions, record, coupling, erp_side, row)
+        write = merge_record(ctx, lookups, field_directions, record, coupling, erp_side, row)
         if write is None:
             continue
         if write.body:
@@ -387,7 +389,7 @@ def _file_under_parent(ctx: RunContext, record: models.Model, row: dict) -> None
             ).values_list("erp_system_id", flat=True)
             parent = parent_model._default_manager.filter(system_id__in=coupled).first()
         if parent is None:
-            couple_at = reverse("syncjobs:coupling_uncoupled", args=[lookup_mapping.pk])
+            couple_at = reverse("coupling:uncoupled", args=[lookup_mapping.pk])
             missing = (
                 f"The {parent_noun} {crm_id} ({field_mapping.crm_attribute}) is not coupled to a "
                 f"{parent_model._meta.verbose_name}"
@@ -438,11 +440,8 @@ def _create_erp_record(ctx: RunContext, lookups: Lookups, row: dict, crm_id: uui
         with transaction.atomic():
             cut = fill_new_record(ctx, lookups, record, crm_side, row, restoring=ctx.restoring)
             save_new_record(record)
-            coupling = Coupling.objects.create(
-                erp_model=ctx.erp_content_type,
-                erp_system_id=record.system_id,
-                crm_entity=ctx.mapping.crm_entity,
-                crm_id=crm_id,
+            coupling = coupling_services.coupling_create_for_new_record(
+                record=record, crm_entity=ctx.mapping.crm_entity, crm_id=crm_id
             )
             erp_side = values.erp_values_for_merge(ctx, lookups, record)
             outcomes.keep_shortened(ctx, coupling=coupling, record=record, cut=cut, held=lambda: erp_side)
@@ -456,9 +455,7 @@ def _create_erp_record(ctx: RunContext, lookups: Lookups, row: dict, crm_id: uui
         _creation_failed(ctx, crm_id, failure.message, failure.details)
         return
     except ValidationError as error:
-        _creation_failed(
-            ctx, crm_id, f"The ERP refused the values from Dynamics 365: {to_crm.validation_message(error)}", ""
-        )
+        _creation_failed(ctx, crm_id, f"The ERP refused the values from Dynamics 365: {validation_message(error)}", "")
         return
     ctx.count("inserted")
     ctx.count("coupled")

@@ -28,18 +28,19 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
-from django.utils import timezone
 
 import dataverse
+from coupling import services as coupling_services
 from coupling.models import OptionCoupling
 from erp import services as erp_services
 from erp.models import CodeField
 from nav_crm.records import describe_record
-from syncjobs import jobs
 from syncjobs.engine import outcomes
 from syncjobs.engine.context import RunContext
+from syncjobs.engine.records import validation_message
 from syncjobs.engine.values import erp_path_value
 from syncjobs.models import IntegrationFieldMapping, IntegrationTableMapping
+from syncjobs.runs import jobs
 
 Policy = IntegrationTableMapping.DeletionPolicy
 LABEL = "label"
@@ -68,14 +69,12 @@ class OptionRun:
         return f"{self.mapping.crm_entity}.{self.mapping.crm_option_attribute}"
 
     def couple(self, record: models.Model, value: int, label: str) -> OptionCoupling:
-        coupling = OptionCoupling.objects.create(
-            erp_model=self.ctx.erp_content_type,
-            erp_system_id=record.system_id,
+        coupling = coupling_services.option_coupling_create(
+            record=record,
             crm_entity=self.mapping.crm_entity,
             crm_attribute=self.mapping.crm_option_attribute,
             option_value=value,
             option_label=label,
-            last_synced_at=timezone.now(),
         )
         self.couplings[record.system_id] = coupling
         self.taken.add(value)
@@ -83,7 +82,7 @@ class OptionRun:
         return coupling
 
     def decouple(self, coupling: OptionCoupling, *, count: bool = True) -> None:
-        coupling.delete()
+        coupling_services.option_coupling_remove(coupling=coupling)
         self.couplings.pop(coupling.erp_system_id, None)
         self.taken.discard(coupling.option_value)
         if count:
@@ -198,12 +197,6 @@ def _fail_option(run: OptionRun, value: int, label: str, message: str, details: 
     )
 
 
-def _validation_message(error: ValidationError) -> str:
-    if hasattr(error, "message_dict"):
-        return " ".join(f"{name}: {' '.join(messages)}" for name, messages in error.message_dict.items())
-    return " ".join(error.messages)
-
-
 # --- One side gone ---------------------------------------------------------------------------------------------
 
 
@@ -293,9 +286,9 @@ def _options_missing(run: OptionRun, *, to_side: bool) -> None:
             try:
                 with transaction.atomic():
                     erp_services.record_delete(instance=record)
-                    coupling.delete()
+                    coupling_services.option_coupling_remove(coupling=coupling)
             except ValidationError as error:
-                _fail_record(run, record, _validation_message(error))
+                _fail_record(run, record, validation_message(error))
                 continue
             run.couplings.pop(coupling.erp_system_id)
             run.records.pop(coupling.erp_system_id)
@@ -314,9 +307,7 @@ def _options_missing(run: OptionRun, *, to_side: bool) -> None:
 
 
 def _save_label(coupling: OptionCoupling, label: str) -> None:
-    coupling.option_label = label
-    coupling.last_synced_at = timezone.now()
-    coupling.save(update_fields=["option_label", "last_synced_at", "modified_at"])
+    coupling_services.option_coupling_synchronized(coupling=coupling, label=label)
 
 
 # --- To Dynamics 365 -------------------------------------------------------------------------------------------
@@ -461,17 +452,14 @@ def _create_erp_record(
         with transaction.atomic():
             erp_services.record_save(instance=record)
             if coupling is not None:
-                coupling.erp_system_id = record.system_id
-                coupling.option_label = label
-                coupling.last_synced_at = timezone.now()
-                coupling.save()
+                coupling_services.option_coupling_synchronized(coupling=coupling, label=label, record=record)
     except ValidationError as error:
         _fail_option(
             run,
             value,
             label,
             f"The ERP refused the {ctx.erp_model._meta.verbose_name} made from the option “{label}”: "
-            f"{_validation_message(error)}",
+            f"{validation_message(error)}",
             f"Codes are upper case, at most {ctx.erp_model._meta.get_field('code').max_length} characters. "
             "Rename the option in Dynamics 365, or create the code in the ERP and couple them.",
         )
@@ -503,7 +491,7 @@ def _relabel_erp_record(run: OptionRun, record: models.Model, value: int, label:
             run,
             record,
             f"The ERP refused the label “{label}” of option {value} of {run.where} for "
-            f"{describe_record(record, capitalize=True)}: {_validation_message(error)}",
+            f"{describe_record(record, capitalize=True)}: {validation_message(error)}",
         )
         return None
     return "modified"

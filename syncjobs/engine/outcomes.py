@@ -16,8 +16,8 @@ from django.utils import timezone
 from coupling import services as coupling_services
 from coupling.models import Coupling
 from dataverse import odata
-from syncjobs import jobs
 from syncjobs.engine.context import RunContext
+from syncjobs.runs import jobs
 
 SUCCESS_FIELDS = [
     "state",

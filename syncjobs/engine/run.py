@@ -14,7 +14,7 @@ import datetime
 
 from django.utils import timezone
 
-from syncjobs import clients
+from syncjobs.connection import clients
 from syncjobs.engine import deletions, from_crm, options, to_crm
 from syncjobs.engine.context import CrmAttribute, RunContext
 from syncjobs.models import Direction, IntegrationTableMapping, SyncJob

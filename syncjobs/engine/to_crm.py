@@ -7,17 +7,15 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from django.core.exceptions import ValidationError
-from django.db import models, transaction
+from django.db import models
 from django.db.models import Exists, OuterRef, Q
-from django.urls import reverse
 
+from coupling import services as coupling_services
 from coupling.models import Coupling
-from erp import services as erp_services
 from erp.models import SyncedModel
-from syncjobs.engine import deletions, outcomes, values
+from syncjobs.engine import deletions, outcomes, records, values
 from syncjobs.engine.context import READ_IDS_PER_QUERY, WATERMARK_OVERLAP, WRITE_PAGE_SIZE, RunContext
-from syncjobs.engine.merge import conflict_message, merge
+from syncjobs.engine.merge import merge
 from syncjobs.engine.values import Lookups, RecordFailure
 from syncjobs.engine.writes import Dispatched, PendingWrite, WritePlan
 
@@ -118,22 +116,6 @@ def fetch_crm_rows(ctx: RunContext, crm_ids: list[uuid.UUID]) -> dict[uuid.UUID,
     return rows
 
 
-def directions(ctx: RunContext) -> dict[str, str]:
-    return {f.name: f.direction for f in ctx.fields if not (f.constant_value and f.direction == "from_crm")}
-
-
-def erp_save(record: models.Model) -> None:
-    """Write CRM values into the ERP through its own rules (full_clean); ValidationError is the record's failure."""
-    with transaction.atomic():
-        erp_services.record_save(instance=record)
-
-
-def validation_message(error: ValidationError) -> str:
-    if hasattr(error, "message_dict"):
-        return " ".join(f"{name}: {' '.join(messages)}" for name, messages in error.message_dict.items())
-    return " ".join(error.messages)
-
-
 def sync_to_crm(ctx: RunContext) -> None:
     # A page's bulk requests are in flight on a worker thread while the next page is read and
     # merged here; each page's outcome is settled (couplings saved, progress written) in order.
@@ -174,7 +156,7 @@ class ToCrmPass:
         self.ctx = ctx
         self.sender = sender
         self.lookups = Lookups(ctx)
-        self.field_directions = directions(ctx)
+        self.field_directions = records.directions(ctx)
         self.creation_defaults = values.creation_defaults(ctx)
         # A new row starts in the CRM's default state (Active): its state is written by later updates.
         self.created_without = values.state_field_names(ctx)
@@ -250,7 +232,7 @@ class ToCrmPass:
             if (needs_crm_values or coupling.crm_id in failed_ids) and coupling.crm_id not in crm_rows:
                 deletions.crm_row_missing(ctx, record, coupling)
                 continue
-            write = merge_record(ctx, lookups, self.field_directions, record, coupling, erp_side, row)
+            write = records.merge_record(ctx, lookups, self.field_directions, record, coupling, erp_side, row)
             if write is None:
                 continue
             if write.body:
@@ -259,7 +241,7 @@ class ToCrmPass:
                 outcomes.mark_success(ctx, coupling, snapshot=write.snapshot, record=record, row=row)
                 successes.append(coupling)
         if new_couplings:
-            Coupling.objects.bulk_create(new_couplings, batch_size=WRITE_PAGE_SIZE)
+            coupling_services.couplings_create(couplings=new_couplings, batch_size=WRITE_PAGE_SIZE)
             ctx.count("coupled", len(new_couplings))
         self._plan_creates(pending)
         dispatched = self.plan.dispatch(self.sender)
@@ -306,66 +288,3 @@ class ToCrmPass:
                     create=True,
                 )
             )
-
-
-def merge_record(ctx, lookups, field_directions, record, coupling, erp_side, row) -> PendingWrite | None:
-    """Merge one coupled record; ERP-side changes are saved here, CRM-side ones returned as a write."""
-    crm_side = values.crm_values(ctx, row) if row is not None else None
-    if row is not None:
-        erp_side = {**values.erp_values_for_merge(ctx, lookups, record), **erp_side}
-    base = coupling.snapshot or {}
-    result = merge(
-        directions=field_directions,
-        base=base,
-        erp=values.erp_side_as_synchronized(erp_side, base, coupling.shortened or {}),
-        crm=crm_side,
-        policy=ctx.mapping.update_conflict_policy,
-    )
-    if result.conflicts:
-        outcomes.record_failure(
-            ctx,
-            message=conflict_message(mapping=ctx.mapping, record_label=str(record), fields=result.conflicts),
-            record=record,
-            coupling=coupling,
-            # The record's conflict page: each side's value, and which one to use per field.
-            fix_url=reverse("syncjobs:record_conflict", args=[ctx.mapping.pk, record.system_id]),
-            fix_label="Resolve the conflict",
-        )
-        return None
-    if result.unchanged:
-        ctx.count("unchanged")
-        return PendingWrite(record=record, coupling=coupling, body={}, snapshot=result.merged, create=False)
-    cut: dict[str, values.Shortened] = {}
-    if result.to_erp:
-        try:
-            if row is not None:
-                lookups.prime_for_rows([row])
-            cut = values.apply_to_erp(ctx, lookups, record, crm_side or {}, result.to_erp)
-            erp_save(record)
-        except RecordFailure as failure:
-            outcomes.record_failure(
-                ctx, message=failure.message, details=failure.details, record=record, coupling=coupling
-            )
-            record.refresh_from_db()
-            return None
-        except ValidationError as error:
-            outcomes.record_failure(
-                ctx,
-                message=f"The ERP refused the values from Dynamics 365: {validation_message(error)}",
-                record=record,
-                coupling=coupling,
-            )
-            record.refresh_from_db()
-            return None
-        if not result.to_crm:
-            ctx.count("modified")
-    outcomes.keep_shortened(
-        ctx,
-        coupling=coupling,
-        record=record,
-        cut=cut,
-        held=lambda: values.erp_values_for_merge(ctx, lookups, record),
-        written=result.to_crm | result.to_erp,
-    )
-    body = values.crm_payload(ctx, result.merged, result.to_crm) if result.to_crm else {}
-    return PendingWrite(record=record, coupling=coupling, body=body, snapshot=result.merged, create=False)

@@ -12,8 +12,9 @@ from django.contrib.auth.models import Permission
 from crm_orders import services as order_services
 from erp import selectors as erp_selectors
 from erp.models import Customer, Item, Resource
-from syncjobs import clients, jobs
+from syncjobs.connection import clients
 from syncjobs.models import CrmConnection, SyncJob
+from syncjobs.runs import jobs
 from tests import factories
 from tests.syncjobs import engine_support as support
 from tests.syncjobs.crm_support import admin_client

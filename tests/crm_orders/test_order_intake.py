@@ -72,7 +72,7 @@ def test_a_second_run_never_creates_an_order_twice_even_when_dynamics_365_was_no
     )
     assert orders.take_over().inserted == 1
     # The first run's write-back is lost (as after a crash between the ERP's commit and it).
-    from syncjobs import clients
+    from syncjobs.connection import clients
 
     with clients.crm_client() as client:
         client.update("salesorders", uuid.UUID(order_id), {"lastbackofficesubmit": None, "nav_erpordernumber": None})

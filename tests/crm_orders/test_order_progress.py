@@ -10,7 +10,7 @@ from crm_orders.progress import PROCESSING_STATUS
 from erp import services as erp_services
 from erp.models import SalesHeader
 from syncjobs.models import SyncJob
-from syncjobs.scheduling import scheduled_sync_dispatch
+from syncjobs.runs.scheduling import scheduled_sync_dispatch
 from tests import factories
 from tests.crm_orders import order_support as orders
 from tests.syncjobs import engine_support as support
@@ -144,7 +144,7 @@ def test_the_scheduler_queues_the_order_jobs_when_due(world, taken_over):
 
 def test_an_order_whose_progress_failed_leaves_the_errors_page_once_it_is_sent(world, taken_over):
 
-    from syncjobs import selectors
+    from syncjobs.errors import selectors
 
     order_id, order = taken_over
     erp_services.sales_order_release(order=order)

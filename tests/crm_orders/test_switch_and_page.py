@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from setup_wizard import services as setup_services
-from syncjobs import services as sync_services
+from syncjobs.connection import services as sync_services
 from syncjobs.models import CrmConnection, SyncJob
 from tests import factories
 from tests.crm_orders import order_support as orders
@@ -179,7 +179,7 @@ def test_the_scheduler_creates_orders_automatically_every_interval_and_not_when_
 
     from django.utils import timezone
 
-    from syncjobs.scheduling import scheduled_sync_dispatch
+    from syncjobs.runs.scheduling import scheduled_sync_dispatch
 
     orders.build_world(connected)
     assert [job.kind for job in scheduled_sync_dispatch() if job.mapping_id is None] == [SyncJob.Kind.ORDER_INTAKE]

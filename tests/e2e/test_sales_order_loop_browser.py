@@ -20,7 +20,7 @@ from erp.models import SalesHeader
 from setup_wizard import services as setup_services
 from setup_wizard.models import SetupWizardProgress
 from syncjobs.models import SyncJob
-from syncjobs.scheduling import scheduled_sync_dispatch
+from syncjobs.runs.scheduling import scheduled_sync_dispatch
 from tests.e2e.browser_support import log_in, shot
 from tests.factories import UserFactory
 from tests.syncjobs import engine_support as support

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from syncjobs import constants
-from syncjobs import selectors as syncjobs_selectors
+from syncjobs.connection import selectors as connection_selectors
 from tests.e2e import browser_support as browser
 from tests.factories import TEST_PASSWORD, UserFactory
 from tests.setup_wizard.wizard_support import connection_rows, integration_user_roles
@@ -71,7 +71,7 @@ def test_walk_the_assisted_setup_and_enable_the_connection(live_server, page, cr
     page.wait_for_selector("text=The connection is enabled. The setup is finished.")
     shot(page, "6_enabled")
 
-    assert syncjobs_selectors.crm_connection_is_enabled()
+    assert connection_selectors.crm_connection_is_enabled()
     assert integration_user_roles(sandbox) == set(constants.INTEGRATION_ROLES)
     row = connection_rows(sandbox)[0]
     assert row["nav_dynamicsnavodataurl"] == f"{live_server.url}/odata/v4/"

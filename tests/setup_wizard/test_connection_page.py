@@ -7,7 +7,7 @@ from django.contrib.auth.models import Group
 from django.test import Client
 from django.urls import reverse
 
-from syncjobs import selectors
+from syncjobs.connection import selectors as connection_selectors
 from syncjobs.models import CrmConnection
 from tests import factories
 from tests.syncjobs.crm_support import local_currency, save_connection
@@ -78,21 +78,21 @@ def test_posts_without_the_csrf_token_are_refused(url, crm_sandbox):
     client = admin_client(enforce_csrf_checks=True)
     response = client.post(url, form_data(crm_sandbox, server_url="https://changed.example.com"))
     assert response.status_code == 403
-    assert selectors.crm_connection_get().server_url != "https://changed.example.com"
+    assert connection_selectors.crm_connection_get().server_url != "https://changed.example.com"
 
 
 def test_saving_encrypts_the_secret_and_the_page_never_shows_it_again(crm_sandbox):
     client = admin_client()
     response = client.post(PAGE, form_data(crm_sandbox))
     assert response.status_code == 302
-    connection = selectors.crm_connection_get()
+    connection = connection_selectors.crm_connection_get()
     assert connection.has_client_secret and SECRET not in connection.client_secret_encrypted
     page = client.get(PAGE).content.decode()
     assert SECRET not in page
     assert "set — replace" in page
     # Saving again without a secret keeps it.
     assert client.post(PAGE, form_data(crm_sandbox, client_secret="")).status_code == 302
-    assert selectors.crm_connection_get().client_secret_encrypted == connection.client_secret_encrypted
+    assert connection_selectors.crm_connection_get().client_secret_encrypted == connection.client_secret_encrypted
 
 
 def test_a_refused_form_does_not_send_the_secret_or_the_private_key_back(crm_sandbox, certificate_pair):
@@ -131,7 +131,7 @@ def test_enable_through_the_page_needs_every_check_then_disable(ready_sandbox):
     client = admin_client()
     page = client.post(ACTIONS[1], follow=True).content.decode()
     assert "only when every check passes" in page
-    assert not selectors.crm_connection_is_enabled()
+    assert not connection_selectors.crm_connection_is_enabled()
 
     local_currency("USD")
     page = client.post(ACTIONS[1], follow=True).content.decode()
@@ -139,13 +139,13 @@ def test_enable_through_the_page_needs_every_check_then_disable(ready_sandbox):
     assert page.count('data-status="passed"') == 7
     assert "# nav_crm Integration" in page
     assert "Disable the connection to change it." in page
-    assert selectors.crm_connection_is_enabled()
+    assert connection_selectors.crm_connection_is_enabled()
     # The form is read-only while enabled: a post changes nothing.
     client.post(PAGE, form_data(ready_sandbox, server_url="https://changed.example.com"))
-    assert selectors.crm_connection_get().server_url == ready_sandbox.url.rstrip("/")
+    assert connection_selectors.crm_connection_get().server_url == ready_sandbox.url.rstrip("/")
 
     client.post(ACTIONS[2])
-    assert not selectors.crm_connection_is_enabled()
+    assert not connection_selectors.crm_connection_is_enabled()
 
 
 def test_test_before_saving_says_so():

@@ -4,7 +4,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from setup_wizard import selectors, services
-from syncjobs import selectors as syncjobs_selectors
+from syncjobs.connection import selectors as connection_selectors
 from tests import factories
 from tests.setup_wizard.wizard_support import connection_rows
 from tests.syncjobs.crm_support import save_connection
@@ -34,15 +34,15 @@ def test_the_crm_gets_the_url_the_user_name_and_a_key_that_works_and_the_old_key
     crm_key = row["nav_dynamicsnavodataaccesskey"]
     assert selectors.access_key_user(username="stock.reader", key=crm_key) == user
     assert selectors.access_key_user(username="stock.reader", key=old_key) is None
-    assert syncjobs_selectors.crm_connection_get().item_availability_user == user
+    assert connection_selectors.crm_connection_get().item_availability_user == user
     progress = selectors.wizard_progress_get()
     assert progress.item_availability_odata_url == ODATA_URL and progress.item_availability_configured_at
 
     # Turning it off empties the CRM's record: the CRM has nothing left to call the ERP with.
-    services.item_availability_disable(connection=syncjobs_selectors.crm_connection_get())
+    services.item_availability_disable(connection=connection_selectors.crm_connection_get())
     row = crm_row(imported_sandbox)
     assert row["nav_dynamicsnavodataurl"] is None and row["nav_dynamicsnavodataaccesskey"] is None
-    assert syncjobs_selectors.crm_connection_get().item_availability_user is None
+    assert connection_selectors.crm_connection_get().item_availability_user is None
 
 
 def test_the_dedicated_user_has_no_password_and_may_only_view_items():
@@ -89,11 +89,11 @@ def test_when_the_crm_refuses_the_write_the_users_old_key_keeps_working(crm_sand
         services.item_availability_enable(connection=connection, user=user, odata_url=ODATA_URL)
     assert "Import the integration solution first" in refused.value.messages[0]
     assert selectors.access_key_user(username="keeps.key", key=old_key) == user
-    assert syncjobs_selectors.crm_connection_get().item_availability_user is None
+    assert connection_selectors.crm_connection_get().item_availability_user is None
 
 
 def test_the_features_are_saved_and_checked():
-    connection = syncjobs_selectors.crm_connection_get()
+    connection = connection_selectors.crm_connection_get()
     connection.save()
     processor = factories.UserFactory(username="order.desk")
     services.connection_features_save(
@@ -102,7 +102,7 @@ def test_the_features_are_saved_and_checked():
         sales_order_processing_user=processor,
         synchronization_interval_minutes=15,
     )
-    saved = syncjobs_selectors.crm_connection_get()
+    saved = connection_selectors.crm_connection_get()
     assert (
         saved.sales_order_integration_enabled,
         saved.sales_order_processing_user,

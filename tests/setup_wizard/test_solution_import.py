@@ -6,8 +6,8 @@ from django.core.exceptions import ValidationError
 from dataverse import F
 from setup_wizard import selectors, services
 from syncjobs import constants
-from syncjobs import selectors as syncjobs_selectors
-from syncjobs import services as syncjobs_services
+from syncjobs.connection import selectors as connection_selectors
+from syncjobs.connection import services as syncjobs_services
 from tests.setup_wizard.wizard_support import integration_user_roles, solution_rows
 from tests.syncjobs.crm_support import (
     admin_client,
@@ -36,7 +36,7 @@ def test_import_creates_the_solution_and_gives_the_integration_user_both_roles(c
     assert result.roles_assigned == constants.INTEGRATION_ROLES
     assert integration_user_roles(sandbox) == set(constants.INTEGRATION_ROLES)
     assert solution_rows(sandbox, "NavCrmIntegration")[0]["version"] == "1.1.0.0"
-    saved = syncjobs_selectors.crm_connection_get()
+    saved = connection_selectors.crm_connection_get()
     assert saved.integration_user_name == "# nav_crm Integration" and saved.integration_user_id is not None
     assert selectors.wizard_progress_get().solution_imported_at is not None
     assert set(statuses(syncjobs_services.connection_test(connection=saved)).values()) == {"passed"}
@@ -90,7 +90,7 @@ def test_an_integration_user_that_is_a_system_administrator_is_refused(crm_sandb
 
 
 def test_blank_credentials_and_an_unsaved_connection_are_refused_without_calling_the_crm():
-    connection = syncjobs_selectors.crm_connection_get()
+    connection = connection_selectors.crm_connection_get()
     with pytest.raises(ValidationError, match="user name and password"):
         services.solution_import(connection=connection, admin_username=" ", admin_password="x")
     with pytest.raises(ValidationError, match="Set the server URL"):

@@ -12,7 +12,7 @@ from django.urls import reverse
 from setup_wizard import selectors
 from setup_wizard.models import SetupWizardProgress
 from syncjobs import constants
-from syncjobs import selectors as syncjobs_selectors
+from syncjobs.connection import selectors as connection_selectors
 from syncjobs.models import CrmConnection, IntegrationFieldMapping, IntegrationTableMapping
 from tests import factories
 from tests.setup_wizard.wizard_support import connection_rows, integration_user_roles, sync_admin_client
@@ -226,7 +226,7 @@ def test_step_3_writes_item_availability_into_the_crm_and_saves_the_features(imp
     assert row["nav_dynamicsnavodataurl"] == "http://testserver/odata/v4/"
     assert row["nav_dynamicsnavodatausername"] == "crm-availability"
     assert selectors.access_key_user(username="crm-availability", key=row["nav_dynamicsnavodataaccesskey"])
-    connection = syncjobs_selectors.crm_connection_get()
+    connection = connection_selectors.crm_connection_get()
     assert connection.item_availability_user.username == "crm-availability"
     assert connection.sales_order_integration_enabled and connection.sales_order_processing_user == processor
     assert connection.synchronization_interval_minutes == 10
@@ -252,7 +252,7 @@ def test_step_3_without_item_availability_writes_nothing_to_the_crm(crm_sandbox)
     steps_done(1, 2)
     response = sync_admin_client().post(FEATURES, features_form(item_availability_enabled=None))
     assert response["Location"] == SYNCHRONIZATION
-    assert syncjobs_selectors.crm_connection_get().item_availability_user is None
+    assert connection_selectors.crm_connection_get().item_availability_user is None
 
 
 # --- Step 4 ---------------------------------------------------------------------------------------------------
@@ -309,12 +309,12 @@ def test_the_summary_enables_only_when_every_check_passes(ready_sandbox):
 
     refused = page(client.post(SUMMARY, {"action": "enable"}, follow=True))  # no local currency in the ERP
     assert "only when every check passes" in refused
-    assert not syncjobs_selectors.crm_connection_is_enabled()
+    assert not connection_selectors.crm_connection_is_enabled()
 
     local_currency("USD")
     enabled = page(client.post(SUMMARY, {"action": "enable"}, follow=True))
     assert "The connection is enabled. The setup is finished." in enabled
-    assert syncjobs_selectors.crm_connection_is_enabled()
+    assert connection_selectors.crm_connection_is_enabled()
     assert selectors.wizard_progress_get().finished_at is not None
     assert "crm-setup-banner" not in page(client.get(reverse("home")))
 

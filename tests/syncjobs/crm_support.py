@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from dataverse import Client, ClientSecretAuth, F, UsernamePasswordAuth
-from syncjobs import constants, services
+from syncjobs import constants
+from syncjobs.connection import services
 from tests import factories
 
 

@@ -7,8 +7,8 @@ import uuid
 from coupling import services as coupling_services
 from coupling.models import Coupling
 from dataverse import F  # noqa: F401 — re-exported for tests
-from syncjobs import jobs
 from syncjobs.models import IntegrationTableMapping, SyncJob
+from syncjobs.runs import jobs
 from tests import factories
 from tests.syncjobs import crm_support
 from tests.syncjobs.crm_support import admin_client, save_connection

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from dataverse import F
-from syncjobs import clients
+from syncjobs.connection import clients
 from tests.syncjobs.crm_support import save_connection
 
 pytestmark = pytest.mark.django_db

@@ -12,8 +12,9 @@ import pytest
 from django.urls import reverse
 
 from erp.models import Customer
-from syncjobs import jobs, selectors
+from syncjobs.errors import selectors
 from syncjobs.models import IntegrationTableMapping, SyncJob, SyncJobError
+from syncjobs.runs import jobs
 from tests import factories
 from tests.syncjobs import coupling_support as cs
 from tests.syncjobs import engine_support as support

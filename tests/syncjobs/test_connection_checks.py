@@ -4,7 +4,8 @@ import socket
 
 import pytest
 
-from syncjobs import constants, services
+from syncjobs import constants
+from syncjobs.connection import checks, services
 from syncjobs.models import CrmConnection
 from tests.syncjobs.crm_support import (
     assign_roles,
@@ -48,7 +49,7 @@ def test_dropped_connections_are_retried_like_every_other_read(ready_sandbox, dr
 
     results, by_key = run(connection)
 
-    if drops <= services.CHECK_RETRIES:
+    if drops <= checks.CHECK_RETRIES:
         assert statuses(results) == ALL_PASSED
     else:  # more than the retries: the check fails, and says the CRM could not be reached, not "not installed"
         failed = [result for result in results if str(result.status) == "failed"]

@@ -6,7 +6,8 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection as db
 
-from syncjobs import crypto, selectors, services
+from syncjobs.connection import crypto, services
+from syncjobs.connection import selectors as connection_selectors
 from syncjobs.models import CrmConnection
 
 pytestmark = pytest.mark.django_db
@@ -142,7 +143,7 @@ def test_changes_are_refused_while_the_connection_is_enabled():
     CrmConnection.objects.filter(pk=connection.pk).update(is_enabled=True)
     with pytest.raises(ValidationError, match="Disable the connection before changing it"):
         save(server_url="https://other.crm.dynamics.com")
-    assert selectors.crm_connection_get().server_url == "https://contoso.crm4.dynamics.com"
+    assert connection_selectors.crm_connection_get().server_url == "https://contoso.crm4.dynamics.com"
 
 
 def test_saving_forgets_the_last_test_and_a_new_identity_forgets_the_integration_user():
@@ -161,6 +162,6 @@ def test_saving_forgets_the_last_test_and_a_new_identity_forgets_the_integration
 
 
 def test_the_blank_connection_before_setup_is_not_configured():
-    connection = selectors.crm_connection_get()
+    connection = connection_selectors.crm_connection_get()
     assert not connection.is_saved and not connection.is_configured
-    assert not selectors.crm_connection_is_enabled()
+    assert not connection_selectors.crm_connection_is_enabled()

@@ -4,8 +4,8 @@ import pytest
 
 from coupling.models import Coupling
 from erp.models import Customer
-from syncjobs import jobs
 from syncjobs.models import SyncJob
+from syncjobs.runs import jobs
 from tests import factories
 from tests.erp.pages_support import messages_of
 from tests.syncjobs import coupling_support as cs

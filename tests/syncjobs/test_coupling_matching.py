@@ -5,7 +5,7 @@ import uuid
 from django.urls import reverse
 
 from coupling.models import Coupling
-from syncjobs import matching
+from syncjobs.engine import matching
 from syncjobs.models import SyncJob, SyncJobError
 from tests import factories
 from tests.syncjobs import coupling_support as cs
@@ -148,7 +148,7 @@ def test_the_criteria_page_saves_the_criteria_and_starts_the_job(connected):
     assert page.status_code == 200 and str(customer.system_id) in page.content.decode()
 
     name, city = field(mapping, "name"), field(mapping, "address1_city")
-    url = reverse("syncjobs:coupling_match", args=[mapping.pk])
+    url = reverse("coupling:match", args=[mapping.pk])
     bad = client.post(url, {"system_id": [customer.system_id], f"f{name.pk}-use": "on", f"f{name.pk}-priority": "x"})
     assert "Enter a whole number from 0 to 1000." in bad.content.decode()
     none = client.post(url, {"system_id": [customer.system_id]})

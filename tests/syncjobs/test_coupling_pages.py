@@ -18,7 +18,7 @@ CUSTOMERS = reverse("erp:customer_list")
 
 
 def couple_url(mapping, record):
-    return reverse("syncjobs:coupling_record", args=[mapping.pk, record.system_id])
+    return reverse("coupling:record", args=[mapping.pk, record.system_id])
 
 
 def customer_mapping():
@@ -191,7 +191,7 @@ def test_synchronize_now_asks_which_side_wins_when_both_changed(connected):
     assert 'id="both-changed"' in question.content.decode() and "Both Changed" in question.content.decode()
     assert not SyncJob.objects.filter(parameters__erp_system_ids=[str(customer.system_id)]).exists()
 
-    url = reverse("syncjobs:coupling_synchronize", args=[customer_mapping().pk])
+    url = reverse("coupling:synchronize", args=[customer_mapping().pk])
     unanswered = client.post(url, {"system_id": [customer.system_id], "back": CUSTOMERS}, follow=True)
     assert "Choose which side's data to use." in messages_of(unanswered)
     client.post(url, {"system_id": [customer.system_id], "direction": "from_crm", "back": CUSTOMERS})
@@ -234,7 +234,7 @@ def test_uncoupled_crm_rows_are_listed_and_created_in_the_erp_by_a_job(connected
     taken_id = cs.create_account(connected, "Crmside Taken")
     support.couple(factories.CustomerFactory(), "account", taken_id)
     mapping = customer_mapping()
-    url = reverse("syncjobs:coupling_uncoupled", args=[mapping.pk])
+    url = reverse("coupling:uncoupled", args=[mapping.pk])
     client = cs.client_with(*cs.EVERYTHING)
 
     page = client.get(url, {"q": "Crmside"})
@@ -256,7 +256,7 @@ def test_uncoupled_crm_rows_are_listed_and_created_in_the_erp_by_a_job(connected
 def test_create_in_erp_refuses_bad_or_coupled_ids(connected):
     taken_id = cs.create_account(connected, "Crmside Refused")
     support.couple(factories.CustomerFactory(), "account", taken_id)
-    url = reverse("syncjobs:coupling_uncoupled", args=[customer_mapping().pk])
+    url = reverse("coupling:uncoupled", args=[customer_mapping().pk])
     client = cs.client_with(*cs.EVERYTHING)
     assert "is not a Dynamics 365 row id" in " ".join(messages_of(client.post(url, {"crm_id": ["x"]}, follow=True)))
     coupled = client.post(url, {"crm_id": [taken_id]}, follow=True)
@@ -272,9 +272,9 @@ def page_urls():
     customer = factories.CustomerFactory()
     return [
         couple_url(mapping, customer),
-        reverse("syncjobs:coupling_match", args=[mapping.pk]),
-        reverse("syncjobs:coupling_uncoupled", args=[mapping.pk]),
-        reverse("syncjobs:coupling_synchronize", args=[mapping.pk]),
+        reverse("coupling:match", args=[mapping.pk]),
+        reverse("coupling:uncoupled", args=[mapping.pk]),
+        reverse("coupling:synchronize", args=[mapping.pk]),
     ]
 
 

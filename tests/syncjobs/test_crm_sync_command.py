@@ -5,9 +5,9 @@ import io
 import pytest
 from django.core.management import CommandError, call_command
 
-from syncjobs import jobs
+from syncjobs.mappings.selectors import mapping_dependency_order
 from syncjobs.models import IntegrationTableMapping, SyncJob
-from syncjobs.selectors import mapping_dependency_order
+from syncjobs.runs import jobs
 from tests.queue_support import queued_payloads
 
 pytestmark = pytest.mark.django_db

@@ -9,7 +9,8 @@ from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management import CommandError, call_command
 
-from syncjobs import crypto, selectors, services
+from syncjobs.connection import crypto, services
+from syncjobs.connection import selectors as connection_selectors
 
 
 def test_without_a_configured_key_one_is_generated_once_into_the_data_directory(settings, tmp_path):
@@ -65,7 +66,7 @@ def test_the_rotation_command_moves_the_stored_secret_to_the_new_key(settings):
     call_command("crm_reencrypt_secrets", stdout=out)
     assert "older keys can be removed" in out.getvalue()
     settings.NAV_CRM_ENCRYPTION_KEYS = [new]
-    assert crypto.secret_decrypt(selectors.crm_connection_get().client_secret_encrypted) == "s3cret"
+    assert crypto.secret_decrypt(connection_selectors.crm_connection_get().client_secret_encrypted) == "s3cret"
 
     settings.NAV_CRM_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
     with pytest.raises(CommandError, match="cannot be decrypted"):

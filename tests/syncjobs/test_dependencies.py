@@ -6,8 +6,11 @@ from django.test import Client
 from django.urls import reverse
 
 from coupling.models import Coupling
-from syncjobs import jobs, matching, selectors, services
+from syncjobs.connection import services
+from syncjobs.engine import matching
+from syncjobs.errors import selectors
 from syncjobs.models import IntegrationTableMapping, SyncJob, SyncJobError
+from syncjobs.runs import jobs
 from syncjobs.tasks import run_sync_jobs_in_order
 from tests import factories
 from tests.factories import UserFactory
@@ -79,7 +82,7 @@ def test_an_uncoupled_parent_links_to_its_couple_page_and_couple_by_match_and_re
     error = SyncJobError.objects.get(job=failed)
     assert error.message == "Salesperson JR John Roberts must be coupled to a Dynamics 365 user."
     salespeople = match_salespeople_by_name()
-    couple_page = reverse("syncjobs:coupling_record", args=[salespeople.pk, john.system_id])
+    couple_page = reverse("coupling:record", args=[salespeople.pk, john.system_id])
     assert (error.fix_url, error.fix_label) == (couple_page, "Couple salesperson JR John Roberts")
     page = admin_client.get(ERRORS_URL).content.decode()
     assert f'<a href="{couple_page}">Couple salesperson JR John Roberts</a>' in page
@@ -136,7 +139,7 @@ def test_the_couple_page_lists_every_uncoupled_parent_at_once_with_a_link_to_cou
     customer = factories.CustomerFactory(name="Many Parents Ltd", salesperson=helen, currency=euro)
     client = cs.client_with(*cs.EVERYTHING)
 
-    page = client.get(reverse("syncjobs:coupling_record", args=[support.mapping("CUSTOMER").pk, customer.system_id]))
+    page = client.get(reverse("coupling:record", args=[support.mapping("CUSTOMER").pk, customer.system_id]))
 
     parents = page.context["uncoupled_parents"]
     assert [(parent.record, parent.mapping.name, parent.erp_field) for parent in parents] == [
@@ -149,7 +152,7 @@ def test_the_couple_page_lists_every_uncoupled_parent_at_once_with_a_link_to_cou
         (helen, "SALESPEOPLE", "salesperson HR Helen Ray"),
         (euro, "CURRENCY", "currency EUR"),
     ):
-        url = reverse("syncjobs:coupling_record", args=[support.mapping(mapping_name).pk, record.system_id])
+        url = reverse("coupling:record", args=[support.mapping(mapping_name).pk, record.system_id])
         assert f'<a href="{url}">Couple {label}</a>' in content
 
 
@@ -158,7 +161,7 @@ def test_the_couple_page_names_the_uncoupled_local_currency_of_a_record_without_
     lcy = local_currency("USD")
     customer = factories.CustomerFactory(name="Local Currency Ltd", salesperson=john, currency=None)
     client = cs.client_with(*cs.EVERYTHING)
-    url = reverse("syncjobs:coupling_record", args=[support.mapping("CUSTOMER").pk, customer.system_id])
+    url = reverse("coupling:record", args=[support.mapping("CUSTOMER").pk, customer.system_id])
 
     assert [parent.record for parent in client.get(url).context["uncoupled_parents"]] == [lcy]
     assert "(the local currency)" in client.get(url).content.decode()

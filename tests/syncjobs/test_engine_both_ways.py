@@ -4,9 +4,9 @@ import pytest
 
 from coupling.models import Coupling
 from erp.models import Customer, Salesperson
-from syncjobs import jobs
 from syncjobs.engine import run_synchronization
 from syncjobs.models import IntegrationTableMapping, SyncJob, SyncJobError
+from syncjobs.runs import jobs
 from tests import factories
 from tests.syncjobs import engine_support as support
 

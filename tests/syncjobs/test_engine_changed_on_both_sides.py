@@ -10,8 +10,8 @@ from django.test import Client
 from django.urls import reverse
 
 from erp.models import Customer
-from syncjobs import clients
-from syncjobs.coupling_ui import selectors
+from syncjobs.connection import clients
+from syncjobs.engine import crm_queries
 from syncjobs.models import SyncJob
 from tests import factories
 from tests.syncjobs import engine_support as support
@@ -29,7 +29,7 @@ def created_by_the_engine(connected):
 
 def changed_on_both_sides(customer) -> list:
     with clients.crm_client() as client:
-        return selectors.changed_on_both_sides(
+        return crm_queries.changed_on_both_sides(
             client=client, mapping=support.mapping("CUSTOMER"), records=[Customer.objects.get(pk=customer.pk)]
         )
 
@@ -65,7 +65,7 @@ def test_asked_which_side_to_use_keeping_both_merges_field_by_field(connected, c
     browser.force_login(factories.UserFactory(is_superuser=True))
 
     response = browser.post(
-        reverse("syncjobs:coupling_synchronize", args=[support.mapping("CUSTOMER").pk]),
+        reverse("coupling:synchronize", args=[support.mapping("CUSTOMER").pk]),
         {"system_id": [str(created_by_the_engine.system_id)], "direction": "both", "back": "/"},
     )
 

@@ -4,9 +4,9 @@ from decimal import Decimal
 
 import pytest
 
-from syncjobs import jobs
 from syncjobs.engine import to_crm
 from syncjobs.models import IntegrationTableMapping, SyncJob
+from syncjobs.runs import jobs
 from tests import factories
 from tests.syncjobs import engine_support as support
 

@@ -8,8 +8,9 @@ import pytest
 
 from coupling.models import OptionCoupling
 from erp.models import Customer, PaymentTerms, ShipmentMethod, ShippingAgent
-from syncjobs import jobs, selectors
+from syncjobs.mappings import selectors as mapping_selectors
 from syncjobs.models import Direction, IntegrationTableMapping, SyncJob, SyncJobError
+from syncjobs.runs import jobs
 from tests import factories
 from tests.syncjobs import crm_support
 from tests.syncjobs import engine_support as support
@@ -184,7 +185,7 @@ def test_propagated_deletion_removes_an_option_no_account_uses(connected, john):
 
 
 def test_option_mappings_run_before_customers_and_as_jobs(connected):
-    names = [mapping.name for mapping in selectors.mapping_dependency_order(enabled_only=True)]
+    names = [mapping.name for mapping in mapping_selectors.mapping_dependency_order(enabled_only=True)]
     for name in ("PAYMENT TERMS", "SHIPMENT METHOD", "SHIPPING AGENT"):
         assert names.index(name) < names.index("CUSTOMER")
         job = jobs.job_create(mapping=support.mapping(name), direction="to_crm", enqueue=False)

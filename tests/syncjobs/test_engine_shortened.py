@@ -9,7 +9,8 @@ import pytest
 from django.test import Client
 
 from erp.models import Customer
-from syncjobs import clients, verification
+from syncjobs.connection import clients
+from syncjobs.engine import verification
 from syncjobs.models import SyncJob, SyncJobWarning
 from tests import factories
 from tests.factories import UserFactory

@@ -11,8 +11,8 @@ from django.utils import timezone
 
 from coupling.models import Coupling
 from erp.models import Customer
-from syncjobs import jobs
 from syncjobs.models import CrmConnection, IntegrationTableMapping, SyncJob, SyncJobError
+from syncjobs.runs import jobs
 from tests.factories import CustomerFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -13,9 +13,9 @@ from django.test import Client
 
 from coupling.models import Coupling
 from erp.models import Currency, Customer
-from syncjobs import jobs
+from syncjobs.errors.restore import referring_couplings_resend
 from syncjobs.models import CrmConnection, SyncJob, SyncJobError
-from syncjobs.services import referring_couplings_resend
+from syncjobs.runs import jobs
 from tests import factories
 from tests.erp.pages_support import messages_of
 from tests.syncjobs import engine_support as support

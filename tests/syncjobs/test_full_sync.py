@@ -15,8 +15,12 @@ from django.utils import timezone
 from coupling.models import Coupling
 from erp.models import Customer
 from setup_wizard.models import SetupWizardProgress
-from syncjobs import clients, full_sync, jobs, selectors, tasks
+from syncjobs import tasks
+from syncjobs.connection import clients
+from syncjobs.connection import selectors as connection_selectors
+from syncjobs.mappings import selectors as mapping_selectors
 from syncjobs.models import CrmConnection, FullSyncLine, FullSyncRun, IntegrationTableMapping, SyncJob
+from syncjobs.runs import full_sync, jobs
 from tests import factories
 from tests.queue_support import queued_payloads
 from tests.syncjobs import coupling_support as cs
@@ -59,7 +63,7 @@ def test_recommendations_follow_what_each_side_holds(connected):
         lines = review_by_name(client=client)
         asked = client.stats.count("GET")
 
-    assert list(lines) == [m.name for m in selectors.mapping_dependency_order(enabled_only=True)]
+    assert list(lines) == [m.name for m in mapping_selectors.mapping_dependency_order(enabled_only=True)]
     customer = lines["CUSTOMER"]
     assert (customer.recommendation, customer.erp_count) == (Recommendation.COUPLE, 1)
     assert customer.crm_count == len(accounts) > 0
@@ -302,7 +306,7 @@ def test_the_page_needs_the_permission_and_shows_the_review(connected):
     assert response.status_code == 200
     content = response.content.decode()
     assert 'data-testid="full-sync-review"' in content
-    for mapping in selectors.mapping_dependency_order(enabled_only=True):
+    for mapping in mapping_selectors.mapping_dependency_order(enabled_only=True):
         assert f'data-mapping="{mapping.name}"' in content
     assert 'data-testid="full-sync-start"' not in content  # seeing is not starting
     assert viewer.post(START).status_code == 403
@@ -389,7 +393,7 @@ def test_finishing_the_assisted_setup_starts_the_full_synchronization_asked_for(
         )
         with django_capture_on_commit_callbacks(execute=True):
             response = client.post(summary, {"action": "enable"}, follow=True)
-        assert selectors.crm_connection_is_enabled()
+        assert connection_selectors.crm_connection_is_enabled()
         return response.content.decode()
 
     assert "full synchronization" not in finish(full_synchronization=False).lower()

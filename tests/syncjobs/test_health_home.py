@@ -12,8 +12,8 @@ from django.utils import timezone
 
 from coupling.models import Coupling
 from erp.models import Customer
-from syncjobs import health, jobs
 from syncjobs.models import FullSyncLine, FullSyncRun, IntegrationTableMapping, SyncJob
+from syncjobs.runs import health, jobs
 from tests.factories import CustomerFactory, UserFactory
 from tests.syncjobs.crm_support import save_connection
 

@@ -10,8 +10,8 @@ from django.utils import timezone
 
 from coupling.models import Coupling
 from erp.models import Customer
-from syncjobs import jobs
 from syncjobs.models import IntegrationTableMapping, SyncJob, SyncJobError
+from syncjobs.runs import jobs
 from tests.factories import CustomerFactory, UserFactory
 from tests.queue_support import queued_job_ids
 

@@ -13,9 +13,9 @@ import pytest
 from django.db import connection, connections
 from django.utils import timezone
 
-from syncjobs import full_sync, jobs
 from syncjobs.mappings.services import mapping_reset_to_defaults
 from syncjobs.models import FullSyncRun, IntegrationTableMapping, SyncJob
+from syncjobs.runs import full_sync, jobs
 from tests.queue_support import queued_job_ids
 
 

@@ -14,8 +14,9 @@ from django.utils import timezone
 from django_q.models import Schedule
 from django_q.tasks import async_task
 
-from syncjobs import jobs, tasks
+from syncjobs import tasks
 from syncjobs.models import IntegrationTableMapping, SyncJob
+from syncjobs.runs import jobs
 from tests.queue_support import queued_job_ids
 
 pytestmark = pytest.mark.django_db
@@ -139,7 +140,7 @@ import uuid
 from django.contrib.contenttypes.models import ContentType
 from coupling.models import Coupling
 from erp.models import Customer
-from syncjobs import jobs
+from syncjobs.runs import jobs
 from syncjobs.models import IntegrationTableMapping
 customers = ContentType.objects.get_for_model(Customer)
 for _ in range(3):

@@ -7,8 +7,8 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from syncjobs import jobs
 from syncjobs.models import IntegrationTableMapping, SyncJob, SyncJobError
+from syncjobs.runs import jobs
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -6,8 +6,8 @@ from django.contrib.contenttypes.models import ContentType
 from coupling.models import Coupling
 from crm_sandbox import metadata
 from erp.models import Customer
-from syncjobs import selectors
 from syncjobs.mappings import defaults, services
+from syncjobs.mappings import selectors as mapping_selectors
 from syncjobs.mappings.services import _field_mapping_errors
 from syncjobs.models import Direction, IntegrationFieldMapping, IntegrationTableMapping
 from tests.factories import CustomerFactory
@@ -134,7 +134,7 @@ def test_default_crm_names_are_dataverse_names_the_sandbox_declares():
 
 
 def test_dependency_order_puts_dependencies_first_and_breaks_ties_by_priority():
-    order = [m.name for m in selectors.mapping_dependency_order()]
+    order = [m.name for m in mapping_selectors.mapping_dependency_order()]
     assert order == [
         "SALESPEOPLE",
         "CURRENCY",
@@ -149,27 +149,27 @@ def test_dependency_order_puts_dependencies_first_and_breaks_ties_by_priority():
         "CUSTPRCGRP-PRICE",
         "SALESPRC-PRODPRICE",
     ]
-    assert [m.name for m in selectors.integration_mappings()] == order
+    assert [m.name for m in mapping_selectors.integration_mappings()] == order
 
 
 def test_dependency_order_follows_dependencies_over_priority():
     mapping("UNIT OF MEASURE").depends_on.add(mapping("CONTACT"))
-    order = [m.name for m in selectors.mapping_dependency_order()]
+    order = [m.name for m in mapping_selectors.mapping_dependency_order()]
     assert order.index("CUSTOMER") < order.index("CONTACT") < order.index("UNIT OF MEASURE")
     assert order.index("UNIT OF MEASURE") < order.index("ITEM-PRODUCT")
 
 
 def test_dependency_order_lists_every_mapping_even_around_a_cycle_written_past_the_services():
     mapping("CURRENCY").depends_on.add(mapping("CONTACT"))
-    order = [m.name for m in selectors.mapping_dependency_order()]
+    order = [m.name for m in mapping_selectors.mapping_dependency_order()]
     assert sorted(order) == sorted(ISSUE_MAPPINGS)
     assert order[0] == "SALESPEOPLE"
 
 
 def test_dependency_order_can_leave_out_disabled_mappings():
     services.mapping_set_enabled(mapping=mapping("RESOURCE-PRODUCT"), enabled=False)
-    assert "RESOURCE-PRODUCT" not in [m.name for m in selectors.mapping_dependency_order(enabled_only=True)]
-    assert "RESOURCE-PRODUCT" in [m.name for m in selectors.mapping_dependency_order()]
+    assert "RESOURCE-PRODUCT" not in [m.name for m in mapping_selectors.mapping_dependency_order(enabled_only=True)]
+    assert "RESOURCE-PRODUCT" in [m.name for m in mapping_selectors.mapping_dependency_order()]
 
 
 def test_reset_restores_edited_values_and_keeps_ids_and_couplings():

@@ -16,9 +16,9 @@ from django.test import Client
 
 from erp import services as erp_services
 from erp.models import Customer
-from syncjobs import jobs
-from syncjobs import services as sync_services
+from syncjobs.errors import restore
 from syncjobs.models import IntegrationTableMapping, SyncJob, SyncJobError
+from syncjobs.runs import jobs
 from tests import factories
 from tests.syncjobs import engine_support as support
 
@@ -71,7 +71,7 @@ def test_restore_deleted_counterpart_on_the_errors_page_keeps_the_salesperson_an
     failed = support.run("CUSTOMER", "from_crm", parameters={"crm_ids": [str(crm_id)]})
     error = SyncJobError.objects.get(job=failed)
 
-    outcome = sync_services.job_errors_restore(errors=SyncJobError.objects.filter(pk=error.pk))
+    outcome = restore.job_errors_restore(errors=SyncJobError.objects.filter(pk=error.pk))
     assert outcome.restored == [error], outcome.refused
     (job,) = outcome.jobs
     finished = jobs.job_run(job_id=job.pk)

@@ -8,8 +8,9 @@ from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 
-from syncjobs import full_sync, jobs, selectors
+from syncjobs.mappings import selectors as mapping_selectors
 from syncjobs.models import CrmConnection, FullSyncLine, FullSyncRun, IntegrationTableMapping, SyncJob
+from syncjobs.runs import full_sync, jobs
 from syncjobs.tasks import run_sync_jobs_in_order
 from tests.factories import UserFactory
 from tests.queue_support import queued_payloads
@@ -57,7 +58,7 @@ def review_without_crm(monkeypatch):
             full_sync.ReviewLine(
                 mapping=m, erp_count=0, crm_count=0, recommendation=FullSyncLine.Recommendation.NONE, reason=""
             )
-            for m in selectors.mapping_dependency_order(enabled_only=True)
+            for m in mapping_selectors.mapping_dependency_order(enabled_only=True)
         ]
 
     monkeypatch.setattr(full_sync, "full_sync_review", review)
@@ -97,7 +98,7 @@ def test_the_buttons_show_for_users_who_may_start_jobs(review_without_crm):
 
     content = client.get(FULL_SYNC_PAGE).content.decode()
     assert ALL_BUTTON in content
-    for enabled in selectors.mapping_dependency_order(enabled_only=True):
+    for enabled in mapping_selectors.mapping_dependency_order(enabled_only=True):
         assert f'formaction="{synchronize_url(enabled.name)}"' in content, enabled.name
 
 
@@ -150,7 +151,7 @@ def test_all_mappings_get_their_jobs_in_dependency_order_in_one_task_and_a_live_
     connection_enabled, handler, django_capture_on_commit_callbacks
 ):
     IntegrationTableMapping.objects.filter(name="RESOURCE-PRODUCT").update(is_enabled=False)
-    expected = [m.name for m in selectors.mapping_dependency_order(enabled_only=True)]
+    expected = [m.name for m in mapping_selectors.mapping_dependency_order(enabled_only=True)]
     assert "RESOURCE-PRODUCT" not in expected and len(expected) > 3
     client = client_with(*PAGES, *RUN_NOW)
     with django_capture_on_commit_callbacks(execute=True):
@@ -193,7 +194,7 @@ def test_all_includes_the_sales_order_jobs_as_crm_sync_run_all_does(
     from_page = list(SyncJob.objects.order_by("pk").values_list("mapping_name", "kind"))
     assert from_page[-1][1] == SyncJob.Kind.ORDER_INTAKE
     assert [name for name, kind in from_page[:-1]] == [
-        m.name for m in selectors.mapping_dependency_order(enabled_only=True)
+        m.name for m in mapping_selectors.mapping_dependency_order(enabled_only=True)
     ]
     [payload] = queued_payloads()
     assert len(payload["args"][0]) == len(from_page)

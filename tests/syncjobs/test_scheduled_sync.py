@@ -8,9 +8,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django_q.models import Schedule
 
-from syncjobs import scheduling, tasks
+from syncjobs import tasks
+from syncjobs.mappings.selectors import mapping_dependency_order
 from syncjobs.models import CrmConnection, IntegrationTableMapping, SyncJob
-from syncjobs.selectors import mapping_dependency_order
+from syncjobs.runs import scheduling
 from tests import factories
 from tests.queue_support import queued_payloads
 from tests.syncjobs import coupling_support as cs

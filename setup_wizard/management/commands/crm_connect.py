@@ -14,7 +14,8 @@ from setup_wizard import services
 from setup_wizard.management.commands.crm_connection_test import MARKS
 from setup_wizard.models import SetupWizardProgress
 from syncjobs import constants
-from syncjobs import services as syncjobs_services
+from syncjobs.connection import checks
+from syncjobs.connection import services as syncjobs_services
 from syncjobs.models import CrmConnection
 
 CONNECTION_CHECKS = ("server", "token", "whoami")
@@ -168,7 +169,7 @@ class Command(BaseCommand):
         for result in results:
             line = f"  [{MARKS[result.status]}] {result.title}: {result.message}"
             style = self.style.SUCCESS if result.passed else self.style.ERROR
-            self.stdout.write(style(line) if result.status != syncjobs_services.CheckStatus.NOT_RUN else line)
+            self.stdout.write(style(line) if result.status != checks.CheckStatus.NOT_RUN else line)
         return results
 
     def _import_solution(self, connection, admin_user: str, password_file: Path) -> None:

@@ -4,12 +4,13 @@ import sys
 
 from django.core.management.base import BaseCommand
 
-from syncjobs import selectors, services
+from syncjobs.connection import checks, services
+from syncjobs.connection import selectors as connection_selectors
 
 MARKS = {
-    services.CheckStatus.PASSED: "PASS",
-    services.CheckStatus.FAILED: "FAIL",
-    services.CheckStatus.NOT_RUN: "SKIP",
+    checks.CheckStatus.PASSED: "PASS",
+    checks.CheckStatus.FAILED: "FAIL",
+    checks.CheckStatus.NOT_RUN: "SKIP",
 }
 
 
@@ -17,7 +18,7 @@ class Command(BaseCommand):
     help = "Tests the saved CRM connection: prints every check and exits 0 only when all pass."
 
     def handle(self, *args, **options):
-        connection = selectors.crm_connection_get()
+        connection = connection_selectors.crm_connection_get()
         if not connection.is_saved:
             self.stderr.write("No CRM connection is set up yet: use the setup page or `manage.py crm_connect`.")
             sys.exit(1)
@@ -25,7 +26,7 @@ class Command(BaseCommand):
         for result in results:
             line = f"[{MARKS[result.status]}] {result.title}: {result.message}"
             style = self.style.SUCCESS if result.passed else self.style.ERROR
-            self.stdout.write(style(line) if result.status != services.CheckStatus.NOT_RUN else line)
+            self.stdout.write(style(line) if result.status != checks.CheckStatus.NOT_RUN else line)
             if result.hint:
                 self.stdout.write(f"       Fix: {result.hint}")
         passed = sum(result.passed for result in results)

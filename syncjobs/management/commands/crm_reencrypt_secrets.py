@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from syncjobs import crypto, services
+from syncjobs.connection import crypto, services
 
 
 class Command(BaseCommand):

@@ -9,7 +9,7 @@ Without --wait a job is queued for the django-q2 worker (qcluster) and its id pr
 --wait it runs here, in the foreground, and its counters are printed. The exit status is 1
 when records failed or a job could not run.
 
-``run --all --full`` is a full synchronization (syncjobs.full_sync): each mapping's recommendation
+``run --all --full`` is a full synchronization (syncjobs.runs.full_sync): each mapping's recommendation
 from what both sides hold, in dependency order; where both sides already hold data it couples by
 match instead of creating duplicates. ``run --all`` without --full runs every mapping incrementally, then,
 when sales order integration is on, creates ERP orders from the submitted ones and sends the orders' progress.
@@ -22,9 +22,10 @@ from django.core.management.base import BaseCommand, CommandError
 
 import dataverse
 from crm_orders import services as order_services
-from syncjobs import clients, full_sync, jobs, run_now
+from syncjobs.connection import clients
 from syncjobs.models import FullSyncLine, IntegrationTableMapping, SyncJob
-from syncjobs.tables import job_duration
+from syncjobs.runs import full_sync, jobs, run_now
+from syncjobs.runs.tables import job_duration
 
 DIRECTIONS = {
     "to": SyncJob.JobDirection.TO_CRM,

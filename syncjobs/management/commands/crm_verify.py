@@ -7,7 +7,7 @@ engine computes: transforms, lookups by coupled id, option values) and lists the
 the records and rows in the mappings' filters that are not coupled, couplings whose other side
 no longer exists, and CRM rows coupled twice. Without MAPPING: every enabled record mapping, and the sales
 orders from Dynamics 365 (SALES ORDERS: order number, customer, processing status, lines) when that integration is on.
-Writes nothing. The exit status is 1 when anything differs (see ``syncjobs.verification``).
+Writes nothing. The exit status is 1 when anything differs (see ``syncjobs.engine.verification``).
 """
 
 import json
@@ -18,9 +18,11 @@ from django.core.management.base import BaseCommand, CommandError
 
 import dataverse
 from crm_orders import verification as order_verification
-from syncjobs import clients, selectors, verification
+from syncjobs.connection import clients
+from syncjobs.connection import selectors as connection_selectors
+from syncjobs.engine import verification
+from syncjobs.engine.verification import MappingVerification
 from syncjobs.management.commands.crm_sync import format_table
-from syncjobs.verification import MappingVerification
 
 COLUMNS = (
     "mapping",
@@ -139,7 +141,7 @@ class Command(BaseCommand):
 
     @staticmethod
     def orders_integrated() -> bool:
-        connection = selectors.crm_connection_get()
+        connection = connection_selectors.crm_connection_get()
         return connection.is_enabled and connection.sales_order_integration_enabled
 
     def write_report(self, results: list[MappingVerification]) -> None:

@@ -1,0 +1,343 @@
+"""Match-based coupling (BC's "Match Based Coupling" and CDSIntTableCouple): couple uncoupled ERP
+records to the CRM rows whose matching fields hold the same values.
+
+For each uncoupled ERP record the priority groups of match fields are tried in ascending
+priority (fields with the same priority must all match). A lookup field matches by the coupled id
+of the record it refers to (a price list item: its price list and its product), so rows without a
+name of their own can be matched too; a record whose looked-up record is not coupled has nothing
+to match on. Exactly one hit that no coupling takes couples the record; none, several or an
+already coupled one leave it unmatched: it is then created new in Dynamics 365 when the mapping
+says so, else logged as failed, naming the candidates. The CRM is read in bulk: one query per page
+of records and group.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from itertools import groupby
+
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+
+import dataverse
+from coupling import services as coupling_services
+from coupling.models import Coupling
+from syncjobs.connection import clients
+from syncjobs.engine.context import RunContext
+from syncjobs.engine.crm_queries import and_filters, crm_mapping_filter, crm_primary_name
+from syncjobs.engine.values import Lookups, RecordFailure
+from syncjobs.models import Direction, FullSyncLine, IntegrationFieldMapping, IntegrationTableMapping, SyncJob
+from syncjobs.runs import jobs
+
+RECORDS_PER_PAGE = 200
+# A group of several fields is asked for record by record, OR-ed: this many records per query.
+RECORDS_PER_COMBINED_QUERY = 25
+CANDIDATES_NAMED = 5
+NOT_MATCHABLE = (IntegrationFieldMapping.Transform.SCHEDULE_BASE_UNIT, IntegrationFieldMapping.Transform.OPTION)
+LOOKUP = IntegrationFieldMapping.Transform.LOOKUP
+
+
+def match_fields(*, mapping: IntegrationTableMapping) -> models.QuerySet[IntegrationFieldMapping]:
+    """The field mappings that can take part in matching: an ERP field (or the coupled id of the record a
+    lookup refers to) against a CRM attribute."""
+    return (
+        mapping.field_mappings.filter(is_enabled=True, constant_value="")
+        .exclude(erp_field="")
+        .exclude(crm_attribute="")
+        .exclude(transform__in=NOT_MATCHABLE)
+        .order_by("position", "name")
+    )
+
+
+@transaction.atomic
+def match_criteria_save(
+    *,
+    mapping: IntegrationTableMapping,
+    criteria: dict[int, tuple[bool, bool, int]],
+    create_new_if_no_match: bool,
+    sync_after_bulk_coupling: bool,
+) -> IntegrationTableMapping:
+    """Keep the coupling criteria: per field mapping id (match on, case-sensitive, priority), and the options."""
+    if not any(use for use, _, _ in criteria.values()):
+        raise ValidationError("Choose at least one field to match on.")
+    if create_new_if_no_match and mapping.direction == Direction.FROM_CRM:
+        raise ValidationError(
+            {"create_new_if_no_match": f"The mapping {mapping.name} cannot create rows in Dynamics 365."}
+        )
+    fields = {f.pk: f for f in match_fields(mapping=mapping)}
+    for pk, (use, case_sensitive, priority) in criteria.items():
+        field = fields.get(pk)
+        if field is None:
+            raise ValidationError(f"Field mapping {pk} cannot be used for matching in {mapping.name}.")
+        field.use_for_match_based_coupling = use
+        field.case_sensitive_matching = case_sensitive
+        field.match_priority = priority
+        field.save(update_fields=["use_for_match_based_coupling", "case_sensitive_matching", "match_priority"])
+    mapping.create_new_if_no_match = create_new_if_no_match
+    mapping.sync_after_bulk_coupling = sync_after_bulk_coupling
+    mapping.save(update_fields=["create_new_if_no_match", "sync_after_bulk_coupling", "modified_at"])
+    return mapping
+
+
+def match_coupling_start(
+    *, mapping: IntegrationTableMapping, erp_system_ids: list[str] | None = None, user=None, enqueue: bool = True
+) -> SyncJob:
+    """A background match-based coupling job: for the given records, or every uncoupled one of the mapping (queued
+    unless ``enqueue`` is False: the caller queues it with others)."""
+    if not match_fields(mapping=mapping).filter(use_for_match_based_coupling=True).exists():
+        raise ValidationError("Choose at least one field to match on.")
+    direction = (
+        SyncJob.JobDirection.FROM_CRM if mapping.direction == Direction.FROM_CRM else SyncJob.JobDirection.TO_CRM
+    )
+    parameters = {"erp_system_ids": [str(i) for i in erp_system_ids]} if erp_system_ids is not None else {}
+    return jobs.job_create(
+        mapping=mapping,
+        direction=direction,
+        kind=SyncJob.Kind.COUPLING,
+        parameters=parameters,
+        user=user,
+        enqueue=enqueue,
+    )
+
+
+def _erp_value(record: models.Model, path: str):
+    value = record
+    for part in path.split("__"):
+        value = getattr(value, part, None)
+        if value is None:
+            return None
+    return value
+
+
+def _text(value) -> str:
+    return "" if value is None else str(value)
+
+
+def _same(field: IntegrationFieldMapping, erp_value, crm_value) -> bool:
+    left, right = _text(erp_value).strip(), _text(crm_value).strip()
+    return left == right if field.case_sensitive_matching else left.casefold() == right.casefold()
+
+
+def _crm_name(field: IntegrationFieldMapping) -> str:
+    """The attribute as a query reads and filters it: a lookup as its ``_name_value`` id."""
+    return f"_{field.crm_attribute}_value" if field.transform == LOOKUP else field.crm_attribute
+
+
+class _Matcher:
+    def __init__(self, job: SyncJob, client: dataverse.Client):
+        self.job = job
+        self.mapping = job.mapping
+        self.client = client
+        fields = list(match_fields(mapping=self.mapping).filter(use_for_match_based_coupling=True))
+        if not fields:
+            raise jobs.JobCannotRun(
+                f"No field of the mapping {self.mapping.name} is set to match on: choose the coupling criteria first."
+            )
+        fields.sort(key=lambda f: f.match_priority)
+        self.groups = [list(group) for _, group in groupby(fields, key=lambda f: f.match_priority)]
+        self.name_attribute = crm_primary_name(client=client, crm_entity=self.mapping.crm_entity)
+        attributes = {_crm_name(f) for f in fields}
+        self.select = [self.mapping.crm_primary_key, self.name_attribute, *sorted(attributes - {self.name_attribute})]
+        self.claimed: set[str] = set()
+        # Lookup fields are answered by the engine's own lookups (coupled ids, read a page at a time).
+        self.lookups = Lookups(
+            RunContext(
+                job=job,
+                mapping=self.mapping,
+                client=client,
+                started_at=job.started_at or timezone.now(),
+                attributes={},
+                change_tracking=False,
+            )
+        )
+        # Why a record's looked-up record gives nothing to match on (it is not coupled), by record pk.
+        self.unresolved: dict[int, str] = {}
+
+    def start_page(self, records: list[models.Model]) -> None:
+        if any(f.transform == LOOKUP for group in self.groups for f in group):
+            self.lookups.prime_for_records(records)
+
+    def value(self, field: IntegrationFieldMapping, record: models.Model):
+        """What the record holds for ``field``: text, or for a lookup the coupled CRM id (None when there is none)."""
+        if field.transform != LOOKUP:
+            return _text(_erp_value(record, field.erp_field)).strip()
+        try:
+            crm_id = self.lookups.crm_id(field, record)
+        except RecordFailure as failure:
+            self.unresolved[record.pk] = failure.message
+            return None
+        return uuid.UUID(crm_id) if crm_id else None
+
+    def condition(self, group: list[IntegrationFieldMapping], records: list[models.Model]) -> dataverse.Filter:
+        if len(group) == 1 and group[0].transform != LOOKUP:
+            field = group[0]
+            return dataverse.F.in_(field.crm_attribute, sorted({self.value(field, r) for r in records}))
+        # Lookups are compared with eq (Dataverse's In takes strings), several fields record by record.
+        return dataverse.F.any(
+            *[dataverse.F.all(*[dataverse.F.eq(_crm_name(f), self.value(f, r)) for f in group]) for r in records]
+        )
+
+    def askable(self, group: list[IntegrationFieldMapping], record: models.Model) -> bool:
+        return all(self.value(f, record) for f in group)
+
+    def candidates(self, group: list[IntegrationFieldMapping], records: list[models.Model]) -> dict:
+        """CRM rows equal (as Dataverse compares: ignoring case) to each record on the group's fields."""
+        rows: list[dict] = []
+        simple = len(group) == 1 and group[0].transform != LOOKUP
+        step = RECORDS_PER_PAGE if simple else RECORDS_PER_COMBINED_QUERY
+        for start in range(0, len(records), step):
+            chunk = records[start : start + step]
+            condition = and_filters(self.condition(group, chunk), crm_mapping_filter(self.mapping))
+            rows.extend(self.client.query(self.mapping.crm_entity_set, select=self.select, filter=condition))
+        by_record = {}
+        for record in records:
+            # Dataverse compares text ignoring case: case-sensitive fields are checked again here.
+            by_record[record.pk] = [
+                row for row in rows if all(_same(f, self.value(f, record), row.get(_crm_name(f))) for f in group)
+            ]
+        return by_record
+
+    def row_id(self, row: dict) -> str:
+        return str(row[self.mapping.crm_primary_key]).lower()
+
+    def describe(self, rows: list[dict]) -> str:
+        named = ", ".join(
+            f"{row.get(self.name_attribute) or '(no name)'} ({self.row_id(row)})" for row in rows[:CANDIDATES_NAMED]
+        )
+        more = len(rows) - CANDIDATES_NAMED
+        return named + (f" and {more} more" if more > 0 else "")
+
+
+def _uncoupled_records(job: SyncJob) -> models.QuerySet:
+    mapping = job.mapping
+    model = mapping.erp_model.model_class()
+    coupled = Coupling.objects.filter(erp_model_id=mapping.erp_model_id, erp_system_id=OuterRef("system_id"))
+    if "erp_system_ids" in job.parameters:
+        queryset = model._default_manager.filter(system_id__in=job.parameters["erp_system_ids"])
+    else:
+        queryset = model._default_manager.filter(**mapping.erp_filter)
+    return queryset.filter(~Exists(coupled)).order_by("pk")
+
+
+def run_coupling(*, job: SyncJob) -> None:
+    mapping = IntegrationTableMapping.objects.select_related("erp_model").get(pk=job.mapping_id)
+    job.mapping = mapping
+    noun = mapping.crm_entity
+    queryset = _uncoupled_records(job)
+    jobs.job_progress(job=job, total=queryset.count())
+    newly_coupled: list[str] = []
+    to_create: list[str] = []
+    done = 0
+    with clients.crm_client() as client:
+        matcher = _Matcher(job, client)
+        requests_reported = client.stats.total
+        last_pk = None
+        while True:
+            page_query = queryset if last_pk is None else queryset.filter(pk__gt=last_pk)
+            page = list(page_query[:RECORDS_PER_PAGE])
+            if not page:
+                break
+            last_pk = page[-1].pk
+            matcher.start_page(page)
+            unmatched = {record.pk: record for record in page}
+            why: dict[int, str] = defaultdict(str)
+            coupled_now = 0
+            for group in matcher.groups:
+                askable = [r for r in unmatched.values() if matcher.askable(group, r)]
+                if not askable:
+                    continue
+                found = matcher.candidates(group, askable)
+                hit_ids = {matcher.row_id(row) for rows in found.values() for row in rows}
+                taken = {
+                    str(i)
+                    for i in Coupling.objects.filter(crm_entity=mapping.crm_entity, crm_id__in=hit_ids).values_list(
+                        "crm_id", flat=True
+                    )
+                } | matcher.claimed
+                for record in askable:
+                    rows = found[record.pk]
+                    fields = " and ".join(f.erp_field for f in group)
+                    if len(rows) == 1 and matcher.row_id(rows[0]) not in taken:
+                        crm_id = matcher.row_id(rows[0])
+                        try:
+                            with transaction.atomic():
+                                coupling_services.coupling_create(record=record, crm_entity=noun, crm_id=crm_id)
+                        except ValidationError as error:
+                            why[record.pk] = " ".join(error.messages)
+                            continue
+                        matcher.claimed.add(crm_id)
+                        newly_coupled.append(str(record.system_id))
+                        coupled_now += 1
+                        del unmatched[record.pk]
+                    elif not rows:
+                        why[record.pk] = why[record.pk] or f"no {noun} has the same {fields}"
+                    elif len(rows) == 1:
+                        why[record.pk] = (
+                            f"the {noun} with the same {fields} is coupled already: {matcher.describe(rows)}"
+                        )
+                    else:
+                        why[record.pk] = f"{len(rows)} {noun} rows have the same {fields}: {matcher.describe(rows)}"
+            for record in unmatched.values():
+                if mapping.create_new_if_no_match and mapping.direction != Direction.FROM_CRM:
+                    with transaction.atomic():
+                        coupling_services.coupling_create(
+                            record=record, crm_entity=noun, crm_id=uuid.uuid4(), state=Coupling.State.CREATING
+                        )
+                    to_create.append(str(record.system_id))
+                    continue
+                reason = (
+                    why[record.pk]
+                    or matcher.unresolved.get(record.pk)
+                    or f"its {' and '.join(f.erp_field for g in matcher.groups for f in g)} is empty"
+                )
+                jobs.job_record_error(
+                    job=job,
+                    mapping=mapping,
+                    record=record,
+                    crm_entity=noun,
+                    message=f"No unique uncoupled matching {noun} was found: {reason}.",
+                )
+            done += len(page)
+            jobs.job_progress(
+                job=job, done=done, coupled=coupled_now, http_requests=client.stats.total - requests_reported
+            )
+            requests_reported = client.stats.total
+    _follow_up(job, mapping, newly_coupled, to_create)
+
+
+def _follow_up(job: SyncJob, mapping: IntegrationTableMapping, newly_coupled: list[str], to_create: list[str]) -> None:
+    """Synchronize the newly coupled records (when the mapping says so) and create the unmatched ones."""
+    notes = [f"{len(newly_coupled)} coupled."]
+    if FullSyncLine.objects.filter(coupling_job=job).exists():
+        # Part of a full synchronization: its coordinator synchronizes every coupled record next.
+        notes.append("The full synchronization synchronizes them next.")
+        SyncJob.objects.filter(pk=job.pk).update(message=" ".join(notes))
+        return
+    sync_ids = newly_coupled if mapping.sync_after_bulk_coupling else []
+    from_crm = mapping.direction == Direction.FROM_CRM
+    if from_crm and sync_ids:
+        follow = jobs.job_create(
+            mapping=mapping,
+            direction=SyncJob.JobDirection.FROM_CRM,
+            parameters={"erp_system_ids": sync_ids},
+            user=job.created_by,
+        )
+        notes.append(f"Synchronizing them from Dynamics 365: job #{follow.pk}.")
+    elif sync_ids or to_create:
+        # The ERP records are what was chosen to couple: their data goes to Dynamics 365 (BC: Use BC data).
+        follow = jobs.job_create(
+            mapping=mapping,
+            direction=SyncJob.JobDirection.TO_CRM,
+            parameters={"erp_system_ids": sync_ids + to_create},
+            user=job.created_by,
+        )
+        parts = []
+        if sync_ids:
+            parts.append(f"synchronizing {len(sync_ids)} coupled")
+        if to_create:
+            parts.append(f"creating {len(to_create)} unmatched in Dynamics 365")
+        notes.append(f"{' and '.join(parts).capitalize()}: job #{follow.pk}.")
+    SyncJob.objects.filter(pk=job.pk).update(message=" ".join(notes))

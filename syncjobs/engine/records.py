@@ -1,0 +1,97 @@
+"""The step both directions share: one coupled record merged with its CRM row (merge.py decides per field),
+ERP-side changes saved through the ERP's own rules, CRM-side ones returned as a write for the caller's batch.
+
+ERP → CRM (to_crm) and CRM → ERP (from_crm) both end here for a coupled pair, so reading either direction
+means reading this module, not the other direction's."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
+from django.urls import reverse
+
+from erp import services as erp_services
+from syncjobs.engine import outcomes, values
+from syncjobs.engine.context import RunContext
+from syncjobs.engine.merge import conflict_message, merge
+from syncjobs.engine.values import RecordFailure
+from syncjobs.engine.writes import PendingWrite
+
+
+def directions(ctx: RunContext) -> dict[str, str]:
+    return {f.name: f.direction for f in ctx.fields if not (f.constant_value and f.direction == "from_crm")}
+
+
+def erp_save(record: models.Model) -> None:
+    """Write CRM values into the ERP through its own rules (full_clean); ValidationError is the record's failure."""
+    with transaction.atomic():
+        erp_services.record_save(instance=record)
+
+
+def validation_message(error: ValidationError) -> str:
+    if hasattr(error, "message_dict"):
+        return " ".join(f"{name}: {' '.join(messages)}" for name, messages in error.message_dict.items())
+    return " ".join(error.messages)
+
+
+def merge_record(ctx, lookups, field_directions, record, coupling, erp_side, row) -> PendingWrite | None:
+    """Merge one coupled record; ERP-side changes are saved here, CRM-side ones returned as a write."""
+    crm_side = values.crm_values(ctx, row) if row is not None else None
+    if row is not None:
+        erp_side = {**values.erp_values_for_merge(ctx, lookups, record), **erp_side}
+    base = coupling.snapshot or {}
+    result = merge(
+        directions=field_directions,
+        base=base,
+        erp=values.erp_side_as_synchronized(erp_side, base, coupling.shortened or {}),
+        crm=crm_side,
+        policy=ctx.mapping.update_conflict_policy,
+    )
+    if result.conflicts:
+        outcomes.record_failure(
+            ctx,
+            message=conflict_message(mapping=ctx.mapping, record_label=str(record), fields=result.conflicts),
+            record=record,
+            coupling=coupling,
+            # The record's conflict page: each side's value, and which one to use per field.
+            fix_url=reverse("syncjobs:record_conflict", args=[ctx.mapping.pk, record.system_id]),
+            fix_label="Resolve the conflict",
+        )
+        return None
+    if result.unchanged:
+        ctx.count("unchanged")
+        return PendingWrite(record=record, coupling=coupling, body={}, snapshot=result.merged, create=False)
+    cut: dict[str, values.Shortened] = {}
+    if result.to_erp:
+        try:
+            if row is not None:
+                lookups.prime_for_rows([row])
+            cut = values.apply_to_erp(ctx, lookups, record, crm_side or {}, result.to_erp)
+            erp_save(record)
+        except RecordFailure as failure:
+            outcomes.record_failure(
+                ctx, message=failure.message, details=failure.details, record=record, coupling=coupling
+            )
+            record.refresh_from_db()
+            return None
+        except ValidationError as error:
+            outcomes.record_failure(
+                ctx,
+                message=f"The ERP refused the values from Dynamics 365: {validation_message(error)}",
+                record=record,
+                coupling=coupling,
+            )
+            record.refresh_from_db()
+            return None
+        if not result.to_crm:
+            ctx.count("modified")
+    outcomes.keep_shortened(
+        ctx,
+        coupling=coupling,
+        record=record,
+        cut=cut,
+        held=lambda: values.erp_values_for_merge(ctx, lookups, record),
+        written=result.to_crm | result.to_erp,
+    )
+    body = values.crm_payload(ctx, result.merged, result.to_crm) if result.to_crm else {}
+    return PendingWrite(record=record, coupling=coupling, body=body, snapshot=result.merged, create=False)
