@@ -2,7 +2,18 @@
 
 from .auth import CertificateAuth, ClientSecretAuth, TokenProvider, UsernamePasswordAuth
 from .batch import MAX_BATCH_OPERATIONS, ChangeSet, Op, OperationResult
-from .client import Change, ChangeFeed, Client, Clock, QueryResult, Stats, SystemClock, UpsertResult, WhoAmI
+from .client import (
+    Change,
+    ChangeFeed,
+    Client,
+    Clock,
+    QueryResult,
+    Stats,
+    SystemClock,
+    Throttling,
+    UpsertResult,
+    WhoAmI,
+)
 from .errors import (
     AuthenticationFailed,
     BatchFailed,
@@ -46,6 +57,7 @@ __all__ = [
     "Stats",
     "SystemClock",
     "Throttled",
+    "Throttling",
     "TokenProvider",
     "TransportError",
     "Unauthorized",

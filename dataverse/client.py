@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import datetime
 import json
 import logging
 import random
@@ -44,8 +45,20 @@ MAX_THROTTLE_WAIT_SECONDS = 600.0
 _FUNCTION_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
 
 
+@dataclass(frozen=True)
+class Throttling:
+    """The 429 answers a client received: how many, when the last came and the Retry-After it asked for."""
+
+    answers: int
+    last_at: datetime.datetime | None  # wall clock, UTC
+    last_retry_after: float | None  # seconds; None when the answer carried no Retry-After
+
+
 class Stats:
-    """Thread-safe counters for job logs and benchmarks: requests by (method, status), retries, throttling."""
+    """Thread-safe counters for job logs and benchmarks: requests by (method, status), retries, throttling.
+
+    `throttled` counts every 429 answer, also one given up on; `throttled_seconds` the time waited for them.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -58,6 +71,8 @@ class Stats:
             self.retries = 0
             self.throttled = 0
             self.throttled_seconds = 0.0
+            self.last_throttled_at: datetime.datetime | None = None
+            self.last_retry_after: float | None = None
 
     def record_response(self, method: str, status: int) -> None:
         with self._lock:
@@ -71,10 +86,20 @@ class Stats:
         with self._lock:
             self.retries += 1
 
-    def record_throttle(self, seconds: float) -> None:
+    def record_throttle(self, retry_after: float | None) -> None:
+        """A 429 answer, with the Retry-After it asked for."""
         with self._lock:
             self.throttled += 1
+            self.last_throttled_at = datetime.datetime.now(datetime.UTC)
+            self.last_retry_after = retry_after
+
+    def record_throttle_wait(self, seconds: float) -> None:
+        with self._lock:
             self.throttled_seconds += seconds
+
+    def throttling(self) -> Throttling:
+        with self._lock:
+            return Throttling(self.throttled, self.last_throttled_at, self.last_retry_after)
 
     @property
     def total(self) -> int:
@@ -99,6 +124,8 @@ class Stats:
                 "retries": self.retries,
                 "throttled": self.throttled,
                 "throttled_seconds": round(self.throttled_seconds, 3),
+                "last_throttled_at": self.last_throttled_at.isoformat() if self.last_throttled_at else None,
+                "last_retry_after": self.last_retry_after,
             }
 
 
@@ -858,12 +885,13 @@ class Client:
                 refreshed_token = True
                 self._auth.token(force_refresh=True)
                 continue
-            if status == 429 and attempts < self.max_retries:
-                delay = parse_retry_after(response.headers.get("Retry-After"))
-                delay = self._backoff(attempts + 1) if delay is None else delay
-                if delay <= MAX_THROTTLE_WAIT_SECONDS:
+            if status == 429:
+                retry_after = parse_retry_after(response.headers.get("Retry-After"))
+                self.stats.record_throttle(retry_after)
+                delay = self._backoff(attempts + 1) if retry_after is None else retry_after
+                if attempts < self.max_retries and delay <= MAX_THROTTLE_WAIT_SECONDS:
                     self._throttle_for(delay)
-                    self.stats.record_throttle(delay)
+                    self.stats.record_throttle_wait(delay)
                     attempts += 1
                     self.stats.record_retry()
                     continue

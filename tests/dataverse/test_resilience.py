@@ -1,5 +1,6 @@
 """Throttling, injected faults, timeouts, the concurrency cap and the request counters, against the sandbox."""
 
+import datetime
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -24,6 +25,10 @@ def test_throttling_honours_retry_after(crm_sandbox_with):
         assert client.stats.count(status=200) == 7
         assert elapsed >= client.stats.throttled_seconds * 0.99
         assert client.stats.throttled_seconds >= 1
+        throttling = client.stats.throttling()
+        assert throttling.answers == client.stats.throttled
+        assert throttling.last_retry_after is not None and 1 <= throttling.last_retry_after <= 2
+        assert abs(datetime.datetime.now(datetime.UTC) - throttling.last_at) < datetime.timedelta(minutes=1)
 
 
 def test_throttling_is_shared_between_threads(crm_sandbox_with):
@@ -45,6 +50,10 @@ def test_throttled_is_raised_with_retry_after_when_retries_are_used_up(crm_sandb
             client.whoami()
     assert caught.value.status == 429
     assert caught.value.retry_after >= 1
+    # The answer given up on is counted too, with the wait it asked for.
+    throttling = client.stats.throttling()
+    assert (throttling.answers, throttling.last_retry_after) == (1, caught.value.retry_after)
+    assert client.stats.throttled_seconds == 0
 
 
 def test_faults_are_retried_without_duplicates_when_ids_are_ours(crm_sandbox_with, tag):
@@ -136,4 +145,6 @@ def test_stats_count_by_method_and_status_and_reset(client, tag):
         "retries": 0,
         "throttled": 0,
         "throttled_seconds": 0.0,
+        "last_throttled_at": None,
+        "last_retry_after": None,
     }
