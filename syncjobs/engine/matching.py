@@ -13,8 +13,9 @@ of records and group.
 
 from __future__ import annotations
 
+import re
 import uuid
-from collections import defaultdict
+from dataclasses import dataclass, field
 from itertools import groupby
 
 from django.core.exceptions import ValidationError
@@ -29,8 +30,8 @@ from syncjobs.connection import clients
 from syncjobs.engine.context import RunContext
 from syncjobs.engine.crm_queries import and_filters, crm_mapping_filter, crm_primary_name
 from syncjobs.engine.values import Lookups, RecordFailure
-from syncjobs.models import Direction, FullSyncLine, IntegrationFieldMapping, IntegrationTableMapping, SyncJob
-from syncjobs.runs import jobs
+from syncjobs.models import Direction, IntegrationFieldMapping, IntegrationTableMapping, SyncJob
+from syncjobs.runs.report import JobCannotRun, Report
 
 RECORDS_PER_PAGE = 200
 # A group of several fields is asked for record by record, OR-ed: this many records per query.
@@ -52,55 +53,8 @@ def match_fields(*, mapping: IntegrationTableMapping) -> models.QuerySet[Integra
     )
 
 
-@transaction.atomic
-def match_criteria_save(
-    *,
-    mapping: IntegrationTableMapping,
-    criteria: dict[int, tuple[bool, bool, int]],
-    create_new_if_no_match: bool,
-    sync_after_bulk_coupling: bool,
-) -> IntegrationTableMapping:
-    """Keep the coupling criteria: per field mapping id (match on, case-sensitive, priority), and the options."""
-    if not any(use for use, _, _ in criteria.values()):
-        raise ValidationError("Choose at least one field to match on.")
-    if create_new_if_no_match and mapping.direction == Direction.FROM_CRM:
-        raise ValidationError(
-            {"create_new_if_no_match": f"The mapping {mapping.name} cannot create rows in Dynamics 365."}
-        )
-    fields = {f.pk: f for f in match_fields(mapping=mapping)}
-    for pk, (use, case_sensitive, priority) in criteria.items():
-        field = fields.get(pk)
-        if field is None:
-            raise ValidationError(f"Field mapping {pk} cannot be used for matching in {mapping.name}.")
-        field.use_for_match_based_coupling = use
-        field.case_sensitive_matching = case_sensitive
-        field.match_priority = priority
-        field.save(update_fields=["use_for_match_based_coupling", "case_sensitive_matching", "match_priority"])
-    mapping.create_new_if_no_match = create_new_if_no_match
-    mapping.sync_after_bulk_coupling = sync_after_bulk_coupling
-    mapping.save(update_fields=["create_new_if_no_match", "sync_after_bulk_coupling", "modified_at"])
-    return mapping
 
 
-def match_coupling_start(
-    *, mapping: IntegrationTableMapping, erp_system_ids: list[str] | None = None, user=None, enqueue: bool = True
-) -> SyncJob:
-    """A background match-based coupling job: for the given records, or every uncoupled one of the mapping (queued
-    unless ``enqueue`` is False: the caller queues it with others)."""
-    if not match_fields(mapping=mapping).filter(use_for_match_based_coupling=True).exists():
-        raise ValidationError("Choose at least one field to match on.")
-    direction = (
-        SyncJob.JobDirection.FROM_CRM if mapping.direction == Direction.FROM_CRM else SyncJob.JobDirection.TO_CRM
-    )
-    parameters = {"erp_system_ids": [str(i) for i in erp_system_ids]} if erp_system_ids is not None else {}
-    return jobs.job_create(
-        mapping=mapping,
-        direction=direction,
-        kind=SyncJob.Kind.COUPLING,
-        parameters=parameters,
-        user=user,
-        enqueue=enqueue,
-    )
 
 
 def _erp_value(record: models.Model, path: str):
@@ -127,13 +81,16 @@ def _crm_name(field: IntegrationFieldMapping) -> str:
 
 
 class _Matcher:
-    def __init__(self, job: SyncJob, client: dataverse.Client):
+    def __init__(self, job: SyncJob, client: dataverse.Client, fields: list[IntegrationFieldMapping] | None = None):
+        """``fields``: the fields to match on when not the mapping's saved criteria (a preview of unsaved ones)."""
         self.job = job
         self.mapping = job.mapping
         self.client = client
-        fields = list(match_fields(mapping=self.mapping).filter(use_for_match_based_coupling=True))
+        if fields is None:
+            fields = list(match_fields(mapping=self.mapping).filter(use_for_match_based_coupling=True))
+        fields = list(fields)
         if not fields:
-            raise jobs.JobCannotRun(
+            raise JobCannotRun(
                 f"No field of the mapping {self.mapping.name} is set to match on: choose the coupling criteria first."
             )
         fields.sort(key=lambda f: f.match_priority)
@@ -211,7 +168,79 @@ class _Matcher:
         return named + (f" and {more} more" if more > 0 else "")
 
 
-def _uncoupled_records(job: SyncJob) -> models.QuerySet:
+NO_MATCH, TAKEN, SEVERAL = "none", "taken", "several"
+
+
+@dataclass
+class Match:
+    """What matching found for one record: the one row to couple it to, or why there is none."""
+
+    row: dict | None = None
+    # NO_MATCH, TAKEN or SEVERAL (the last group that found rows, else the first that found none); "" when no
+    # group could be asked (nothing to match on).
+    kind: str = ""
+    rows: list[dict] = field(default_factory=list)
+    fields: str = ""
+
+
+def match_page(matcher: _Matcher, page: list[models.Model]) -> dict[int, Match]:
+    """The decisions for one page of uncoupled records, by record pk, writing nothing: the priority groups in
+    order; exactly one hit that no coupling takes, and no earlier record of the run claimed, is the match (and is
+    claimed). Shared by the coupling job and its preview (engine.preview)."""
+    mapping = matcher.mapping
+    matches = {record.pk: Match() for record in page}
+    unmatched = {record.pk: record for record in page}
+    for group in matcher.groups:
+        askable = [r for r in unmatched.values() if matcher.askable(group, r)]
+        if not askable:
+            continue
+        found = matcher.candidates(group, askable)
+        hit_ids = {matcher.row_id(row) for rows in found.values() for row in rows}
+        taken = {
+            str(i)
+            for i in Coupling.objects.filter(crm_entity=mapping.crm_entity, crm_id__in=hit_ids).values_list(
+                "crm_id", flat=True
+            )
+        }
+        fields = " and ".join(f.erp_field for f in group)
+        for record in askable:
+            rows = found[record.pk]
+            match = matches[record.pk]
+            if len(rows) == 1 and matcher.row_id(rows[0]) not in taken | matcher.claimed:
+                match.row = rows[0]
+                matcher.claimed.add(matcher.row_id(rows[0]))
+                del unmatched[record.pk]
+            elif not rows:
+                if not match.kind:
+                    match.kind, match.fields = NO_MATCH, fields
+            else:
+                match.kind, match.rows, match.fields = (TAKEN if len(rows) == 1 else SEVERAL), rows, fields
+    return matches
+
+
+def unmatched_reason(matcher: _Matcher, record: models.Model, match: Match) -> str:
+    """Why the record found no unique uncoupled match, in the words of the job's error row."""
+    noun = matcher.mapping.crm_entity
+    if match.kind == NO_MATCH:
+        return f"no {noun} has the same {match.fields}"
+    if match.kind == TAKEN:
+        return f"the {noun} with the same {match.fields} is coupled already: {matcher.describe(match.rows)}"
+    if match.kind == SEVERAL:
+        return f"{len(match.rows)} {noun} rows have the same {match.fields}: {matcher.describe(match.rows)}"
+    return matcher.unresolved.get(record.pk) or (
+        f"its {' and '.join(f.erp_field for g in matcher.groups for f in g)} is empty"
+    )
+
+
+def names_several_rows(message: str) -> bool:
+    """The message of a record several rows matched (an error row, or the warning of one created new)."""
+    return bool(SEVERAL_ROWS.search(message))
+
+
+SEVERAL_ROWS = re.compile(r"\b\d+ \S+ rows have the same ")
+
+
+def uncoupled_records(job: SyncJob) -> models.QuerySet:
     mapping = job.mapping
     model = mapping.erp_model.model_class()
     coupled = Coupling.objects.filter(erp_model_id=mapping.erp_model_id, erp_system_id=OuterRef("system_id"))
@@ -222,12 +251,15 @@ def _uncoupled_records(job: SyncJob) -> models.QuerySet:
     return queryset.filter(~Exists(coupled)).order_by("pk")
 
 
-def run_coupling(*, job: SyncJob) -> None:
+def couple_by_match(*, job: SyncJob, report: Report) -> tuple[list[str], list[str]]:
+    """Couple the job's uncoupled records to the one uncoupled CRM row with the same values of the match fields
+    (priority groups in order); a record with none (or several) is an error row, or coupled to a row to be created
+    when the mapping says so. Returns the system ids coupled and those to create in Dynamics 365."""
     mapping = IntegrationTableMapping.objects.select_related("erp_model").get(pk=job.mapping_id)
     job.mapping = mapping
     noun = mapping.crm_entity
-    queryset = _uncoupled_records(job)
-    jobs.job_progress(job=job, total=queryset.count())
+    queryset = uncoupled_records(job)
+    report.progress(total=queryset.count())
     newly_coupled: list[str] = []
     to_create: list[str] = []
     done = 0
@@ -242,102 +274,49 @@ def run_coupling(*, job: SyncJob) -> None:
                 break
             last_pk = page[-1].pk
             matcher.start_page(page)
-            unmatched = {record.pk: record for record in page}
-            why: dict[int, str] = defaultdict(str)
             coupled_now = 0
-            for group in matcher.groups:
-                askable = [r for r in unmatched.values() if matcher.askable(group, r)]
-                if not askable:
-                    continue
-                found = matcher.candidates(group, askable)
-                hit_ids = {matcher.row_id(row) for rows in found.values() for row in rows}
-                taken = {
-                    str(i)
-                    for i in Coupling.objects.filter(crm_entity=mapping.crm_entity, crm_id__in=hit_ids).values_list(
-                        "crm_id", flat=True
-                    )
-                } | matcher.claimed
-                for record in askable:
-                    rows = found[record.pk]
-                    fields = " and ".join(f.erp_field for f in group)
-                    if len(rows) == 1 and matcher.row_id(rows[0]) not in taken:
-                        crm_id = matcher.row_id(rows[0])
-                        try:
-                            with transaction.atomic():
-                                coupling_services.coupling_create(record=record, crm_entity=noun, crm_id=crm_id)
-                        except ValidationError as error:
-                            why[record.pk] = " ".join(error.messages)
-                            continue
-                        matcher.claimed.add(crm_id)
+            for record, match in zip(page, match_page(matcher, page).values(), strict=True):
+                refused = ""
+                if match.row is not None:
+                    try:
+                        with transaction.atomic():
+                            coupling_services.coupling_create(
+                                record=record, crm_entity=noun, crm_id=matcher.row_id(match.row)
+                            )
+                    except ValidationError as error:
+                        refused = " ".join(error.messages)
+                    else:
                         newly_coupled.append(str(record.system_id))
                         coupled_now += 1
-                        del unmatched[record.pk]
-                    elif not rows:
-                        why[record.pk] = why[record.pk] or f"no {noun} has the same {fields}"
-                    elif len(rows) == 1:
-                        why[record.pk] = (
-                            f"the {noun} with the same {fields} is coupled already: {matcher.describe(rows)}"
-                        )
-                    else:
-                        why[record.pk] = f"{len(rows)} {noun} rows have the same {fields}: {matcher.describe(rows)}"
-            for record in unmatched.values():
+                        continue
+                reason = refused or unmatched_reason(matcher, record, match)
                 if mapping.create_new_if_no_match and mapping.direction != Direction.FROM_CRM:
                     with transaction.atomic():
                         coupling_services.coupling_create(
                             record=record, crm_entity=noun, crm_id=uuid.uuid4(), state=Coupling.State.CREATING
                         )
                     to_create.append(str(record.system_id))
+                    if match.kind == SEVERAL:
+                        # A new row beside the candidates may be a duplicate: the job's page says so.
+                        report.record_warning(
+                            record=record,
+                            field=match.fields,
+                            message=f"Created as a new {noun} in Dynamics 365, not coupled: {reason}.",
+                            mapping=mapping,
+                            crm_entity=noun,
+                        )
                     continue
-                reason = (
-                    why[record.pk]
-                    or matcher.unresolved.get(record.pk)
-                    or f"its {' and '.join(f.erp_field for g in matcher.groups for f in g)} is empty"
-                )
-                jobs.job_record_error(
-                    job=job,
+                report.record_error(
                     mapping=mapping,
                     record=record,
                     crm_entity=noun,
                     message=f"No unique uncoupled matching {noun} was found: {reason}.",
                 )
             done += len(page)
-            jobs.job_progress(
-                job=job, done=done, coupled=coupled_now, http_requests=client.stats.total - requests_reported
+            report.progress(
+                done=done, coupled=coupled_now, http_requests=client.stats.total - requests_reported
             )
             requests_reported = client.stats.total
-    _follow_up(job, mapping, newly_coupled, to_create)
+    return newly_coupled, to_create
 
 
-def _follow_up(job: SyncJob, mapping: IntegrationTableMapping, newly_coupled: list[str], to_create: list[str]) -> None:
-    """Synchronize the newly coupled records (when the mapping says so) and create the unmatched ones."""
-    notes = [f"{len(newly_coupled)} coupled."]
-    if FullSyncLine.objects.filter(coupling_job=job).exists():
-        # Part of a full synchronization: its coordinator synchronizes every coupled record next.
-        notes.append("The full synchronization synchronizes them next.")
-        SyncJob.objects.filter(pk=job.pk).update(message=" ".join(notes))
-        return
-    sync_ids = newly_coupled if mapping.sync_after_bulk_coupling else []
-    from_crm = mapping.direction == Direction.FROM_CRM
-    if from_crm and sync_ids:
-        follow = jobs.job_create(
-            mapping=mapping,
-            direction=SyncJob.JobDirection.FROM_CRM,
-            parameters={"erp_system_ids": sync_ids},
-            user=job.created_by,
-        )
-        notes.append(f"Synchronizing them from Dynamics 365: job #{follow.pk}.")
-    elif sync_ids or to_create:
-        # The ERP records are what was chosen to couple: their data goes to Dynamics 365 (BC: Use BC data).
-        follow = jobs.job_create(
-            mapping=mapping,
-            direction=SyncJob.JobDirection.TO_CRM,
-            parameters={"erp_system_ids": sync_ids + to_create},
-            user=job.created_by,
-        )
-        parts = []
-        if sync_ids:
-            parts.append(f"synchronizing {len(sync_ids)} coupled")
-        if to_create:
-            parts.append(f"creating {len(to_create)} unmatched in Dynamics 365")
-        notes.append(f"{' and '.join(parts).capitalize()}: job #{follow.pk}.")
-    SyncJob.objects.filter(pk=job.pk).update(message=" ".join(notes))
