@@ -1,0 +1,272 @@
+"""Dry run of a full synchronization and of match-based coupling (issue 13 §4), against a real CRM sandbox: the
+preview's counts, then the real run on the same data and its jobs' counters; nothing written by the preview."""
+
+from __future__ import annotations
+
+import pytest
+
+from coupling import workflows
+from coupling.models import Coupling
+from erp.models import Contact, Customer, NoSeries
+from syncjobs.connection import clients
+from syncjobs.engine import preview
+from syncjobs.models import FullSyncRun, IntegrationTableMapping, SyncJob, SyncJobError, SyncJobWarning
+from syncjobs.runs import full_sync, jobs
+from tests import factories
+from tests.syncjobs import coupling_support as cs
+from tests.syncjobs import engine_support as support
+
+CUSTOMER_FILTER = "statecode eq 0 and customertypecode eq 3"
+ACCOUNT_FIELDS = ["name", "address1_city", "telephone1", "statecode", "customertypecode"]
+
+
+def enable_only(*names: str) -> None:
+    IntegrationTableMapping.objects.exclude(name__in=names).update(is_enabled=False)
+    IntegrationTableMapping.objects.filter(name__in=names).update(is_enabled=True)
+
+
+def accounts(sandbox) -> list[dict]:
+    rows = support.crm_rows(sandbox, "accounts", select=[*ACCOUNT_FIELDS, "modifiedon", "versionnumber"])
+    return sorted(rows, key=lambda row: row["accountid"])
+
+
+def erp_state() -> dict[str, object]:
+    """Everything a preview must leave as it is in the ERP database."""
+    return {
+        "customers": list(Customer.objects.order_by("pk").values()),
+        "contacts": Contact.objects.count(),
+        "couplings": list(Coupling.objects.order_by("pk").values()),
+        "jobs": SyncJob.objects.count(),
+        "errors": SyncJobError.objects.count(),
+        "warnings": SyncJobWarning.objects.count(),
+        "series": list(NoSeries.objects.values_list("code", "last_number")),
+        "mappings": list(IntegrationTableMapping.objects.order_by("pk").values()),
+    }
+
+
+def review_lines() -> list[preview.PreviewLine]:
+    return [
+        preview.PreviewLine(mapping=line.mapping, recommendation=line.recommendation, problem=line.problem)
+        for line in full_sync.full_sync_review()
+    ]
+
+
+@pytest.fixture
+def mixed_customers(connected):
+    """CUSTOMER with a bit of everything a full synchronization meets where both sides hold data.
+
+    Coupled and synchronized before: two unchanged, one changed in the ERP, one changed in Dynamics 365, one
+    changed in both (a conflict). Uncoupled: two customers only the ERP holds, one with a single matching account,
+    one matching two accounts (ambiguous), and two accounts only Dynamics 365 holds."""
+    enable_only("CUSTOMER")
+    factories.NoSeriesFactory(code="CUST", prefix="C")
+    # Accounts only Dynamics 365 holds come into the ERP too (not only the coupled records are synchronized); the
+    # sandbox's own accounts are left out.
+    support.mapping("CUSTOMER", sync_only_coupled=False, crm_filter=f"{CUSTOMER_FILTER} and startswith(name,'Preview')")
+    synced = {
+        name: factories.CustomerFactory(name=name, city="Springfield")
+        for name in (
+            "Preview Unchanged One",
+            "Preview Unchanged Two",
+            "Preview Changed In ERP",
+            "Preview Changed In CRM",
+            "Preview Changed On Both",
+        )
+    }
+    first = support.run("CUSTOMER", "both", full=True)
+    assert first.status == SyncJob.Status.SUCCESS and first.inserted == 5, support.errors(first)
+
+    synced["Preview Changed In ERP"].city = "Erpville"
+    synced["Preview Changed In ERP"].save()
+    support.crm_update(
+        connected,
+        "accounts",
+        support.coupling_of(synced["Preview Changed In CRM"]).crm_id,
+        {"telephone1": "+1 555 123 4567"},
+    )
+    both = synced["Preview Changed On Both"]
+    both.city = "Erpville"
+    both.save()
+    support.crm_update(connected, "accounts", support.coupling_of(both).crm_id, {"address1_city": "Crmville"})
+
+    factories.CustomerFactory(name="Preview Only In The ERP One")
+    factories.CustomerFactory(name="Preview Only In The ERP Two")
+    matched = factories.CustomerFactory(name="Preview Match Me Co")
+    match_row = cs.create_account(connected, "Preview Match Me Co", address1_city="Elsewhere")
+    twin = factories.CustomerFactory(name="Preview Twin Co")
+    twins = [cs.create_account(connected, "Preview Twin Co", address1_city=city) for city in ("Aville", "Bville")]
+    cs.create_account(connected, "Preview Only In Dynamics Alpha")
+    cs.create_account(connected, "Preview Only In Dynamics Beta")
+    return {"synced": synced, "matched": matched, "match_row": match_row, "twin": twin, "twins": twins}
+
+
+def test_the_preview_counts_what_the_full_synchronization_then_does_and_writes_nothing(connected, mixed_customers):
+    lines = review_lines()
+    assert [(line.mapping.name, line.recommendation) for line in lines] == [("CUSTOMER", "couple")]
+    erp_before, crm_before = erp_state(), accounts(connected)
+
+    with clients.crm_client() as client:
+        [found] = preview.full_sync_preview(client=client, lines=lines)
+        assert client.stats.count("GET") == client.stats.total > 0  # reads only
+
+    assert erp_state() == erp_before
+    assert accounts(connected) == crm_before
+    counts = found.counts()
+    assert counts == {
+        "create_in_crm": 3,  # the two only the ERP holds, and the ambiguous one (the mapping creates new rows)
+        "create_in_erp": 4,  # the two only Dynamics 365 holds, and the two twins nobody coupled
+        "couple": 1,
+        "update": 7,  # changed in the ERP, in Dynamics 365, the newly coupled one, the 4 new records' ERP-only values
+        "unchanged": 2,
+        "ambiguous": 1,
+        "conflict": 1,
+        "failed": 1,
+        "skipped": 0,
+        "missing": 0,
+    }, found.as_dict()
+
+    run = full_sync.full_sync_run(run_id=full_sync.full_sync_start(enqueue=False).pk)
+
+    assert run.status == FullSyncRun.Status.FINISHED, run.message
+    line = run.lines.get()
+    coupling_job, sync_job = line.coupling_job, line.sync_job
+    by_direction = sync_job.counts_by_direction
+    done = {
+        "create_in_crm": by_direction["to_crm"].get("inserted", 0),
+        "create_in_erp": by_direction["from_crm"].get("inserted", 0),
+        "couple": coupling_job.coupled,
+        "update": sync_job.modified,
+        "unchanged": sync_job.unchanged,
+        "conflict": sync_job.errors.filter(fix_label="Resolve the conflict").count(),
+        "failed": coupling_job.failed + sync_job.failed,
+    }
+    assert done == {key: counts[key] for key in done}
+    # The jobs counted the same way (what crm_sync status --json prints), the ambiguous record created new included.
+    assert preview.job_counts(jobs=[coupling_job, sync_job]) == {
+        key: counts[key] for key in (*preview.COUNTS, "failed", "skipped")
+    }
+    # The twin created new beside its two candidates is named on the coupling job's page.
+    [warning] = coupling_job.warnings.all()
+    assert warning.erp_system_id == mixed_customers["twin"].system_id
+    assert warning.message.startswith("Created as a new account in Dynamics 365, not coupled: 2 account rows have")
+    # Nothing was written that the preview did not announce: the twins are three on each side now.
+    twins = support.crm_rows(connected, "accounts", select=["name"], filter=support.F.eq("name", "Preview Twin Co"))
+    assert len(twins) == 3 and Customer.objects.filter(name="Preview Twin Co").count() == 3
+
+
+def test_the_samples_name_the_records_the_candidates_and_the_differences(connected, mixed_customers):
+    with clients.crm_client() as client:
+        [found] = preview.full_sync_preview(client=client, lines=review_lines(), sample_size=10)
+    samples = {name: outcome.samples for name, outcome in found.outcomes.items()}
+
+    [ambiguous] = samples["ambiguous"]
+    assert ambiguous.record.endswith("Preview Twin Co")
+    assert sorted(c.crm_id for c in ambiguous.candidates) == sorted(mixed_customers["twins"])
+    assert {c.name for c in ambiguous.candidates} == {"Preview Twin Co"}
+    assert "2 account rows have the same name" in ambiguous.message and "created as a new row" in ambiguous.message
+
+    [coupled] = samples["couple"]
+    assert coupled.record.endswith("Preview Match Me Co") and coupled.crm_id == mixed_customers["match_row"]
+    assert [c.name for c in coupled.candidates] == ["Preview Match Me Co"]
+
+    [conflict] = samples["conflict"]
+    assert conflict.record.endswith("Preview Changed On Both")
+    assert [(d.label, d.erp_value, d.crm_value, d.flows) for d in conflict.differences] == [
+        ("City", "Erpville", "Crmville", "conflict")
+    ]
+    updates = {sample.record.split(" ", 2)[-1]: sample for sample in samples["update"]}
+    erp_change = updates["Preview Changed In ERP"].differences
+    assert [(d.label, d.erp_value, d.crm_value, d.flows) for d in erp_change] == [
+        ("City", "Erpville", "Springfield", "to_crm")
+    ]
+    crm_change = updates["Preview Changed In CRM"].differences
+    assert [(d.label, d.crm_value, d.flows) for d in crm_change] == [("Phone no.", "+1 555 123 4567", "to_erp")]
+    assert {s.record for s in samples["create_in_erp"]} == {
+        "Dynamics 365 account Preview Only In Dynamics Alpha",
+        "Dynamics 365 account Preview Only In Dynamics Beta",
+        "Dynamics 365 account Preview Twin Co",
+    }
+    assert found.as_dict()["samples"]["ambiguous"][0]["candidates"][0]["name"] == "Preview Twin Co"
+
+
+def test_only_coupled_records_are_synchronized_after_coupling_and_nothing_comes_in(connected, mixed_customers):
+    """The mapping's default: a coupling line leaves the rows no record matched in Dynamics 365 alone."""
+    support.mapping("CUSTOMER", sync_only_coupled=True)
+    with clients.crm_client() as client:
+        [found] = preview.full_sync_preview(client=client, lines=review_lines())
+    counts = found.counts()
+    assert (counts["create_in_erp"], counts["create_in_crm"], counts["couple"]) == (0, 3, 1)
+
+    run = full_sync.full_sync_run(run_id=full_sync.full_sync_start(enqueue=False).pk)
+
+    line = run.lines.get()
+    assert preview.job_counts(jobs=[line.coupling_job, line.sync_job]) == {
+        key: counts[key] for key in (*preview.COUNTS, "failed", "skipped")
+    }
+
+
+def test_a_full_synchronization_where_only_the_erp_holds_data_creates_everything(connected):
+    enable_only("CUSTOMER")
+    support.mapping("CUSTOMER", crm_filter=f"{CUSTOMER_FILTER} and startswith(name,'Preview')")
+    factories.CustomerFactory(name="Preview New One")
+    factories.CustomerFactory(name="Preview New Two")
+    blocked = factories.CustomerFactory(name="Preview Blocked", blocked=Customer.Blocked.ALL)
+    salesperson = factories.SalespersonFactory(code="NC", name="Not Coupled")
+    factories.CustomerFactory(name="Preview Uncoupled Salesperson", salesperson=salesperson)
+    lines = review_lines()
+    assert lines[0].recommendation == "full"
+
+    with clients.crm_client() as client:
+        [found] = preview.full_sync_preview(client=client, lines=lines)
+    counts = found.counts()
+    assert (counts["create_in_crm"], counts["failed"], counts["couple"]) == (2, 1, 0)
+    [failing] = found.outcomes["failed"].samples
+    assert failing.record.endswith("Preview Uncoupled Salesperson") and "must be coupled" in failing.message
+    assert blocked.name not in str(found.as_dict())
+
+    run = full_sync.full_sync_run(run_id=full_sync.full_sync_start(enqueue=False).pk)
+
+    line = run.lines.get()
+    assert line.coupling_job is None and line.sync_job.full
+    assert preview.job_counts(jobs=[line.sync_job]) == {
+        key: counts[key] for key in (*preview.COUNTS, "failed", "skipped")
+    }
+
+
+def test_the_match_dialog_preview_counts_what_the_coupling_job_and_its_follow_up_do(connected):
+    mapping = support.mapping("CUSTOMER", create_new_if_no_match=False, sync_after_bulk_coupling=True)
+    solo = factories.CustomerFactory(name="Preview Solo Co", city="Solotown")
+    cs.create_account(connected, "Preview Solo Co")
+    twin = factories.CustomerFactory(name="Preview Pair Co")
+    cs.create_account(connected, "Preview Pair Co")
+    cs.create_account(connected, "Preview Pair Co")
+    nobody = factories.CustomerFactory(name="Preview Nobody Co")
+    # Two records, one row: the first takes it, the second finds it taken.
+    doubles = [factories.CustomerFactory(name="Preview Double Co") for _ in range(2)]
+    cs.create_account(connected, "Preview Double Co")
+    chosen = [str(c.system_id) for c in (solo, twin, nobody, *doubles)]
+    erp_before, crm_before = erp_state(), accounts(connected)
+
+    with clients.crm_client() as client:
+        found = preview.mapping_preview(client=client, mapping=mapping, mode=preview.MATCH, erp_system_ids=chosen)
+
+    assert erp_state() == erp_before and accounts(connected) == crm_before
+    counts = found.counts()
+    assert {key: counts[key] for key in ("couple", "ambiguous", "failed", "update", "create_in_crm")} == {
+        "couple": 2,
+        "ambiguous": 1,
+        "failed": 3,  # the pair, the one nothing matches, the second double
+        "update": 2,  # the coupled ones' ERP values go to their accounts
+        "create_in_crm": 0,
+    }
+    messages = {s.record.split(" ", 2)[-1]: s.message for s in found.outcomes["failed"].samples}
+    assert messages["Preview Nobody Co"] == "No unique uncoupled match: no account has the same name."
+
+    coupling_job = jobs.job_run(job_id=workflows.match_coupling_start(mapping=mapping, erp_system_ids=chosen).pk)
+    follow_up = SyncJob.objects.get(kind=SyncJob.Kind.SYNCHRONIZATION)
+    follow_up = jobs.job_run(job_id=follow_up.pk)
+    assert f"job #{follow_up.pk}" in coupling_job.message
+    assert preview.job_counts(jobs=[coupling_job, follow_up]) == {
+        key: counts[key] for key in (*preview.COUNTS, "failed", "skipped")
+    }
+    assert preview.recent_runs(limit=10)["CUSTOMER"]["jobs"][0]["id"] == coupling_job.pk
