@@ -105,6 +105,21 @@ class CrmConnection(models.Model):
         return bool(self.server_url and self.authority_url and self.client_id and self.has_credentials)
 
 
+class CrmThrottling(models.Model):
+    """The 429 answers (service protection limits) Dynamics 365 gave one client of the integration user, kept when
+    the client closes (syncjobs.connection.clients) so that the home page's health shows them from any process."""
+
+    answers = models.PositiveIntegerField()
+    last_at = models.DateTimeField(db_index=True)
+    last_retry_after = models.FloatField("last Retry-After (seconds)", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "Dynamics 365 throttling"
+
+    def __str__(self):
+        return f"{self.answers} × 429, last at {self.last_at:%Y-%m-%d %H:%M}"
+
+
 class Direction(models.TextChoices):
     TO_CRM = "to_crm", "To Dynamics 365"
     FROM_CRM = "from_crm", "From Dynamics 365"

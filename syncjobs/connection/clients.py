@@ -1,23 +1,30 @@
 """The one place that builds clients for the CRM: everything that talks to Dataverse starts here.
 
 `crm_client()` builds a `dataverse.Client` from the saved connection (or the one given); the
-secrets are decrypted only here, handed to the auth object and never kept elsewhere.
+secrets are decrypted only here, handed to the auth object and never kept elsewhere. When it closes, the
+client keeps the throttling it met (CrmThrottling) for the home page's health.
 """
 
 from __future__ import annotations
 
+import datetime
 import hashlib
+import logging
 from pathlib import Path
 
 import requests
 from django.conf import settings
+from django.db import DatabaseError, transaction
 
 import dataverse
 from syncjobs.connection import crypto
 from syncjobs.connection import selectors as connection_selectors
-from syncjobs.models import CrmConnection
+from syncjobs.models import CrmConnection, CrmThrottling
+
+logger = logging.getLogger(__name__)
 
 CA_BUNDLE_DIR_NAME = "crm_ca_bundles"
+THROTTLING_KEPT_FOR = datetime.timedelta(days=7)
 
 
 class CrmNotConfigured(Exception):
@@ -60,18 +67,51 @@ def crm_token_provider(*, connection: CrmConnection) -> dataverse.TokenProvider:
         raise CrmNotConfigured(str(exc)) from exc
 
 
+class CrmClient(dataverse.Client):
+    """The integration user's client: on closing it keeps the 429 answers it received (one row, only when there
+    were any), so that the home page shows the throttling seen by every process, web and workers alike."""
+
+    _throttled_kept = 0
+
+    def close(self) -> None:
+        super().close()
+        self.keep_throttling()
+
+    def keep_throttling(self) -> None:
+        """Keeps the 429 answers received since the last call."""
+        throttling = self.stats.throttling()
+        kept = self._throttled_kept if throttling.answers >= self._throttled_kept else 0  # the stats were reset
+        if throttling.answers == kept or throttling.last_at is None:
+            return
+        self._throttled_kept = throttling.answers
+        try:
+            crm_throttling_keep(
+                answers=throttling.answers - kept,
+                last_at=throttling.last_at,
+                last_retry_after=throttling.last_retry_after,
+            )
+        except DatabaseError:  # e.g. closed in a transaction that failed: the work's own error matters more
+            logger.warning("The throttling Dynamics 365 answered with could not be kept", exc_info=True)
+
+
+def crm_throttling_keep(*, answers: int, last_at: datetime.datetime, last_retry_after: float | None) -> None:
+    with transaction.atomic():  # a savepoint: a failure here leaves the caller's transaction usable
+        CrmThrottling.objects.filter(last_at__lt=last_at - THROTTLING_KEPT_FOR).delete()
+        CrmThrottling.objects.create(answers=answers, last_at=last_at, last_retry_after=last_retry_after)
+
+
 def crm_client(
     *,
     connection: CrmConnection | None = None,
     auth: dataverse.TokenProvider | None = None,
     timeout: float = 30.0,
     max_retries: int = 5,
-) -> dataverse.Client:
+) -> CrmClient:
     """A client for the CRM as the integration user. `auth` defaults to the connection's credentials."""
     connection = connection or connection_selectors.crm_connection_get()
     auth = auth or crm_token_provider(connection=connection)
     try:
-        return dataverse.Client(
+        return CrmClient(
             connection.server_url,
             auth=auth,
             ca_bundle=crm_ca_bundle_path(connection.ca_bundle_pem),

@@ -1,8 +1,12 @@
 """Reads of the one CRM connection."""
 
+import datetime
+
+from django.db.models import Sum
 from django.urls import NoReverseMatch, reverse
 
-from syncjobs.models import CrmConnection
+import dataverse
+from syncjobs.models import CrmConnection, CrmThrottling
 
 
 def crm_connection_get() -> CrmConnection:
@@ -21,3 +25,13 @@ def connection_page_url() -> str | None:
         return reverse("setup_wizard:crm_connection")
     except NoReverseMatch:
         return None
+
+
+def crm_throttling_since(since: datetime.datetime) -> dataverse.Throttling:
+    """The 429 answers Dynamics 365 gave the integration user's clients that closed since then, and the last one."""
+    kept = CrmThrottling.objects.filter(last_at__gte=since)
+    last = kept.order_by("-last_at").first()
+    if last is None:
+        return dataverse.Throttling(answers=0, last_at=None, last_retry_after=None)
+    answers = kept.aggregate(n=Sum("answers"))["n"]
+    return dataverse.Throttling(answers=answers, last_at=last.last_at, last_retry_after=last.last_retry_after)

@@ -17,6 +17,7 @@ from django.db.models.functions import TruncHour
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
+import dataverse
 from coupling.models import Coupling
 from syncjobs.connection import selectors as connection_selectors
 from syncjobs.errors import selectors
@@ -165,12 +166,23 @@ def activity_chart(*, now: datetime.datetime | None = None) -> SafeString:
 class ConnectionHealth:
     connection: CrmConnection
     last_failed_job: SyncJob | None
+    throttling: dataverse.Throttling  # the 429 answers of the last 24 hours
+
+    @property
+    def token_check(self) -> dict | None:
+        """The connection test's token check (status, message), when a test ran."""
+        return next((check for check in self.connection.last_test_results if check.get("key") == "token"), None)
 
 
-def connection_health() -> ConnectionHealth:
+def connection_health(*, now: datetime.datetime | None = None) -> ConnectionHealth:
+    now = now or timezone.now()
     connection = connection_selectors.crm_connection_get()
     last_failed = SyncJob.objects.filter(status=SyncJob.Status.FAILED).order_by("-created_at").first()
-    return ConnectionHealth(connection=connection, last_failed_job=last_failed)
+    return ConnectionHealth(
+        connection=connection,
+        last_failed_job=last_failed,
+        throttling=connection_selectors.crm_throttling_since(now - DAY),
+    )
 
 
 @dataclass
@@ -197,6 +209,6 @@ def home_context(*, now: datetime.datetime | None = None) -> dict:
     return {
         "mappings": mappings_health(now=now),
         "activity_chart": activity_chart(now=now),
-        "connection": connection_health(),
+        "connection": connection_health(now=now),
         "full_sync": last_full_synchronization(),
     }

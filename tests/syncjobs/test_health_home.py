@@ -1,8 +1,9 @@
 """The home page shows the integration's health (issue 13 §5): per mapping state, last and next run, records in
 and out in the last 24 hours, what fails now, what is skipped; a chart of the last week; the last full
-synchronization's progress; the connection's state."""
+synchronization's progress; the connection's state: its token and the throttling Dynamics 365 answered with."""
 
 import datetime
+import re
 import uuid
 
 import pytest
@@ -10,9 +11,11 @@ from django.contrib.contenttypes.models import ContentType
 from django.test import Client
 from django.utils import timezone
 
+import dataverse
 from coupling.models import Coupling
 from erp.models import Customer
-from syncjobs.models import FullSyncLine, FullSyncRun, IntegrationTableMapping, SyncJob
+from syncjobs.connection import clients
+from syncjobs.models import CrmThrottling, FullSyncLine, FullSyncRun, IntegrationTableMapping, SyncJob
 from syncjobs.runs import health, jobs
 from tests.factories import CustomerFactory, UserFactory
 from tests.syncjobs.crm_support import save_connection
@@ -104,3 +107,44 @@ def test_a_week_old_job_is_not_in_the_last_24_hours():
     row = {row.mapping.name: row for row in health.mappings_health()}["CUSTOMER"]
 
     assert row.records_out == 0
+
+
+def test_the_home_page_shows_the_throttling_dynamics_365_answered_with(follower, crm_sandbox_with, settings):
+    settings.TIME_ZONE = "America/New_York"  # the time is shown in the local time
+    save_connection(crm_sandbox_with(throttle="2/30"))
+    with clients.crm_client(max_retries=0) as client:
+        client.whoami()
+    assert not CrmThrottling.objects.exists()  # a client that was not throttled keeps nothing
+    assert "No throttling in the last 24 hours" in follower.get("/").content.decode()
+
+    # Another client (as a worker's job would be) is refused twice, given up on at once (no retries).
+    with clients.crm_client(max_retries=0) as client:
+        client.whoami()
+        for _ in range(2):
+            with pytest.raises(dataverse.Throttled):
+                client.whoami()
+
+    page = follower.get("/").content.decode()
+    shown = re.search(r"Throttled by Dynamics 365: (.*?)</span>", page).group(1)
+    last_at = timezone.localtime(CrmThrottling.objects.get().last_at).strftime("%Y-%m-%d %H:%M")
+    waited = re.fullmatch(rf"2 times in the last 24 hours, last at {last_at} \(asked to wait (\d+) s\)", shown)
+    assert waited and 1 <= int(waited.group(1)) <= 30, shown
+
+
+def test_throttling_older_than_24_hours_is_left_out_and_the_token_is_that_of_the_last_test(follower, crm_sandbox):
+    connection = save_connection(crm_sandbox)
+    now = timezone.now()
+    CrmThrottling.objects.create(answers=5, last_at=now - datetime.timedelta(hours=25), last_retry_after=300)
+    CrmThrottling.objects.create(answers=1, last_at=now - datetime.timedelta(hours=2), last_retry_after=7.5)
+    connection.last_test_results = [
+        {"key": "server", "title": "Server", "status": "passed", "message": "", "hint": ""},
+        {"key": "token", "title": "Token", "status": "failed", "message": "The client secret is wrong.", "hint": ""},
+    ]
+    connection.save(update_fields=["last_test_results"])
+
+    throttling = health.connection_health(now=now).throttling
+    page = follower.get("/").content.decode()
+
+    assert (throttling.answers, throttling.last_retry_after) == (1, 7.5)
+    assert "Throttled by Dynamics 365: 1 time in the last 24 hours" in page and "(asked to wait 7.5 s)" in page
+    assert "No access token at the last test: The client secret is wrong." in page
