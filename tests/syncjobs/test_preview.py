@@ -3,7 +3,12 @@ preview's counts, then the real run on the same data and its jobs' counters; not
 
 from __future__ import annotations
 
+import io
+import json
+import re
+
 import pytest
+from django.core.management import CommandError, call_command
 
 from coupling import workflows
 from coupling.models import Coupling
@@ -270,3 +275,83 @@ def test_the_match_dialog_preview_counts_what_the_coupling_job_and_its_follow_up
         key: counts[key] for key in (*preview.COUNTS, "failed", "skipped")
     }
     assert preview.recent_runs(limit=10)["CUSTOMER"]["jobs"][0]["id"] == coupling_job.pk
+
+
+# --- crm_sync preview / status --json ---------------------------------------------------------------------
+
+
+def crm_sync(*args) -> str:
+    out = io.StringIO()
+    call_command("crm_sync", *args, stdout=out)
+    return out.getvalue()
+
+
+def last_json(output: str) -> dict:
+    return json.loads(output.strip().splitlines()[-1])
+
+
+def test_the_command_previews_with_json_on_the_last_line_and_status_counts_the_run_the_same_way(
+    connected, mixed_customers
+):
+    erp_before, crm_before = erp_state(), accounts(connected)
+
+    output = crm_sync("preview", "customer", "--json")
+
+    assert erp_state() == erp_before and accounts(connected) == crm_before
+    previewed = last_json(output)
+    assert list(previewed) == ["CUSTOMER"]
+    assert previewed["CUSTOMER"] == {
+        "mode": "couple",
+        "create_in_crm": 3,
+        "create_in_erp": 4,
+        "couple": 1,
+        "update": 7,
+        "unchanged": 2,
+        "ambiguous": 1,
+        "conflict": 1,
+        "failed": 1,
+        "skipped": 0,
+        "missing": 0,
+    }
+    assert "Several possible matches (1):" in output and "Preview Twin Co (" in output
+    assert "City: ERP “Erpville”, Dynamics 365 “Crmville” (changed on both sides)" in output
+    assert re.search(r"^CUSTOMER +Couple records +3 +4 +1 +7 +2 +1 +1 +1$", output, re.MULTILINE), output
+
+    full_sync.full_sync_run(run_id=full_sync.full_sync_start(enqueue=False).pk)
+    factories.CustomerFactory(name="Preview After The Run")  # an ERP change after the run is not counted in it
+
+    status = last_json(crm_sync("status", "--json"))
+    done = status["CUSTOMER"]
+    assert {key: done[key] for key in (*preview.COUNTS, "failed", "skipped")} == {
+        key: previewed["CUSTOMER"][key] for key in (*preview.COUNTS, "failed", "skipped")
+    }
+    line = FullSyncRun.objects.get().lines.get()
+    assert [job["id"] for job in done["jobs"]] == [line.coupling_job_id, line.sync_job_id]
+    assert done["full_synchronization"] == line.run_id
+
+
+def test_the_command_needs_mappings_it_knows_and_a_full_synchronization_runs(connected):
+    enable_only("CUSTOMER")
+    with pytest.raises(CommandError, match="Name one or more mappings"):
+        crm_sync("preview")
+    with pytest.raises(CommandError, match="Name one or more mappings"):
+        crm_sync("preview", "CUSTOMER", "--all")
+    with pytest.raises(CommandError, match="No mapping named NOPE. The mappings are: "):
+        crm_sync("preview", "NOPE")
+    with pytest.raises(CommandError, match="CONTACT is not enabled: a full synchronization leaves it out"):
+        crm_sync("preview", "CONTACT")
+    assert last_json(crm_sync("status", "--json")) == {}
+
+
+def test_preview_all_leaves_out_option_mappings_and_says_what_would_not_run(connected):
+    enable_only("CUSTOMER", "PAYMENT TERMS")
+    factories.CustomerFactory(name="Preview Criteria Co")
+    support.mapping("CUSTOMER").field_mappings.update(use_for_match_based_coupling=False)
+
+    output = crm_sync("preview", "--all", "--json")
+
+    assert "CUSTOMER: Not started: coupling needs match fields" in output
+    assert "PAYMENT TERMS: Option values are synchronized in full" in output
+    assert last_json(output) == {
+        "CUSTOMER": {"mode": "couple", **dict.fromkeys((*preview.COUNTS, *preview.EXTRA_COUNTS), 0)}
+    }
