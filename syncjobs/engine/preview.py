@@ -75,6 +75,7 @@ LABELS = {
     "skipped": "Skipped after failing twice",
     "missing": "Counterpart deleted",
 }
+FLOW_LABELS = {"to_crm": "To Dynamics 365", "to_erp": "To the ERP", "conflict": "Changed in both"}
 DEFAULT_SAMPLE_SIZE = 5
 CANDIDATES_LISTED = 10
 NUMBERED_FIELD = "no"
@@ -97,6 +98,10 @@ class Difference:
     crm_value: str
     # "to_crm" / "to_erp": where the value goes; "conflict": changed on both sides, "" when only shown.
     flows: str = ""
+
+    @property
+    def flow_label(self) -> str:
+        return FLOW_LABELS.get(self.flows, "")
 
 
 @dataclass
@@ -147,7 +152,13 @@ class MappingPreview:
     def rows(self) -> list[dict[str, Any]]:
         """Each count with its label and samples, for the pages (only the counts that are not zero)."""
         return [
-            {"key": name, "label": LABELS[name], "count": outcome.count, "samples": outcome.samples}
+            {
+                "key": name,
+                "label": LABELS[name],
+                "count": outcome.count,
+                "samples": outcome.samples,
+                "more": outcome.count - len(outcome.samples),
+            }
             for name, outcome in self.outcomes.items()
             if outcome.count
         ]
