@@ -48,6 +48,7 @@ urlpatterns = [
     ),
     path("full-synchronization/", full_sync_views.full_sync_review, name="full_sync"),
     path("full-synchronization/start/", full_sync_views.full_sync_start, name="full_sync_start"),
+    path("full-synchronization/preview/", full_sync_views.full_sync_preview, name="full_sync_preview"),
     path("full-synchronization/<int:pk>/status/", full_sync_views.full_sync_status, name="full_sync_status"),
     path("full-synchronization/<int:pk>/cancel/", full_sync_views.full_sync_cancel, name="full_sync_cancel"),
 ]

@@ -1,8 +1,9 @@
 """The full synchronization review page (BC's "Dataverse Full Synch. Review"): per mapping what each side
-holds, the recommendation, the last jobs; Start (with a per-line choice), the running synchronization's
-live status, and Cancel for a run no worker carries.
+holds, the recommendation, the last jobs; Preview (what Start would do now with the choices made, writing
+nothing: syncjobs.engine.preview), Start (with a per-line choice), the running synchronization's live status,
+and Cancel for a run no worker carries.
 
-Seeing it needs ``syncjobs.view_syncjob``; starting or cancelling ``syncjobs.change_syncjob``. Its
+Seeing it needs ``syncjobs.view_syncjob``; previewing, starting or cancelling ``syncjobs.change_syncjob``. Its
 "Synchronize modified records" buttons (per mapping, and for all: incremental jobs, not a full
 synchronization) are syncjobs.runs.run_now_views', for ``syncjobs.add_syncjob``.
 """
@@ -18,7 +19,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from syncjobs import permissions
+from syncjobs.connection import clients
 from syncjobs.connection.clients import CRM_ERRORS, crm_problem
+from syncjobs.engine import preview
 from syncjobs.models import FullSyncRun, IntegrationTableMapping, SyncJob
 from syncjobs.runs import full_sync
 
@@ -61,29 +64,82 @@ def _run_context(run: FullSyncRun | None) -> dict:
 @permission_required(permissions.VIEW_JOBS, raise_exception=True)
 @require_GET
 def full_sync_review(request: HttpRequest) -> HttpResponse:
+    return render(request, "syncjobs/full_sync.html", _page_context(request))
+
+
+@permission_required(permissions.CHANGE_JOBS, raise_exception=True)
+@require_POST
+def full_sync_preview(request: HttpRequest) -> HttpResponse:
+    """The page with what Start would do now, per mapping, with the choices made on it (nothing is written)."""
+    try:
+        chosen = _posted_choices(request.POST)
+    except ValueError:
+        messages.error(request, "The page was out of date: look at the review again.")
+        return redirect("syncjobs:full_sync")
+    return render(request, "syncjobs/full_sync.html", _page_context(request, chosen=chosen, previewing=True))
+
+
+def _page_context(request: HttpRequest, *, chosen: dict[str, str] | None = None, previewing: bool = False) -> dict:
     active = full_sync.full_sync_active()
     context = {"title": "Full synchronization", **_run_context(active or full_sync.full_sync_latest())}
-    if active is None:
-        # Counting asks Dynamics 365: only when a start is possible, not while a run is shown live.
+    if active is not None:
+        return context
+    # Counting asks Dynamics 365: only when a start is possible, not while a run is shown live.
+    try:
+        review = full_sync.full_sync_review()
+    except CRM_ERRORS as error:
+        context["crm_problem"] = crm_problem(error)
+        review = []
+    chosen = chosen or {}
+    if previewing and review:
+        context.update(_preview_context(review, chosen))
+    last_jobs = _last_jobs([line.mapping for line in review])
+    context["review"] = [
+        {
+            "line": line,
+            "field_name": f"{LINE_FIELD_PREFIX}{line.mapping.pk}",
+            "choices": _choices(line),
+            "chosen": chosen.get(line.mapping.name, ""),
+            "last_to": last_jobs.get(line.mapping.pk, (None, None))[0],
+            "last_from": last_jobs.get(line.mapping.pk, (None, None))[1],
+        }
+        for line in review
+    ]
+    context["can_start"] = bool(review) and request.user.has_perm(permissions.CHANGE_JOBS)
+    context["can_run_now"] = request.user.has_perm(permissions.START_JOBS)
+    return context
+
+
+def _preview_context(review: list[full_sync.ReviewLine], chosen: dict[str, str]) -> dict:
+    """Each line's preview, as Start would run it with ``chosen`` (mapping name → choice); refused choices are said."""
+    try:
+        # The choices Start would refuse are refused here too, in the same words.
+        full_sync._apply_overrides(review, chosen)
+    except ValidationError as error:
+        return {"preview_errors": error.messages}
+    lines = [
+        preview.PreviewLine(mapping=line.mapping, recommendation=line.recommendation, problem=line.problem)
+        for line in review
+    ]
+    try:
+        with clients.crm_client() as client:
+            return {"previews": preview.full_sync_preview(client=client, lines=lines)}
+    except CRM_ERRORS as error:
+        return {"preview_errors": [crm_problem(error)]}
+
+
+def _posted_choices(data) -> dict[str, str]:
+    """The lines' choices a form posted (``line-<mapping pk>``), by mapping name; ValueError for an unknown line."""
+    names = dict(IntegrationTableMapping.objects.values_list("pk", "name"))
+    chosen = {}
+    for key, value in data.items():
+        if not key.startswith(LINE_FIELD_PREFIX) or not value:
+            continue
         try:
-            review = full_sync.full_sync_review()
-        except CRM_ERRORS as error:
-            context["crm_problem"] = crm_problem(error)
-            review = []
-        last_jobs = _last_jobs([line.mapping for line in review])
-        context["review"] = [
-            {
-                "line": line,
-                "field_name": f"{LINE_FIELD_PREFIX}{line.mapping.pk}",
-                "choices": _choices(line),
-                "last_to": last_jobs.get(line.mapping.pk, (None, None))[0],
-                "last_from": last_jobs.get(line.mapping.pk, (None, None))[1],
-            }
-            for line in review
-        ]
-        context["can_start"] = bool(review) and request.user.has_perm(permissions.CHANGE_JOBS)
-        context["can_run_now"] = request.user.has_perm(permissions.START_JOBS)
-    return render(request, "syncjobs/full_sync.html", context)
+            chosen[names[int(key.removeprefix(LINE_FIELD_PREFIX))]] = value
+        except (ValueError, KeyError):
+            raise ValueError(key) from None
+    return chosen
 
 
 def _choices(line: full_sync.ReviewLine) -> list[tuple[str, str]]:
@@ -110,17 +166,11 @@ def full_sync_status(request: HttpRequest, pk: int) -> HttpResponse:
 @permission_required(permissions.CHANGE_JOBS, raise_exception=True)
 @require_POST
 def full_sync_start(request: HttpRequest) -> HttpResponse:
-    overrides = {}
-    names = dict(IntegrationTableMapping.objects.values_list("pk", "name"))
-    for key, value in request.POST.items():
-        if not key.startswith(LINE_FIELD_PREFIX) or not value:
-            continue
-        try:
-            name = names[int(key.removeprefix(LINE_FIELD_PREFIX))]
-        except (ValueError, KeyError):
-            messages.error(request, "The page was out of date: look at the review again.")
-            return redirect("syncjobs:full_sync")
-        overrides[name] = value
+    try:
+        overrides = _posted_choices(request.POST)
+    except ValueError:
+        messages.error(request, "The page was out of date: look at the review again.")
+        return redirect("syncjobs:full_sync")
     try:
         run = full_sync.full_sync_start(user=request.user, overrides=overrides)
     except ValidationError as error:
