@@ -9,6 +9,7 @@ import re
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.urls import reverse
 
 from coupling import workflows
 from coupling.models import Coupling
@@ -355,3 +356,51 @@ def test_preview_all_leaves_out_option_mappings_and_says_what_would_not_run(conn
     assert last_json(output) == {
         "CUSTOMER": {"mode": "couple", **dict.fromkeys((*preview.COUNTS, *preview.EXTRA_COUNTS), 0)}
     }
+
+
+# --- The pages ------------------------------------------------------------------------------------------------
+
+FULL_SYNC_PAGE = reverse("syncjobs:full_sync")
+FULL_SYNC_PREVIEW = reverse("syncjobs:full_sync_preview")
+
+
+def test_the_full_synchronization_page_previews_before_start_with_the_choices_made(connected, mixed_customers):
+    customer_mapping = support.mapping("CUSTOMER")
+    viewer = cs.client_with("syncjobs.view_syncjob")
+    assert 'data-testid="full-sync-preview"' not in viewer.get(FULL_SYNC_PAGE).content.decode()
+    assert viewer.post(FULL_SYNC_PREVIEW).status_code == 403
+    admin = cs.client_with("syncjobs.view_syncjob", "syncjobs.change_syncjob")
+    assert 'data-testid="full-sync-preview"' in admin.get(FULL_SYNC_PAGE).content.decode()
+    erp_before, crm_before = erp_state(), accounts(connected)
+
+    content = admin.post(FULL_SYNC_PREVIEW).content.decode()
+
+    assert erp_state() == erp_before and accounts(connected) == crm_before
+    assert not FullSyncRun.objects.exists()
+    section = content[content.index('data-testid="preview"') :]
+    for key, count in {"create_in_crm": 3, "create_in_erp": 4, "couple": 1, "ambiguous": 1, "conflict": 1}.items():
+        assert f'data-count="{key}">{count}<' in section, key
+    for words in (
+        "Created in Dynamics 365",
+        "Coupled by match",
+        "Several possible matches",
+        "Changed on both sides",
+        "Candidates: Preview Twin Co; Preview Twin Co",
+        "<td>City</td><td>Erpville</td><td>Crmville</td>",
+        "Changed in both",
+        "Nothing has been written",
+    ):
+        assert words in section, words
+    visible = re.sub(r"<[^>]+>", " ", section)
+    assert not re.search(r"create_in_crm|to_crm|address1_city|telephone1", visible)
+
+    # Chosen instead of the recommendation: a full synchronization couples nothing and creates the rest.
+    chosen = admin.post(FULL_SYNC_PREVIEW, {f"line-{customer_mapping.pk}": "full"}).content.decode()
+    assert '<option value="full" selected>' in chosen
+    section = chosen[chosen.index('data-testid="preview"') :]
+    assert 'data-count="couple"' not in section and 'data-count="ambiguous"' not in section
+    assert 'data-count="create_in_crm">4<' in section  # the matchable one too: nothing is matched
+    refused = admin.post(FULL_SYNC_PREVIEW, {f"line-{customer_mapping.pk}": "delete"}).content.decode()
+    assert "“delete” is not a choice" in refused
+    stale = admin.post(FULL_SYNC_PREVIEW, {"line-99999": "full"}, follow=True).content.decode()
+    assert "The page was out of date" in stale
