@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections import defaultdict
 from dataclasses import dataclass, field
 from itertools import groupby
 
@@ -53,10 +54,6 @@ def match_fields(*, mapping: IntegrationTableMapping) -> models.QuerySet[Integra
     )
 
 
-
-
-
-
 def _erp_value(record: models.Model, path: str):
     value = record
     for part in path.split("__"):
@@ -68,6 +65,10 @@ def _erp_value(record: models.Model, path: str):
 
 def _text(value) -> str:
     return "" if value is None else str(value)
+
+
+def _folded(value) -> str:
+    return _text(value).strip().casefold()
 
 
 def _same(field: IntegrationFieldMapping, erp_value, crm_value) -> bool:
@@ -142,18 +143,25 @@ class _Matcher:
 
     def candidates(self, group: list[IntegrationFieldMapping], records: list[models.Model]) -> dict:
         """CRM rows equal (as Dataverse compares: ignoring case) to each record on the group's fields."""
-        rows: list[dict] = []
+        # By id: a row that two chunks' queries both return is one candidate, not two.
+        rows: dict[str, dict] = {}
         simple = len(group) == 1 and group[0].transform != LOOKUP
         step = RECORDS_PER_PAGE if simple else RECORDS_PER_COMBINED_QUERY
         for start in range(0, len(records), step):
             chunk = records[start : start + step]
             condition = and_filters(self.condition(group, chunk), crm_mapping_filter(self.mapping))
-            rows.extend(self.client.query(self.mapping.crm_entity_set, select=self.select, filter=condition))
+            for row in self.client.query(self.mapping.crm_entity_set, select=self.select, filter=condition):
+                rows[self.row_id(row)] = row
+        # Rows by their values ignoring case, so that each record looks up its own instead of scanning them all.
+        by_values: dict[tuple[str, ...], list[dict]] = defaultdict(list)
+        for row in rows.values():
+            by_values[tuple(_folded(row.get(_crm_name(f))) for f in group)].append(row)
         by_record = {}
         for record in records:
+            found = by_values.get(tuple(_folded(self.value(f, record)) for f in group), [])
             # Dataverse compares text ignoring case: case-sensitive fields are checked again here.
             by_record[record.pk] = [
-                row for row in rows if all(_same(f, self.value(f, record), row.get(_crm_name(f))) for f in group)
+                row for row in found if all(_same(f, self.value(f, record), row.get(_crm_name(f))) for f in group)
             ]
         return by_record
 
@@ -313,10 +321,6 @@ def couple_by_match(*, job: SyncJob, report: Report) -> tuple[list[str], list[st
                     message=f"No unique uncoupled matching {noun} was found: {reason}.",
                 )
             done += len(page)
-            report.progress(
-                done=done, coupled=coupled_now, http_requests=client.stats.total - requests_reported
-            )
+            report.progress(done=done, coupled=coupled_now, http_requests=client.stats.total - requests_reported)
             requests_reported = client.stats.total
     return newly_coupled, to_create
-
-
