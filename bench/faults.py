@@ -375,7 +375,7 @@ def run_kill(args) -> dict:
         from django.utils import timezone
 
         from syncjobs.models import SyncJob
-        from syncjobs.runs import jobs
+        from syncjobs.runs import jobs, leases
 
         log = root / "subprocesses.log"
         try:
@@ -408,7 +408,7 @@ def run_kill(args) -> dict:
                     checkpoint=job.checkpoint,
                 )
                 # The reaper, as if STALE_AFTER had passed since the last heartbeat.
-                later = timezone.now() + jobs.STALE_AFTER + datetime.timedelta(seconds=1)
+                later = timezone.now() + leases.STALE_AFTER + datetime.timedelta(seconds=1)
                 requeued, failed = jobs.job_reap_stale(now=later)
                 job.refresh_from_db()
                 kill.update(reaped_requeued=requeued, reaped_failed=failed, status_after_reap=job.status)

@@ -11,7 +11,7 @@ each side on its own orders:
   order, one GET of its lines (their unit expanded), one GET per line's product, the ERP order created by
   ``crm_orders.intake.order_create`` (the same ERP-side code as the job: only the HTTP pattern differs), then one
   PATCH telling Dynamics 365 it was taken over (``lastbackofficesubmit``, ``nav_erpordernumber``);
-- engine: an order intake job (``crm_orders.intake.run_order_intake``) over the ``--orders`` orders still
+- engine: an order intake job (``crm_orders.handlers.run_order_intake``) over the ``--orders`` orders still
   submitted: a page of orders with their lines expanded, one products query and one units query per page, each
   order created on its own, one UpdateMultiple per page.
 
@@ -224,7 +224,10 @@ def run_baseline(order_ids: list[str]) -> tuple:
 
     connection = connection_selectors.crm_connection_get()
     job = jobs.job_claim(job_id=order_services.order_intake_job_create(crm_ids=order_ids, enqueue=False).pk)
-    run = intake.IntakeRun(job=job, user=connection.sales_order_processing_user, setup=erp_selectors.sales_setup())
+    report = jobs.JobReport(job)
+    run = intake.IntakeRun(
+        job=job, report=report, user=connection.sales_order_processing_user, setup=erp_selectors.sales_setup()
+    )
     stamp = f"{timezone.localdate().isoformat()}T00:00:00Z"
     created = unchanged = 0
     started = time.perf_counter()
@@ -255,10 +258,10 @@ def run_baseline(order_ids: list[str]) -> tuple:
                 try:
                     order = intake.order_create(run, row, lookups)
                 except intake.OrderRefused as refusal:
-                    intake.record_refusal(job, row, refusal)
+                    intake.record_refusal(report, row, refusal)
                     continue
                 except ValidationError as error:
-                    intake.record_refusal(job, row, intake.refusal_from_validation(error))
+                    intake.record_refusal(report, row, intake.refusal_from_validation(error))
                     continue
                 created += 1
             client.update("salesorders", key, {"lastbackofficesubmit": stamp, "nav_erpordernumber": order.no})

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 from coupling import dependencies, forms
 from coupling import selectors as coupling_selectors
 from coupling import workflows as services
+from coupling.workflows import match_coupling_start, match_criteria_save
 from nav_crm.records import describe_record
 from nav_crm.ui import BulkResult
 from syncjobs import permissions
@@ -27,7 +28,7 @@ from syncjobs.connection import selectors as connection_selectors
 from syncjobs.connection.clients import CRM_ERRORS, crm_problem
 from syncjobs.connection.selectors import connection_page_url
 from syncjobs.engine import crm_queries
-from syncjobs.engine.matching import match_coupling_start, match_criteria_save, match_fields
+from syncjobs.engine.matching import match_fields
 from syncjobs.mappings.selectors import mapping_or_404, record_mapping, record_or_404
 from syncjobs.models import Direction, IntegrationTableMapping, SyncJob
 

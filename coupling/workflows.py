@@ -11,8 +11,11 @@ from django.db import models, transaction
 from coupling import selectors as coupling_selectors
 from coupling import services as coupling_services
 from coupling.models import Coupling
-from syncjobs.models import Direction, IntegrationTableMapping, SyncJob
+from syncjobs.engine import matching
+from syncjobs.engine.matching import match_fields
+from syncjobs.models import Direction, FullSyncLine, IntegrationTableMapping, SyncJob
 from syncjobs.runs import jobs
+from syncjobs.runs.report import Report
 
 # Decoupling this many records or fewer happens at once; more go to a background uncoupling job.
 DECOUPLE_DIRECTLY_UP_TO = 100
@@ -146,7 +149,7 @@ def crm_rows_create_in_erp(
 # --- Uncoupling (BC's "Int. Uncouple Job Runner") -------------------------------------------------------
 
 
-def run_uncoupling(*, job: SyncJob) -> None:
+def run_uncoupling(*, job: SyncJob, report: Report) -> None:
     """Decouple ``parameters["erp_system_ids"]`` (or ``["crm_ids"]``), or every coupling of the mapping."""
     mapping = job.mapping
     couplings = Coupling.objects.filter(erp_model_id=mapping.erp_model_id)
@@ -155,9 +158,102 @@ def run_uncoupling(*, job: SyncJob) -> None:
     elif "crm_ids" in job.parameters:
         couplings = couplings.filter(crm_entity=mapping.crm_entity, crm_id__in=job.parameters["crm_ids"])
     pks = list(couplings.values_list("pk", flat=True))
-    jobs.job_progress(job=job, total=len(pks))
+    report.progress(total=len(pks))
     batch_size = 500
     for start in range(0, len(pks), batch_size):
         batch = pks[start : start + batch_size]
         removed = coupling_services.couplings_delete(couplings=Coupling.objects.filter(pk__in=batch))
-        jobs.job_progress(job=job, done=start + len(batch), uncoupled=removed)
+        report.progress(done=start + len(batch), uncoupled=removed)
+
+
+@transaction.atomic
+def match_criteria_save(
+    *,
+    mapping: IntegrationTableMapping,
+    criteria: dict[int, tuple[bool, bool, int]],
+    create_new_if_no_match: bool,
+    sync_after_bulk_coupling: bool,
+) -> IntegrationTableMapping:
+    """Keep the coupling criteria: per field mapping id (match on, case-sensitive, priority), and the options."""
+    if not any(use for use, _, _ in criteria.values()):
+        raise ValidationError("Choose at least one field to match on.")
+    if create_new_if_no_match and mapping.direction == Direction.FROM_CRM:
+        raise ValidationError(
+            {"create_new_if_no_match": f"The mapping {mapping.name} cannot create rows in Dynamics 365."}
+        )
+    fields = {f.pk: f for f in match_fields(mapping=mapping)}
+    for pk, (use, case_sensitive, priority) in criteria.items():
+        field = fields.get(pk)
+        if field is None:
+            raise ValidationError(f"Field mapping {pk} cannot be used for matching in {mapping.name}.")
+        field.use_for_match_based_coupling = use
+        field.case_sensitive_matching = case_sensitive
+        field.match_priority = priority
+        field.save(update_fields=["use_for_match_based_coupling", "case_sensitive_matching", "match_priority"])
+    mapping.create_new_if_no_match = create_new_if_no_match
+    mapping.sync_after_bulk_coupling = sync_after_bulk_coupling
+    mapping.save(update_fields=["create_new_if_no_match", "sync_after_bulk_coupling", "modified_at"])
+    return mapping
+
+
+def match_coupling_start(
+    *, mapping: IntegrationTableMapping, erp_system_ids: list[str] | None = None, user=None, enqueue: bool = True
+) -> SyncJob:
+    """A background match-based coupling job: for the given records, or every uncoupled one of the mapping (queued
+    unless ``enqueue`` is False: the caller queues it with others)."""
+    if not match_fields(mapping=mapping).filter(use_for_match_based_coupling=True).exists():
+        raise ValidationError("Choose at least one field to match on.")
+    direction = (
+        SyncJob.JobDirection.FROM_CRM if mapping.direction == Direction.FROM_CRM else SyncJob.JobDirection.TO_CRM
+    )
+    parameters = {"erp_system_ids": [str(i) for i in erp_system_ids]} if erp_system_ids is not None else {}
+    return jobs.job_create(
+        mapping=mapping,
+        direction=direction,
+        kind=SyncJob.Kind.COUPLING,
+        parameters=parameters,
+        user=user,
+        enqueue=enqueue,
+    )
+
+
+def _follow_up(job: SyncJob, mapping: IntegrationTableMapping, newly_coupled: list[str], to_create: list[str]) -> None:
+    """Synchronize the newly coupled records (when the mapping says so) and create the unmatched ones."""
+    notes = [f"{len(newly_coupled)} coupled."]
+    if FullSyncLine.objects.filter(coupling_job=job).exists():
+        # Part of a full synchronization: its coordinator synchronizes every coupled record next.
+        notes.append("The full synchronization synchronizes them next.")
+        SyncJob.objects.filter(pk=job.pk).update(message=" ".join(notes))
+        return
+    sync_ids = newly_coupled if mapping.sync_after_bulk_coupling else []
+    from_crm = mapping.direction == Direction.FROM_CRM
+    if from_crm and sync_ids:
+        follow = jobs.job_create(
+            mapping=mapping,
+            direction=SyncJob.JobDirection.FROM_CRM,
+            parameters={"erp_system_ids": sync_ids},
+            user=job.created_by,
+        )
+        notes.append(f"Synchronizing them from Dynamics 365: job #{follow.pk}.")
+    elif sync_ids or to_create:
+        # The ERP records are what was chosen to couple: their data goes to Dynamics 365 (BC: Use BC data).
+        follow = jobs.job_create(
+            mapping=mapping,
+            direction=SyncJob.JobDirection.TO_CRM,
+            parameters={"erp_system_ids": sync_ids + to_create},
+            user=job.created_by,
+        )
+        parts = []
+        if sync_ids:
+            parts.append(f"synchronizing {len(sync_ids)} coupled")
+        if to_create:
+            parts.append(f"creating {len(to_create)} unmatched in Dynamics 365")
+        notes.append(f"{' and '.join(parts).capitalize()}: job #{follow.pk}.")
+    SyncJob.objects.filter(pk=job.pk).update(message=" ".join(notes))
+
+
+def run_coupling(*, job: SyncJob, report: Report) -> None:
+    """The match-based coupling job (BC's "Match-Based Coupling"): couple by match, then what the mapping says comes
+    after (synchronize the newly coupled, create the unmatched in Dynamics 365)."""
+    newly_coupled, to_create = matching.couple_by_match(job=job, report=report)
+    _follow_up(job, job.mapping, newly_coupled, to_create)

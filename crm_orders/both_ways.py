@@ -29,7 +29,6 @@ from crm_orders import intake
 from erp import services as erp_services
 from erp.models import SalesHeader, SalesLine
 from syncjobs.models import SyncJob
-from syncjobs.runs import jobs
 
 FULFILLED_STATE, COMPLETE = 3, 100001
 IDS = uuid.UUID("5a0d7b9e-31c4-4f5e-8a61-2c9e7f3b4d10")
@@ -89,13 +88,13 @@ def crm_changes_take(run: intake.IntakeRun, client: dataverse.Client, *, since: 
             try:
                 order_update_from_crm(run, order, couplings[crm_id], row, lookups)
             except intake.OrderRefused as refusal:
-                intake.record_refusal(run.job, row, refusal)
+                intake.record_refusal(run.report, row, refusal)
                 continue
             except ValidationError as error:
-                intake.record_refusal(run.job, row, intake.refusal_from_validation(error))
+                intake.record_refusal(run.report, row, intake.refusal_from_validation(error))
                 continue
             modified += 1
-        jobs.job_progress(job=run.job, modified=modified)
+        run.report.progress(modified=modified)
 
 
 def _check_unchangeable(order: SalesHeader, row: dict, lookups: intake.Lookups) -> None:

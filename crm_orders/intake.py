@@ -20,7 +20,6 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.urls import reverse
-from django.utils import timezone
 
 import dataverse
 from coupling import selectors as coupling_selectors
@@ -43,10 +42,8 @@ from erp.models import (
     UnitOfMeasure,
 )
 from erp.services import round_amount
-from syncjobs.connection import clients
-from syncjobs.connection import selectors as connection_selectors
 from syncjobs.models import IntegrationTableMapping, SyncJob
-from syncjobs.runs import jobs
+from syncjobs.runs.report import Report
 
 logger = logging.getLogger(__name__)
 
@@ -507,6 +504,7 @@ def _fit(text: str, model, field_name: str) -> Fitted:
 @dataclass
 class IntakeRun:
     job: SyncJob
+    report: Report
     user: object
     setup: object
     both_ways: bool = False
@@ -519,8 +517,7 @@ class IntakeRun:
 
     def warn(self, order: SalesHeader, row: dict, field_name: str, text: str) -> None:
         model_field = SalesHeader._meta.get_field(field_name)
-        jobs.job_record_warning(
-            job=self.job,
+        self.report.record_warning(
             record=order,
             field=model_field.verbose_name,
             message=f"“{text}” was shortened to fit the ERP's {model_field.max_length} characters.",
@@ -606,22 +603,21 @@ def orders_page_take_over(run: IntakeRun, client: dataverse.Client, rows: list[d
             try:
                 order = order_create(run, row, lookups)
             except OrderRefused as refusal:
-                record_refusal(run.job, row, refusal)
+                record_refusal(run.report, row, refusal)
                 continue
             except ValidationError as error:
-                record_refusal(run.job, row, refusal_from_validation(error))
+                record_refusal(run.report, row, refusal_from_validation(error))
                 continue
             except IntegrityError:
                 unchanged += 1  # another run coupled it meanwhile: it is created once
                 continue
             created += 1
         run.taken_over.append({"salesorderid": row["salesorderid"], "nav_erpordernumber": order.no})
-    jobs.job_progress(job=run.job, done=None, inserted=created, unchanged=unchanged)
+    run.report.progress(inserted=created, unchanged=unchanged)
 
 
-def record_refusal(job: SyncJob, row: dict, refusal: OrderRefused) -> None:
-    jobs.job_record_error(
-        job=job,
+def record_refusal(report: Report, row: dict, refusal: OrderRefused) -> None:
+    report.record_error(
         mapping=None,
         message=refusal.message,
         erp_label=_order_label(row),
@@ -660,39 +656,3 @@ def order_versions_keep(client: dataverse.Client, crm_ids) -> None:
         coupling_services.coupling_keep_snapshot(
             coupling=coupling, snapshot=coupling.snapshot, crm_version=versions[coupling.crm_id]
         )
-
-
-def run_order_intake(*, job: SyncJob) -> None:
-    """The job handler: every submitted order not yet in the ERP (or ``parameters["crm_ids"]`` of them)."""
-    connection = connection_selectors.crm_connection_get()
-    if not connection.sales_order_integration_enabled:
-        raise jobs.JobCannotRun("Sales order integration is off: turn it on in the assisted setup first.")
-    user = connection.sales_order_processing_user
-    if user is not None and not user.has_perm("erp.add_salesheader"):
-        raise jobs.JobCannotRun(
-            f"The user {user.get_username()} chosen to process the orders from Dynamics 365 may not create sales "
-            "orders: give the user that permission or choose another user in the setup."
-        )
-    run = IntakeRun(
-        job=job,
-        user=user,
-        setup=erp_selectors.sales_setup(),
-        both_ways=connection.sales_orders_both_ways,
-        copied=fields.copied(connection),
-    )
-    today = timezone.localdate()
-    with clients.crm_client(connection=connection) as client:
-        before = client.stats.total
-        for rows in submitted_orders_query(client, crm_ids=job.parameters.get("crm_ids")).pages():
-            run.taken_over = []
-            orders_page_take_over(run, client, rows)
-            taken_over_tell_crm(client, run.taken_over, on=today, keep_versions=run.both_ways)
-            jobs.job_progress(job=job, http_requests=client.stats.total - before)
-            before = client.stats.total
-        if run.both_ways and not job.parameters.get("crm_ids"):
-            # Imported here: the both-ways module builds on this one.
-            from crm_orders import both_ways
-
-            both_ways.crm_changes_take(run, client, since=both_ways.changes_since(job))
-            jobs.job_progress(job=job, http_requests=client.stats.total - before)
-    logger.info("Sales orders from Dynamics 365: job %s done", job.pk)

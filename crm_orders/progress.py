@@ -29,7 +29,7 @@ from erp.models import Currency, Customer, Item, Resource, SalesHeader, SalesInv
 from syncjobs.connection import clients
 from syncjobs.connection import selectors as connection_selectors
 from syncjobs.models import SyncJob
-from syncjobs.runs import jobs
+from syncjobs.runs.report import Report
 
 logger = logging.getLogger(__name__)
 
@@ -78,8 +78,8 @@ def _invoice_line_crm_id(invoice: SalesInvoiceHeader, line_no: int) -> str:
 
 
 class ProgressRun:
-    def __init__(self, job: SyncJob, client: dataverse.Client):
-        self.job, self.client = job, client
+    def __init__(self, job: SyncJob, client: dataverse.Client, report: Report):
+        self.job, self.client, self.report = job, client, report
         self.failed_orders: set[int] = set()
 
     def fail(self, order: SalesHeader, crm_order_id, message: str, details: str = "") -> None:
@@ -87,8 +87,7 @@ class ProgressRun:
         if order.pk in self.failed_orders:
             return
         self.failed_orders.add(order.pk)
-        jobs.job_record_error(
-            job=self.job,
+        self.report.record_error(
             mapping=None,
             message=message,
             details=details,
@@ -325,7 +324,11 @@ def _pending_batch(*, skipping_orders: set[int]) -> list[OrderProgress]:
     )
 
 
-def run_order_progress(*, job: SyncJob) -> None:
+def pending_exists() -> bool:
+    return OrderProgress.objects.filter(sent_at__isnull=True).exists()
+
+
+def run_order_progress(*, job: SyncJob, report: Report) -> None:
     """The job handler: send every progress row not sent yet, a batch at a time. The rows of an order that
     failed stay unsent (its error row says why) and are sent by a later run."""
     from crm_orders import both_ways  # builds on this module
@@ -335,7 +338,7 @@ def run_order_progress(*, job: SyncJob) -> None:
     with clients.crm_client() as client:
         before = client.stats.total
         while batch := _pending_batch(skipping_orders=failed_orders):
-            run = ProgressRun(job, client)
+            run = ProgressRun(job, client, report)
             _posts(run, batch)
             headers = {}
             if both_ways_on:
@@ -354,10 +357,6 @@ def run_order_progress(*, job: SyncJob) -> None:
                 erp_model=SalesHeader,
                 erp_system_ids=[p.order.system_id for p in batch if p.order_id in orders],
             )
-            jobs.job_progress(job=job, modified=len(orders), http_requests=client.stats.total - before)
+            report.progress(modified=len(orders), http_requests=client.stats.total - before)
             before = client.stats.total
     logger.info("Sales order progress to Dynamics 365: job %s done", job.pk)
-
-
-def pending_exists() -> bool:
-    return OrderProgress.objects.filter(sent_at__isnull=True).exists()

@@ -1,7 +1,9 @@
 """What one synchronization run knows: the job, its mapping and fields, the CRM client and metadata, counters.
 
-Counters are gathered per page and handed to the jobs API (``job_progress``) after each page, so
-that the job's row shows progress while it runs and a crash loses at most one page of counts.
+Counters are gathered per page and handed to the job's ``report`` (runs.report.Report) after each page, so
+that the job's row shows progress while it runs and a crash loses at most one page of counts. The engine
+writes nothing of the job lifecycle itself: a context without a report (crm_verify's, the conflict page's, the
+preview's) reads and decides only.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from django.db import models
 import dataverse
 from coupling.models import Coupling
 from syncjobs.models import Direction, IntegrationFieldMapping, IntegrationTableMapping, SyncJob
-from syncjobs.runs import jobs
+from syncjobs.runs.report import Report
 
 # How far back an incremental run looks before the watermark: covers clocks and commits that
 # straddle the previous job's start. Records seen twice are unchanged the second time (snapshot).
@@ -28,6 +30,8 @@ WRITE_PAGE_SIZE = 500
 # Ids per read by id (Microsoft.Dynamics.CRM.In keeps the URL far below Dataverse's 32 KB limit).
 READ_IDS_PER_QUERY = 200
 READ_PAGE_SIZE = 500
+# Dataverse's answer to a delta link it no longer keeps: read everything again and start a new one.
+EXPIRED_TOKEN_CODE = "0x80044352"
 
 CRM_ENTITY_NOUNS = {
     "systemuser": "user",
@@ -65,6 +69,7 @@ class RunContext:
     started_at: datetime.datetime
     attributes: dict[str, CrmAttribute]
     change_tracking: bool
+    report: Report | None = None
     counters: Counter = field(default_factory=Counter)
     # The pass being run ("to_crm" / "from_crm") of a job both ways, and what it counted (SyncJob.counts_by_direction).
     side: str | None = None
@@ -84,6 +89,8 @@ class RunContext:
     warned_records: set = field(default_factory=set)
     # A pass over chosen records inside a job that is not (the follow-up above).
     follow_up_erp_ids: list[str] | None = None
+    # Which template each ERP record created from a row takes (engine.templates.choice_for), made once per run.
+    template_choice: object | None = None
 
     @cached_property
     def erp_model(self) -> type[models.Model]:
@@ -112,14 +119,6 @@ class RunContext:
     def from_crm_fields(self) -> list[IntegrationFieldMapping]:
         return [f for f in self.fields if f.direction in (Direction.FROM_CRM, Direction.BIDIRECTIONAL) and f.erp_field]
 
-    @cached_property
-    def record_templates(self):
-        """Which template each ERP record created from a row takes (engine.templates), asked once per page."""
-        # Imported here: engine.templates reads the values module, which imports this one.
-        from syncjobs.engine.templates import TemplateChoice
-
-        return TemplateChoice(self)
-
     @property
     def primary_key(self) -> str:
         return self.mapping.crm_primary_key
@@ -140,7 +139,7 @@ class RunContext:
     @property
     def restoring(self) -> bool:
         """The chosen rows' ERP records were deleted and are recreated from them ("Restore deleted counterpart"):
-        they take the rows' values of the fields that go only to Dynamics 365 too (from_crm.fill_new_record)."""
+        they take the rows' values of the fields that go only to Dynamics 365 too (creation.fill_new_record)."""
         return bool(self.job.parameters.get("restore"))
 
     @property
@@ -169,7 +168,7 @@ class RunContext:
             return
         self.warned_records.add(key)
         self.warn(message)
-        if self.job.pk is None:
+        if self.report is None:
             return
         coupling = (
             Coupling.objects.filter(erp_model=self.erp_content_type, erp_system_id=record.system_id)
@@ -180,8 +179,7 @@ class RunContext:
             label = str(type(record)._meta.get_field(field.split("__")[0]).verbose_name)
         except Exception:  # noqa: BLE001 — a path the model cannot name: the mapping's own words
             label = field
-        jobs.job_record_warning(
-            job=self.job,
+        self.report.record_warning(
             record=record,
             field=label,
             message=message,
@@ -196,7 +194,8 @@ class RunContext:
 
     def checkpoint(self, **position) -> None:
         """Keep where the job stands (merged into its checkpoint), for a worker that takes it over."""
-        jobs.job_checkpoint(job=self.job, checkpoint={**(self.job.checkpoint or {}), **position})
+        self.job.checkpoint = {**(self.job.checkpoint or {}), **position}
+        self.report.checkpoint(self.job.checkpoint)
 
     def flush(self, *, done: int = 0) -> None:
         """Hand the counters gathered since the last flush to the job row, with the HTTP request count."""
@@ -210,12 +209,10 @@ class RunContext:
                 merged.update(counted)
                 by_direction[side] = dict(merged)
             self.side_counters.clear()
-            self.job.counts_by_direction = by_direction
-            SyncJob.objects.filter(pk=self.job.pk).update(counts_by_direction=by_direction)
+            self.report.counts_by_direction(by_direction)
         self.done += done
         requests_now = self.client.stats.total
-        jobs.job_progress(
-            job=self.job,
+        self.report.progress(
             done=self.done,
             http_requests=requests_now - self.requests_reported,
             **increments,

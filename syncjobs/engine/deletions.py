@@ -23,8 +23,8 @@ import dataverse
 from coupling import services as coupling_services
 from coupling.models import Coupling
 from erp import services as erp_services
-from syncjobs.engine import outcomes
-from syncjobs.engine.context import RunContext
+from syncjobs.engine import creation, outcomes, values
+from syncjobs.engine.context import EXPIRED_TOKEN_CODE, RunContext
 from syncjobs.engine.values import RecordFailure
 from syncjobs.models import Direction, IntegrationTableMapping
 
@@ -112,8 +112,6 @@ def crm_row_missing(ctx: RunContext, record: models.Model | None, coupling: Coup
 
 def _restore_crm_row(ctx: RunContext, record: models.Model, coupling: Coupling) -> None:
     """Create the row again under its old id, from the ERP record: the coupling stays as it is."""
-    from syncjobs.engine import values
-
     lookups = values.Lookups(ctx)
     lookups.prime_for_records([record])
     erp_side = values.erp_values(ctx, lookups, record)
@@ -173,7 +171,6 @@ def crm_rows_deleted(ctx: RunContext) -> str | None:
 
     Nothing without change tracking (the full run finds those). The first run, or one whose token expired,
     starts tracking with one paged id query, which is the full run's check."""
-    from syncjobs.engine.from_crm import EXPIRED_TOKEN_CODE
 
     if not tracks_deletions(ctx):
         return None
@@ -321,8 +318,6 @@ def _deleted_with_id(ctx: RunContext, coupling: Coupling) -> str:
 
 def _restore_erp_record(ctx: RunContext, coupling: Coupling, row: dict | None) -> None:
     """Create the ERP record again from the CRM row and point the coupling at it."""
-    from syncjobs.engine import from_crm, values
-
     if row is None:
         row = ctx.client.retrieve(ctx.mapping.crm_entity_set, coupling.crm_id, select=values.crm_select(ctx))
     lookups = values.Lookups(ctx)
@@ -331,13 +326,13 @@ def _restore_erp_record(ctx: RunContext, coupling: Coupling, row: dict | None) -
     record = ctx.erp_model()
     with transaction.atomic():
         # Every mapped value, those that go only to Dynamics 365 too (the row holds them as last synchronized).
-        cut = from_crm.fill_new_record(ctx, lookups, record, crm_side, row, restoring=True)
-        from_crm.save_new_record(record)
+        cut = creation.fill_new_record(ctx, lookups, record, crm_side, row, restoring=True)
+        creation.save_new_record(record)
         coupling_services.coupling_reattach(coupling=coupling, record=record)
         # The base of the next runs: what the row holds of every field, so that nothing is sent back.
         snapshot = {
             **values.erp_values_for_merge(ctx, lookups, record),
-            **from_crm.crm_held_values(ctx, row),
+            **creation.crm_held_values(ctx, row),
             **crm_side,
         }
         outcomes.mark_success(ctx, coupling, snapshot=snapshot, record=record, row=row)

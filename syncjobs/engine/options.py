@@ -40,7 +40,6 @@ from syncjobs.engine.context import RunContext
 from syncjobs.engine.records import validation_message
 from syncjobs.engine.values import erp_path_value
 from syncjobs.models import IntegrationFieldMapping, IntegrationTableMapping
-from syncjobs.runs import jobs
 
 Policy = IntegrationTableMapping.DeletionPolicy
 LABEL = "label"
@@ -186,8 +185,7 @@ def _fail_record(run: OptionRun, record: models.Model, message: str, details: st
 
 
 def _fail_option(run: OptionRun, value: int, label: str, message: str, details: str = "") -> None:
-    jobs.job_record_error(
-        job=run.ctx.job,
+    run.ctx.report.record_error(
         mapping=run.mapping,
         message=message,
         details=details,

@@ -17,7 +17,6 @@ from coupling import services as coupling_services
 from coupling.models import Coupling
 from dataverse import odata
 from syncjobs.engine.context import RunContext
-from syncjobs.runs import jobs
 
 SUCCESS_FIELDS = [
     "state",
@@ -101,8 +100,7 @@ def _warn_shortened(ctx: RunContext, *, record: models.Model, cut: dict, crm_id)
     for value in cut.values():
         message = value.message(record)
         ctx.warn(message)
-        jobs.job_record_warning(
-            job=ctx.job,
+        ctx.report.record_warning(
             record=record,
             field=value.field_label,
             message=message,
@@ -129,12 +127,11 @@ def record_failure(
     fix_label: str = "",
     parent: models.Model | None = None,
 ) -> None:
-    """One error row for the job; jobs.job_record_error also counts the coupling's failure streak.
+    """One error row for the job (through its report); the coupling's failure streak counts it too.
 
     ``erp_label`` names a record that is gone (``record`` names itself); ``fix_url``: where the user fixes it.
     ``parent``: the uncoupled record the failure waits for (RecordFailure.parent): the row links to its couple page."""
-    jobs.job_record_error(
-        job=ctx.job,
+    ctx.report.record_error(
         mapping=ctx.mapping,
         message=message,
         details=details,

@@ -45,7 +45,7 @@ from coupling.models import Coupling
 from erp import services as erp_services
 from erp.models import NoSeries
 from nav_crm.records import describe_record
-from syncjobs.engine import from_crm, matching, to_crm, values
+from syncjobs.engine import creation, from_crm, matching, templates, to_crm, values
 from syncjobs.engine.context import READ_IDS_PER_QUERY, READ_PAGE_SIZE, WRITE_PAGE_SIZE, RunContext, crm_noun
 from syncjobs.engine.crm_queries import crm_mapping_filter, crm_primary_name
 from syncjobs.engine.deletions import CRM_IDS_PAGE_SIZE
@@ -54,7 +54,7 @@ from syncjobs.engine.records import directions, validation_message
 from syncjobs.engine.run import crm_entity_metadata
 from syncjobs.engine.values import Lookups, RecordFailure
 from syncjobs.models import Direction, FullSyncLine, IntegrationFieldMapping, IntegrationTableMapping, SyncJob
-from syncjobs.runs.jobs import JobCannotRun
+from syncjobs.runs.report import JobCannotRun
 
 Recommendation = FullSyncLine.Recommendation
 # What the dialog of match-based coupling runs: the coupling job, then the job it starts (matching._follow_up).
@@ -572,7 +572,7 @@ class _SyncPass:
             )
 
     def differences(self, result: MergeResult, erp: dict, crm: dict) -> list[Difference]:
-        from syncjobs.errors.conflicts import field_label, value_text
+        from syncjobs.engine.describe import field_label, value_text
 
         found = []
         for field_mapping in self.ctx.fields:
@@ -669,7 +669,7 @@ class _SyncPass:
             lookups.prime_for_records(list(records.values()))
             creates = not ctx.only_coupled and ctx.mapping.direction != Direction.TO_CRM
             if creates:
-                ctx.record_templates.prime(
+                templates.choice_for(ctx).prime(
                     [
                         row
                         for crm_id, row in zip(ids, rows, strict=True)
@@ -713,7 +713,7 @@ class _SyncPass:
         crm_side = values.crm_values(ctx, row)
         record = ctx.erp_model()
         try:
-            cut = from_crm.fill_new_record(ctx, self.lookups, record, crm_side, row, restoring=ctx.restoring)
+            cut = creation.fill_new_record(ctx, self.lookups, record, crm_side, row, restoring=ctx.restoring)
             _check_new_record(record)
         except RecordFailure as failure:
             message = failure.message
@@ -735,7 +735,7 @@ class _SyncPass:
                 erp_system_id=record.system_id,
                 crm_entity=ctx.mapping.crm_entity,
                 crm_id=uuid.UUID(self.row_id(row)),
-                snapshot={**erp_held, **from_crm.crm_held_values(ctx, row), **crm_side},
+                snapshot={**erp_held, **creation.crm_held_values(ctx, row), **crm_side},
                 shortened={name: erp_held.get(name) for name in cut},
             )
             try:

@@ -18,6 +18,7 @@ from syncjobs.connection import clients
 from syncjobs.engine import deletions, from_crm, options, to_crm
 from syncjobs.engine.context import CrmAttribute, RunContext
 from syncjobs.models import Direction, IntegrationTableMapping, SyncJob
+from syncjobs.runs.report import Report
 
 MAX_WARNINGS_IN_MESSAGE = 20
 SYSTEM_REQUIRED = "SystemRequired"  # AttributeMetadata.RequiredLevel: the platform refuses a row without it
@@ -43,10 +44,10 @@ def crm_entity_metadata(client, logical_name: str) -> tuple[dict[str, CrmAttribu
     return attributes, bool(definition.get("ChangeTrackingEnabled"))
 
 
-def run_synchronization(*, job: SyncJob) -> None:
+def run_synchronization(*, job: SyncJob, report: Report) -> None:
     mapping = IntegrationTableMapping.objects.select_related("erp_model").get(pk=job.mapping_id)
     if mapping.is_option_mapping:
-        _run_option_mapping(job, mapping)
+        _run_option_mapping(job, mapping, report)
         return
     started_at = timezone.now()
     client = clients.crm_client()
@@ -59,6 +60,7 @@ def run_synchronization(*, job: SyncJob) -> None:
             started_at=started_at,
             attributes=attributes,
             change_tracking=change_tracking,
+            report=report,
         )
         to_side = job.direction in (SyncJob.JobDirection.TO_CRM, SyncJob.JobDirection.BOTH)
         from_side = job.direction in (SyncJob.JobDirection.FROM_CRM, SyncJob.JobDirection.BOTH)
@@ -95,22 +97,28 @@ def run_synchronization(*, job: SyncJob) -> None:
             ctx.follow_up_erp_ids = None
             ctx.flush()
         if ctx.warnings:
-            _keep_warnings(job, ctx.warnings)
+            _keep_warnings(report, ctx.warnings)
 
 
-def _run_option_mapping(job: SyncJob, mapping: IntegrationTableMapping) -> None:
+def _run_option_mapping(job: SyncJob, mapping: IntegrationTableMapping, report: Report) -> None:
     """ERP codes ↔ the options of a CRM choice column (options.py): no rows, no watermarks, one direction."""
     client = clients.crm_client()
     with client:
         ctx = RunContext(
-            job=job, mapping=mapping, client=client, started_at=timezone.now(), attributes={}, change_tracking=False
+            job=job,
+            mapping=mapping,
+            client=client,
+            started_at=timezone.now(),
+            attributes={},
+            change_tracking=False,
+            report=report,
         )
         both = SyncJob.JobDirection.BOTH
         to_side = job.direction in (SyncJob.JobDirection.TO_CRM, both) and mapping.direction == Direction.TO_CRM
         from_side = job.direction in (SyncJob.JobDirection.FROM_CRM, both) and mapping.direction == Direction.FROM_CRM
         options.sync_options(ctx, to_side=to_side, from_side=from_side)
         if ctx.warnings:
-            _keep_warnings(job, ctx.warnings)
+            _keep_warnings(report, ctx.warnings)
 
 
 def _advance_watermarks(ctx: RunContext, *, to_side: bool, read_state, deletions_link: str | None = None) -> None:
@@ -137,9 +145,8 @@ def _advance_watermarks(ctx: RunContext, *, to_side: bool, read_state, deletions
         )
 
 
-def _keep_warnings(job: SyncJob, warnings: list[str]) -> None:
+def _keep_warnings(report: Report, warnings: list[str]) -> None:
     shown = warnings[:MAX_WARNINGS_IN_MESSAGE]
     more = len(warnings) - len(shown)
     text = "Warnings: " + " ".join(shown) + (f" …and {more} more." if more else "")
-    SyncJob.objects.filter(pk=job.pk).update(message=text)
-    job.message = text
+    report.note(text)

@@ -113,12 +113,19 @@ def _unset(record: models.Model, field: models.Field) -> bool:
     return current is None or current == "" or current == field.get_default()
 
 
+def choice_for(ctx: RunContext) -> TemplateChoice:
+    """The run's TemplateChoice (which template each row's new record takes), made on first use."""
+    if ctx.template_choice is None:
+        ctx.template_choice = TemplateChoice(ctx)
+    return ctx.template_choice
+
+
 def apply_template(ctx: RunContext, record: models.Model, crm_side: dict, row: dict) -> RecordTemplate | None:
     """Give a record being created from ``row`` its template's values where Dynamics 365 sent nothing.
 
     ``crm_side`` holds the mapped values the row sent (values.crm_values); a field mapped from the row is
     the template's only when the row leaves it empty. Returns the template applied, if any."""
-    choice = ctx.record_templates
+    choice = choice_for(ctx)
     if not choice.templates:
         return None
     template = choice.for_row(row)

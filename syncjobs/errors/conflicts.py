@@ -14,10 +14,9 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
-from django.core.exceptions import FieldDoesNotExist, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.utils import timezone
 from django.utils.text import capfirst
@@ -27,14 +26,14 @@ from coupling import services as coupling_services
 from coupling.models import Coupling
 from syncjobs.engine import to_crm, values
 from syncjobs.engine.context import RunContext, crm_noun
+from syncjobs.engine.describe import field_label, value_text
 from syncjobs.engine.merge import merge
 from syncjobs.engine.records import directions
 from syncjobs.engine.run import crm_entity_metadata
 from syncjobs.engine.values import Lookups, RecordFailure
-from syncjobs.models import IntegrationFieldMapping, IntegrationTableMapping, SyncJob
+from syncjobs.models import IntegrationTableMapping, SyncJob
 from syncjobs.runs import jobs
 
-Transform = IntegrationFieldMapping.Transform
 USE_ERP, USE_CRM = "erp", "crm"
 CHOICES = (USE_ERP, USE_CRM)
 
@@ -91,48 +90,6 @@ def _context(*, client, mapping: IntegrationTableMapping) -> RunContext:
         attributes=attributes,
         change_tracking=change_tracking,
     )
-
-
-def field_label(model: type[models.Model], field_mapping: IntegrationFieldMapping) -> str:
-    """The ERP field as the record's page names it ("City"; "Company › Name" through a reference)."""
-    labels, current = [], model
-    for part in field_mapping.erp_field.split("__"):
-        try:
-            model_field = current._meta.get_field(part)
-        except FieldDoesNotExist:
-            return field_mapping.erp_field
-        labels.append(capfirst(str(getattr(model_field, "verbose_name", part))))
-        if model_field.is_relation and model_field.related_model:
-            current = model_field.related_model
-    return " › ".join(labels) or field_mapping.erp_field
-
-
-def _coupled_record(crm_entity: str, crm_id: str) -> models.Model | None:
-    coupling = coupling_selectors.coupling_for_crm_row(crm_entity=crm_entity, crm_id=crm_id)
-    if coupling is None or coupling.erp_model.model_class() is None:
-        return None
-    return coupling.erp_model.model_class()._default_manager.filter(system_id=coupling.erp_system_id).first()
-
-
-def value_text(ctx: RunContext, lookups: Lookups, field_mapping: IntegrationFieldMapping, value: Any) -> str:
-    """A canonical value in the user's words: a lookup as the ERP record it stands for, an option as its code."""
-    if value is None:
-        return ""
-    try:
-        if field_mapping.transform == Transform.LOOKUP and field_mapping.lookup_mapping is not None:
-            parent = _coupled_record(field_mapping.lookup_mapping.crm_entity, value)
-            return str(parent) if parent is not None else f"{crm_noun(field_mapping.lookup_mapping.crm_entity)} {value}"
-        if field_mapping.transform == Transform.OPTION:
-            _, reverse = lookups.option_couplings(field_mapping)
-            system_id = reverse.get(int(Decimal(str(value))))
-            related = ctx.erp_model._meta.get_field(field_mapping.erp_field).related_model
-            found = related._default_manager.filter(system_id=system_id).first() if system_id else None
-            return str(found) if found is not None else f"option {value}"
-        if field_mapping.transform == Transform.INACTIVE_STATE or isinstance(value, bool):
-            return "Yes" if value else "No"
-    except (ValueError, TypeError, LookupError, FieldDoesNotExist, ValidationError):
-        pass
-    return str(value)
 
 
 def coupled_record_or_error(*, mapping: IntegrationTableMapping, record: models.Model) -> Coupling:

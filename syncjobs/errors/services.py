@@ -113,7 +113,7 @@ def job_errors_couple_parents_and_retry(*, errors: models.QuerySet, user=None) -
             refused.append((error, "The records it refers to are coupled: retry it instead."))
             continue
         chosen.append((error, found))
-    from syncjobs.engine.matching import match_coupling_start
+    from coupling.workflows import match_coupling_start
 
     created: list[SyncJob] = []
     with transaction.atomic():

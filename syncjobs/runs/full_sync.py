@@ -37,8 +37,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F, Q
-from django.db.models.functions import Coalesce
+from django.db.models import Q
 from django.utils import timezone
 
 from coupling.models import Coupling
@@ -49,6 +48,7 @@ from syncjobs.engine.crm_queries import crm_mapping_filter
 from syncjobs.mappings import selectors as mapping_selectors
 from syncjobs.models import Direction, FullSyncLine, FullSyncRun, IntegrationTableMapping, SyncJob
 from syncjobs.runs import jobs
+from syncjobs.runs.leases import LeaseLost, lease_beat, lease_claim, stale_cutoff
 
 logger = logging.getLogger(__name__)
 
@@ -63,10 +63,6 @@ SALESPEOPLE_ENTITY = "systemuser"
 CURRENCY_ENTITY = "transactioncurrency"
 # The choices a user may pick for a line instead of the recommendation.
 OVERRIDES = (Recommendation.FULL, Recommendation.COUPLE, Recommendation.SKIP)
-
-
-class LeaseLost(Exception):
-    """Another worker took the run over (this one was thought dead): stop without touching it."""
 
 
 # --- Review ----------------------------------------------------------------------------------------------
@@ -315,10 +311,6 @@ def full_sync_enqueue(*, run: FullSyncRun) -> None:
     )
 
 
-def _stale_cutoff(now: datetime.datetime) -> datetime.datetime:
-    return now - jobs.STALE_AFTER
-
-
 def _run_job_ids(run_id: int) -> list[int]:
     ids = FullSyncLine.objects.filter(run_id=run_id).values_list("coupling_job_id", "sync_job_id", "deferred_job_id")
     return [job_id for pair in ids for job_id in pair if job_id is not None]
@@ -326,7 +318,7 @@ def _run_job_ids(run_id: int) -> list[int]:
 
 def _has_live_job(run_id: int, now: datetime.datetime) -> bool:
     return SyncJob.objects.filter(
-        pk__in=_run_job_ids(run_id), status=SyncJob.Status.RUNNING, heartbeat_at__gte=_stale_cutoff(now)
+        pk__in=_run_job_ids(run_id), status=SyncJob.Status.RUNNING, heartbeat_at__gte=stale_cutoff(now)
     ).exists()
 
 
@@ -337,7 +329,7 @@ def full_sync_is_abandoned(*, run: FullSyncRun, now: datetime.datetime | None = 
         return True
     if run.status != FullSyncRun.Status.RUNNING:
         return False
-    stale = run.heartbeat_at is None or run.heartbeat_at < _stale_cutoff(now)
+    stale = run.heartbeat_at is None or run.heartbeat_at < stale_cutoff(now)
     return stale and not _has_live_job(run.pk, now)
 
 
@@ -379,7 +371,7 @@ def full_sync_resume_abandoned(*, now: datetime.datetime | None = None) -> list[
     """Hand running full synchronizations whose worker died to another worker (called by the reaper)."""
     now = now or timezone.now()
     resumed = []
-    for run in FullSyncRun.objects.filter(status=FullSyncRun.Status.RUNNING, heartbeat_at__lt=_stale_cutoff(now)):
+    for run in FullSyncRun.objects.filter(status=FullSyncRun.Status.RUNNING, heartbeat_at__lt=stale_cutoff(now)):
         if full_sync_is_abandoned(run=run, now=now):
             full_sync_enqueue(run=run)
             resumed.append(run.pk)
@@ -391,29 +383,18 @@ def full_sync_resume_abandoned(*, now: datetime.datetime | None = None) -> list[
 # --- The coordinator -------------------------------------------------------------------------------------
 
 
-def _claim(run_id: int, worker: str) -> FullSyncRun | None:
-    """PENDING → RUNNING for this worker, or take over a RUNNING run nobody carries any more."""
+def _claim(run_id: int) -> FullSyncRun | None:
+    """PENDING → RUNNING for this worker, or take over a RUNNING run nobody carries any more (the jobs' lease)."""
     now = timezone.now()
     claimable = Q(status=FullSyncRun.Status.PENDING)
     if not _has_live_job(run_id, now):
-        claimable |= Q(status=FullSyncRun.Status.RUNNING, heartbeat_at__lt=_stale_cutoff(now))
-    claimed = (
-        FullSyncRun.objects.filter(pk=run_id)
-        .filter(claimable)
-        .update(
-            status=FullSyncRun.Status.RUNNING,
-            started_at=Coalesce(F("started_at"), now),
-            heartbeat_at=now,
-            worker=worker,
-        )
-    )
+        claimable |= Q(status=FullSyncRun.Status.RUNNING, heartbeat_at__lt=stale_cutoff(now))
+    claimed = lease_claim(FullSyncRun.objects.filter(pk=run_id).filter(claimable))
     return FullSyncRun.objects.get(pk=run_id) if claimed else None
 
 
 def _beat(run: FullSyncRun) -> None:
-    if not FullSyncRun.objects.filter(pk=run.pk, worker=run.worker, status=FullSyncRun.Status.RUNNING).update(
-        heartbeat_at=timezone.now()
-    ):
+    if not lease_beat(FullSyncRun, run.pk, worker=run.worker):
         raise LeaseLost()
 
 
@@ -536,8 +517,7 @@ def _blocking_dependencies(line: FullSyncLine, not_done: set[str]) -> list[str]:
 
 def full_sync_run(*, run_id: int) -> FullSyncRun:
     """Claim the run and work through its lines in order; another delivery of a claimed run does nothing."""
-    worker = jobs._worker_name()
-    run = _claim(run_id, worker)
+    run = _claim(run_id)
     if run is None:
         return FullSyncRun.objects.get(pk=run_id)
     status, message = FullSyncRun.Status.FAILED, ""

@@ -2,10 +2,11 @@
 
 The project owns its job records; django-q2 only carries a job's primary key to a worker
 (syncjobs.tasks.run_sync_job). A worker claims the job with a conditional update, so a task
-delivered twice runs once. Handlers (the engine for SYNCHRONIZATION and COUPLING, this module
-for UNCOUPLING) report through ``job_progress``, ``job_checkpoint`` and ``job_record_error``;
-each of those is a single UPDATE committed at once (when not inside the caller's transaction),
-so the job's page and the reaper see a running job's counters and heartbeat.
+delivered twice runs once (runs.leases). Handlers (the engine for SYNCHRONIZATION, coupling's for COUPLING
+and UNCOUPLING, the order integration's) are called with a ``JobReport`` (runs.report.Report) and report
+through it: ``job_progress``, ``job_checkpoint``, ``job_record_error`` here; each of those is a single UPDATE
+committed at once (when not inside the caller's transaction), so the job's page and the reaper see a running
+job's counters and heartbeat. No handler imports this module's lifecycle.
 """
 
 from __future__ import annotations
@@ -13,41 +14,35 @@ from __future__ import annotations
 import datetime
 import hashlib
 import logging
-import os
-import socket
-import threading
 import time
 import uuid
 from collections.abc import Callable
 
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
-from django.db import DatabaseError, connections, models, transaction
+from django.db import models, transaction
 from django.db.models import F
-from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from coupling import services as coupling_services
 from nav_crm.records import describe_record
 from syncjobs.models import IntegrationTableMapping, SyncJob, SyncJobError, SyncJobWarning
+from syncjobs.runs.leases import Heartbeat, lease_claim, stale_cutoff
+from syncjobs.runs.report import JobCannotRun
 
 logger = logging.getLogger(__name__)
 
 JobHandler = Callable[..., None]
 
 
-class JobCannotRun(Exception):
-    """The job has nothing to run with (no handler, no mapping): its message is for the user as is."""
-
-
-# Kind → the handler, callable(*, job), by dotted path (resolved when a job runs: the engine and the order
+# Kind → the handler, callable(*, job, report), by dotted path (resolved when a job runs: the engine and the order
 # integration build on this module, not the other way round). A test may put a callable in its place.
 JOB_HANDLERS: dict[str, str | JobHandler] = {
     SyncJob.Kind.SYNCHRONIZATION: "syncjobs.engine.run.run_synchronization",
-    SyncJob.Kind.COUPLING: "syncjobs.engine.matching.run_coupling",
+    SyncJob.Kind.COUPLING: "coupling.workflows.run_coupling",
     SyncJob.Kind.UNCOUPLING: "coupling.workflows.run_uncoupling",
-    SyncJob.Kind.ORDER_INTAKE: "crm_orders.intake.run_order_intake",
+    SyncJob.Kind.ORDER_INTAKE: "crm_orders.handlers.run_order_intake",
     SyncJob.Kind.ORDER_PROGRESS: "crm_orders.progress.run_order_progress",
 }
 # Kinds that belong to no mapping (their jobs need none and take no mapping's lease).
@@ -59,10 +54,6 @@ _ALLOWED_DIRECTIONS = {
     "to_crm": {SyncJob.JobDirection.TO_CRM},
     "from_crm": {SyncJob.JobDirection.FROM_CRM},
 }
-
-
-def _worker_name() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"[:100]
 
 
 def job_enqueue(*, job: SyncJob) -> None:
@@ -140,14 +131,8 @@ def job_claim(*, job_id: int) -> SyncJob | None:
                 waiting_for=holder, message=f"Waiting for job #{holder} of this mapping to finish."
             )
             return None
-    now = timezone.now()
-    claimed = SyncJob.objects.filter(pk=job_id, status=SyncJob.Status.PENDING).update(
-        status=SyncJob.Status.RUNNING,
-        started_at=Coalesce(F("started_at"), now),
-        heartbeat_at=now,
-        worker=_worker_name(),
-        waiting_for=None,
-        message="",
+    claimed = lease_claim(
+        SyncJob.objects.filter(pk=job_id, status=SyncJob.Status.PENDING), waiting_for=None, message=""
     )
     if not claimed:
         job_lease_release(job)  # another worker ran it meanwhile
@@ -208,8 +193,8 @@ def job_run(*, job_id: int) -> SyncJob:
     try:
         if job.mapping_id is None and job.kind not in MAPPINGLESS_KINDS:
             raise JobCannotRun(f"The mapping {job.mapping_name} no longer exists.")
-        with Heartbeat(job):
-            _handler_for(job.kind)(job=job)
+        with Heartbeat(SyncJob, job.pk):
+            _handler_for(job.kind)(job=job, report=JobReport(job))
     except Exception as error:  # noqa: BLE001 — whatever went wrong, the job must not stay RUNNING
         logger.exception("Sync job %s failed", job_id)
         return job_fail(job=job, message=_plain_message(error))
@@ -266,42 +251,6 @@ def job_progress(
     if total is not None:
         changes["progress_total"] = total
     SyncJob.objects.filter(pk=job.pk).update(**changes)
-
-
-def job_heartbeat(*, job: SyncJob) -> None:
-    SyncJob.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now())
-
-
-class Heartbeat:
-    """Beats the job's heart every ``interval`` seconds while its handler runs, from a thread of its own: a
-    page that takes long (a slow CRM, a large query) does not make a live job look dead, and a killed
-    worker's job stops beating at once, so the reaper hands it on within STALE_AFTER plus its interval."""
-
-    def __init__(self, job: SyncJob, interval: float | None = None):
-        self.job_id = job.pk
-        self.interval = HEARTBEAT_SECONDS if interval is None else interval
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._beat, name=f"heartbeat-job-{job.pk}", daemon=True)
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc_info):
-        self._stop.set()
-        self._thread.join(timeout=self.interval + 5)
-
-    def _beat(self) -> None:
-        try:
-            while not self._stop.wait(self.interval):
-                try:
-                    SyncJob.objects.filter(pk=self.job_id, status=SyncJob.Status.RUNNING).update(
-                        heartbeat_at=timezone.now()
-                    )
-                except DatabaseError:  # a busy database: the next beat tries again
-                    logger.warning("Heartbeat of sync job %s missed", self.job_id, exc_info=True)
-        finally:
-            connections.close_all()  # this thread's own connection
 
 
 def job_checkpoint(*, job: SyncJob, checkpoint: dict) -> None:
@@ -403,6 +352,36 @@ def job_record_warning(
     )
 
 
+class JobReport:
+    """What a handler reports through (runs.report.Report): this job's progress, checkpoint, error and warning
+    rows and message, written by the functions above."""
+
+    def __init__(self, job: SyncJob):
+        self.job = job
+
+    def progress(
+        self, *, done: int | None = None, total: int | None = None, http_requests: int | None = None, **counters: int
+    ) -> None:
+        job_progress(job=self.job, done=done, total=total, http_requests=http_requests, **counters)
+
+    def counts_by_direction(self, by_direction: dict) -> None:
+        SyncJob.objects.filter(pk=self.job.pk).update(counts_by_direction=by_direction)
+        self.job.counts_by_direction = by_direction
+
+    def checkpoint(self, position: dict) -> None:
+        job_checkpoint(job=self.job, checkpoint=position)
+
+    def record_error(self, **details) -> SyncJobError:
+        return job_record_error(job=self.job, **details)
+
+    def record_warning(self, **details) -> SyncJobWarning:
+        return job_record_warning(job=self.job, **details)
+
+    def note(self, message: str) -> None:
+        SyncJob.objects.filter(pk=self.job.pk).update(message=message)
+        self.job.message = message
+
+
 def job_finish(*, job: SyncJob, message: str = "") -> SyncJob:
     """RUNNING → SUCCESS, or ERROR when records failed; returns the job as stored.
 
@@ -433,11 +412,8 @@ def job_fail(*, job: SyncJob, message: str) -> SyncJob:
 
 # --- Reaper --------------------------------------------------------------------------------------------
 
-# A running job beats its heart every HEARTBEAT_SECONDS (jobs.Heartbeat) and once per page of records;
-# this long without a beat means its worker died (killed, out of memory, machine restarted). With the
-# reaper every minute, such a job resumes from its checkpoint within about two minutes.
-HEARTBEAT_SECONDS = 10.0
-STALE_AFTER = datetime.timedelta(seconds=45)
+# A job without a heartbeat for leases.STALE_AFTER lost its worker (killed, out of memory, machine restarted).
+# With the reaper every minute, such a job resumes from its checkpoint within about two minutes.
 # Times a job is handed to a new worker after its worker died, before it is given up.
 MAX_ATTEMPTS = 3
 
@@ -451,7 +427,7 @@ def job_reap_stale(*, now: datetime.datetime | None = None) -> tuple[list[int], 
     now = now or timezone.now()
     requeued: list[int] = []
     failed: list[int] = []
-    stale = SyncJob.objects.filter(status=SyncJob.Status.RUNNING, heartbeat_at__lt=now - STALE_AFTER)
+    stale = SyncJob.objects.filter(status=SyncJob.Status.RUNNING, heartbeat_at__lt=stale_cutoff(now))
     for job in stale.only("pk", "attempts", "heartbeat_at"):
         # Conditional on the heartbeat we saw: a job that came back to life meanwhile is left alone.
         still_stale = SyncJob.objects.filter(pk=job.pk, status=SyncJob.Status.RUNNING, heartbeat_at=job.heartbeat_at)

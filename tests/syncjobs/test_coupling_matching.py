@@ -4,6 +4,7 @@ import uuid
 
 from django.urls import reverse
 
+from coupling import workflows
 from coupling.models import Coupling
 from syncjobs.engine import matching
 from syncjobs.models import SyncJob, SyncJobError
@@ -33,14 +34,14 @@ def criteria(mapping, **fields):
 def run_matching(mapping, customers=None, **options):
     mapping = support.mapping(mapping.name)
     if options:
-        matching.match_criteria_save(
+        workflows.match_criteria_save(
             mapping=mapping,
             criteria=options.pop("criteria"),
             create_new_if_no_match=options.pop("create_new", False),
             sync_after_bulk_coupling=options.pop("sync_after", False),
         )
     ids = [str(c.system_id) for c in customers] if customers is not None else None
-    job = matching.match_coupling_start(mapping=mapping, erp_system_ids=ids)
+    job = workflows.match_coupling_start(mapping=mapping, erp_system_ids=ids)
     return support.jobs.job_run(job_id=job.pk)
 
 

@@ -25,7 +25,7 @@ def handler(monkeypatch):
     ran: list[SyncJob] = []
     failing: set[str] = set()
 
-    def run(*, job):
+    def run(*, job, report):
         ran.append(job)
         jobs.job_progress(job=job, inserted=2, unchanged=5, http_requests=3, total=7, done=7)
         if job.mapping_name in failing:
@@ -90,7 +90,7 @@ def test_run_wait_exits_1_when_records_failed(handler):
 
 
 def test_run_wait_exits_1_when_the_job_could_not_run(monkeypatch):
-    def explode(*, job):
+    def explode(*, job, report):
         raise RuntimeError("CRM unreachable")
 
     monkeypatch.setitem(jobs.JOB_HANDLERS, SyncJob.Kind.SYNCHRONIZATION, explode)

@@ -5,6 +5,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from coupling import workflows
 from coupling.models import Coupling
 from syncjobs.connection import services
 from syncjobs.engine import matching
@@ -64,7 +65,7 @@ def match_salespeople_by_name() -> IntegrationTableMapping:
     """SALESPEOPLE couples a salesperson to the Dynamics 365 user of the same full name."""
     mapping = IntegrationTableMapping.objects.get(name="SALESPEOPLE")
     fields = {f.erp_field: f for f in matching.match_fields(mapping=mapping)}
-    return matching.match_criteria_save(
+    return workflows.match_criteria_save(
         mapping=mapping,
         criteria={fields["email"].pk: (False, False, 0), fields["name"].pk: (True, False, 1)},
         create_new_if_no_match=False,

@@ -143,7 +143,8 @@ def test_over_long_crm_value_is_trimmed_with_a_warning(connected, synced_custome
 
     # Run by the engine directly: jobs.job_finish replaces the job's message (the warnings) with its own.
     job = jobs.job_create(mapping=support.mapping("CUSTOMER"), direction="from_crm", enqueue=False)
-    run_synchronization(job=jobs.job_claim(job_id=job.pk))
+    claimed = jobs.job_claim(job_id=job.pk)
+    run_synchronization(job=claimed, report=jobs.JobReport(claimed))
     job.refresh_from_db()
 
     synced_customer.refresh_from_db()

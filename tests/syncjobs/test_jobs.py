@@ -43,7 +43,7 @@ def handler(monkeypatch):
     ran: list[SyncJob] = []
 
     def register(function=None):
-        def run(*, job):
+        def run(*, job, report):
             ran.append(job)
             if function is not None:
                 function(job=job)

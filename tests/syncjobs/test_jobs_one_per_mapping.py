@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from syncjobs.mappings.services import mapping_reset_to_defaults
 from syncjobs.models import FullSyncRun, IntegrationTableMapping, SyncJob
-from syncjobs.runs import full_sync, jobs
+from syncjobs.runs import full_sync, jobs, leases
 from tests.queue_support import queued_job_ids
 
 
@@ -34,7 +34,7 @@ def handler(monkeypatch):
     ran: list[int] = []
 
     def register(during=None):
-        def run(*, job):
+        def run(*, job, report):
             ran.append(job.pk)
             if during is not None:
                 during(job)
@@ -219,7 +219,7 @@ def test_a_running_jobs_heart_beats_from_its_own_thread_while_a_long_page_runs()
     old = timezone.now() - datetime.timedelta(hours=1)
     SyncJob.objects.filter(pk=job.pk).update(heartbeat_at=old)
 
-    with jobs.Heartbeat(job, interval=0.05):
+    with leases.Heartbeat(SyncJob, job.pk, interval=0.05):
         deadline = time.monotonic() + 10
         while SyncJob.objects.get(pk=job.pk).heartbeat_at == old:
             assert time.monotonic() < deadline, "no beat"

@@ -16,7 +16,7 @@ from django_q.tasks import async_task
 
 from syncjobs import tasks
 from syncjobs.models import IntegrationTableMapping, SyncJob
-from syncjobs.runs import jobs
+from syncjobs.runs import jobs, leases
 from tests.queue_support import queued_job_ids
 
 pytestmark = pytest.mark.django_db
@@ -57,7 +57,9 @@ def test_a_running_job_whose_heartbeat_stopped_is_requeued(django_capture_on_com
 
 def test_a_requeued_job_resumes_from_its_checkpoint(monkeypatch, django_capture_on_commit_callbacks):
     seen: list[dict] = []
-    monkeypatch.setitem(jobs.JOB_HANDLERS, SyncJob.Kind.SYNCHRONIZATION, lambda *, job: seen.append(job.checkpoint))
+    monkeypatch.setitem(
+        jobs.JOB_HANDLERS, SyncJob.Kind.SYNCHRONIZATION, lambda *, job, report: seen.append(job.checkpoint)
+    )
     job = running_job(heartbeat_minutes_ago=30)
     jobs.job_checkpoint(job=job, checkpoint={"page": 7})
     SyncJob.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now() - datetime.timedelta(minutes=30))
@@ -99,9 +101,9 @@ def test_the_reaper_is_scheduled_every_minute():
 def test_a_killed_workers_job_is_handed_on_within_two_minutes(django_capture_on_commit_callbacks):
     """Killed right before a beat, a job is stale STALE_AFTER after its last one; the reaper, every minute, sees
     it within the next minute: at most HEARTBEAT_SECONDS + STALE_AFTER + one minute from the kill."""
-    worst = datetime.timedelta(seconds=jobs.HEARTBEAT_SECONDS) + jobs.STALE_AFTER + datetime.timedelta(minutes=1)
+    worst = datetime.timedelta(seconds=leases.HEARTBEAT_SECONDS) + leases.STALE_AFTER + datetime.timedelta(minutes=1)
     assert worst <= datetime.timedelta(minutes=2)
-    job = running_job(heartbeat_minutes_ago=(jobs.STALE_AFTER.total_seconds() + 1) / 60)
+    job = running_job(heartbeat_minutes_ago=(leases.STALE_AFTER.total_seconds() + 1) / 60)
     with django_capture_on_commit_callbacks(execute=True):
         assert jobs.job_reap_stale() == ([job.pk], [])
 
@@ -111,7 +113,7 @@ def test_a_killed_workers_job_is_handed_on_within_two_minutes(django_capture_on_
 
 def test_the_task_runs_the_job_through_django_q(monkeypatch):
     ran: list[int] = []
-    monkeypatch.setitem(jobs.JOB_HANDLERS, SyncJob.Kind.SYNCHRONIZATION, lambda *, job: ran.append(job.pk))
+    monkeypatch.setitem(jobs.JOB_HANDLERS, SyncJob.Kind.SYNCHRONIZATION, lambda *, job, report: ran.append(job.pk))
     job = new_job()
     async_task("syncjobs.tasks.run_sync_job", job.pk, sync=True)
     async_task("syncjobs.tasks.run_sync_job", job.pk, sync=True)

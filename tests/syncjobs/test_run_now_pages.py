@@ -69,7 +69,7 @@ def handler(monkeypatch):
     """The synchronization handler: counts a little, runs nothing against Dynamics 365."""
     ran: list[str] = []
 
-    def run(*, job):
+    def run(*, job, report):
         ran.append(job.mapping_name)
         jobs.job_progress(job=job, modified=1, unchanged=2, total=3, done=3)
 
