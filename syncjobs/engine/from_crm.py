@@ -28,7 +28,7 @@ from syncjobs.engine.context import (
     RunContext,
 )
 from syncjobs.engine.creation import crm_held_values, fill_new_record, save_new_record
-from syncjobs.engine.records import directions, merge_record, validation_message
+from syncjobs.engine.records import directions, erp_side_of, merge_record, validation_message
 from syncjobs.engine.values import Lookups, RecordFailure
 from syncjobs.engine.writes import WritePlan
 from syncjobs.models import Direction
@@ -257,17 +257,8 @@ def _process_rows(ctx: RunContext, lookups: Lookups, field_directions, plan: Wri
         if record is None:
             deletions.erp_record_missing(ctx, coupling, row=row)
             continue
-        try:
-            erp_side = values.erp_values(ctx, lookups, record)
-        except RecordFailure as failure:
-            outcomes.record_failure(
-                ctx,
-                message=failure.message,
-                details=failure.details,
-                record=record,
-                coupling=coupling,
-                parent=failure.parent,
-            )
+        erp_side = erp_side_of(ctx, lookups, record, coupling)
+        if erp_side is None:
             continue
         write = merge_record(ctx, lookups, field_directions, record, coupling, erp_side, row)
         if write is None:

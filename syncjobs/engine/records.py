@@ -34,6 +34,23 @@ def validation_message(error: ValidationError) -> str:
     return " ".join(error.messages)
 
 
+def erp_side_of(ctx: RunContext, lookups, record: models.Model, coupling) -> dict | None:
+    """The record's mapped ERP values; None when one cannot be computed (a lookup whose record is not coupled,
+    say): then its failure is recorded, naming the parent to couple first."""
+    try:
+        return values.erp_values(ctx, lookups, record)
+    except RecordFailure as failure:
+        outcomes.record_failure(
+            ctx,
+            message=failure.message,
+            details=failure.details,
+            record=record,
+            coupling=coupling,
+            parent=failure.parent,
+        )
+        return None
+
+
 def merge_record(ctx, lookups, field_directions, record, coupling, erp_side, row) -> PendingWrite | None:
     """Merge one coupled record; ERP-side changes are saved here, CRM-side ones returned as a write."""
     crm_side = values.crm_values(ctx, row) if row is not None else None

@@ -200,22 +200,15 @@ class ToCrmPass:
             if coupling is not None and coupling.skipped and not ctx.explicit:
                 ctx.count("skipped")
                 continue
-            try:
-                erp_side = values.erp_values(ctx, lookups, record)
-            except RecordFailure as failure:
-                outcomes.record_failure(
-                    ctx,
-                    message=failure.message,
-                    details=failure.details,
-                    record=record,
-                    coupling=coupling,
-                    parent=failure.parent,
-                )
+            # A record this run would not create is passed over before its values are read: a lookup it could
+            # not resolve (an uncoupled salesperson) is no failure of a record that is not synchronized.
+            if coupling is None and (ctx.only_coupled or values.record_inactive(ctx, record)):
+                # Not created while blocked (BC's Blocked=No table filter): it would be an active row.
+                continue
+            erp_side = records.erp_side_of(ctx, lookups, record, coupling)
+            if erp_side is None:
                 continue
             if coupling is None:
-                if ctx.only_coupled or values.record_inactive(ctx, record):
-                    # Not created while blocked (BC's Blocked=No table filter): it would be an active row.
-                    continue
                 # The id is chosen and committed before anything is sent: a rerun upserts this same row.
                 coupling = Coupling(
                     erp_model=ctx.erp_content_type,
