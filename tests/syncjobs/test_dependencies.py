@@ -119,6 +119,20 @@ def test_an_uncoupled_parent_links_to_its_couple_page_and_couple_by_match_and_re
     assert not selectors.current_sync_errors().exists()
 
 
+def test_a_record_an_incremental_run_would_not_create_fails_for_no_uncoupled_parent(connected):
+    """CUSTOMER synchronizes only coupled records outside a full synchronization: an uncoupled customer is passed
+    over before its values are read, so its uncoupled salesperson is not reported as its failure (an error whose
+    retry, an incremental job too, could never create it)."""
+    john = factories.SalespersonFactory(code="JR", name="John Roberts", email="")
+    customer = factories.CustomerFactory(name="Dependencies Ltd", salesperson=john)
+
+    job = support.run("CUSTOMER", "to_crm", parameters={"erp_system_ids": [str(customer.system_id)]})
+
+    assert job.status == SyncJob.Status.SUCCESS
+    assert not SyncJobError.objects.filter(job=job).exists()
+    assert support.coupling_of(customer) is None
+
+
 def test_couple_by_match_and_retry_refuses_an_error_whose_parents_are_coupled(connected, admin_client):
     john = support.couple_john_roberts(connected)
     customer = factories.CustomerFactory(name="Coupled Parents Ltd", salesperson=john)
