@@ -27,7 +27,7 @@ from syncjobs.connection import clients
 from syncjobs.connection import selectors as connection_selectors
 from syncjobs.connection.clients import CRM_ERRORS, crm_problem
 from syncjobs.connection.selectors import connection_page_url
-from syncjobs.engine import crm_queries
+from syncjobs.engine import crm_queries, preview
 from syncjobs.engine.matching import match_fields
 from syncjobs.mappings.selectors import mapping_or_404, record_mapping, record_or_404
 from syncjobs.models import Direction, IntegrationTableMapping, SyncJob
@@ -179,7 +179,10 @@ def _safe_back(request: HttpRequest) -> str:
 
 
 class MatchCouplingView(PermissionRequiredMixin, View):
-    """BC's "Select Coupling Criteria": per field match on / case-sensitive / priority, then a coupling job."""
+    """BC's "Select Coupling Criteria": per field match on / case-sensitive / priority, then a coupling job.
+
+    Preview shows, with the criteria and options on the page (not saved), what the coupling and the job it
+    starts would do now: records coupled, with several possible matches, without one, created, updated."""
 
     permission_required = ("coupling.add_coupling", permissions.START_JOBS)
     template_name = "coupling/match.html"
@@ -203,7 +206,7 @@ class MatchCouplingView(PermissionRequiredMixin, View):
             )
         return rows
 
-    def render_page(self, mapping, rows, options, system_ids, errors=(), back="") -> HttpResponse:
+    def render_page(self, mapping, rows, options, system_ids, errors=(), back="", previewed=None) -> HttpResponse:
         context = {
             "title": f"Match-based coupling: {mapping.title}",
             "mapping": mapping,
@@ -212,6 +215,7 @@ class MatchCouplingView(PermissionRequiredMixin, View):
             "system_ids": system_ids,
             "errors": errors,
             "back": back or (_safe_back(self.request) if "back" in self.request.POST else ""),
+            **(previewed or {}),
         }
         return render(self.request, self.template_name, context)
 
@@ -237,6 +241,9 @@ class MatchCouplingView(PermissionRequiredMixin, View):
             criteria[row["field"].pk] = (row["use"], row["case"], priority)
         if invalid or not options.is_valid():
             return self.render_page(mapping, rows, options, system_ids)
+        if "preview" in request.POST:
+            previewed = self.preview(mapping, criteria, options.cleaned_data, system_ids)
+            return self.render_page(mapping, rows, options, system_ids, previewed=previewed)
         try:
             match_criteria_save(mapping=mapping, criteria=criteria, **options.cleaned_data)
             job = match_coupling_start(mapping=mapping, erp_system_ids=system_ids or None, user=request.user)
@@ -245,6 +252,23 @@ class MatchCouplingView(PermissionRequiredMixin, View):
         scope = f"{len(system_ids)} selected records" if system_ids else "every uncoupled record"
         messages.success(request, format_html("Match-based coupling of {} started: {}.", scope, job_link(job)))
         return redirect(job.get_absolute_url())
+
+    @staticmethod
+    def preview(mapping: IntegrationTableMapping, criteria: dict, options: dict, system_ids: list[str]) -> dict:
+        """What Start coupling would do now with these criteria and options, written nowhere."""
+        try:
+            with clients.crm_client() as client:
+                found = preview.mapping_preview(
+                    client=client,
+                    mapping=mapping,
+                    mode=preview.MATCH,
+                    erp_system_ids=system_ids or None,
+                    match_criteria=criteria,
+                    **options,
+                )
+        except CRM_ERRORS as error:
+            return {"preview_errors": [crm_problem(error)]}
+        return {"previews": [found]}
 
     @staticmethod
     def initial_options(mapping: IntegrationTableMapping) -> forms.MatchOptionsForm:
