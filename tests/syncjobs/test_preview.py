@@ -404,3 +404,42 @@ def test_the_full_synchronization_page_previews_before_start_with_the_choices_ma
     assert "“delete” is not a choice" in refused
     stale = admin.post(FULL_SYNC_PREVIEW, {"line-99999": "full"}, follow=True).content.decode()
     assert "The page was out of date" in stale
+
+
+def test_the_match_dialog_previews_with_the_criteria_on_it_before_the_coupling_runs(connected):
+    mapping = support.mapping("CUSTOMER", create_new_if_no_match=False, sync_after_bulk_coupling=False)
+    name, city = mapping.field_mappings.get(name="name"), mapping.field_mappings.get(name="address1_city")
+    solo = factories.CustomerFactory(name="Preview Dialog Solo", city="Solotown")
+    cs.create_account(connected, "Preview Dialog Solo", address1_city="Solotown")
+    pair = factories.CustomerFactory(name="Preview Dialog Pair", city="Pairtown")
+    cs.create_account(connected, "Preview Dialog Pair", address1_city="Pairtown")
+    cs.create_account(connected, "Preview Dialog Pair", address1_city="Elsewhere")
+    url = reverse("coupling:match", args=[mapping.pk])
+    dialog = cs.client_with(*cs.EVERYTHING)
+    assert 'name="preview"' in dialog.get(url).content.decode()
+    chosen = {"system_id": [solo.system_id, pair.system_id], "sync_after_bulk_coupling": "on"}
+    by_name = {f"f{name.pk}-use": "on", f"f{name.pk}-priority": "1"}
+    erp_before, crm_before = erp_state(), accounts(connected)
+
+    content = dialog.post(url, {**chosen, **by_name, "preview": "1"}).content.decode()
+
+    assert erp_state() == erp_before and accounts(connected) == crm_before  # the criteria were not saved either
+    section = content[content.index('data-testid="preview"') :]
+    assert 'data-count="couple">1<' in section and 'data-count="ambiguous">1<' in section
+    assert "Candidates: Preview Dialog Pair; Preview Dialog Pair" in section
+    assert "No unique uncoupled match: 2 account rows have the same name" in section
+    assert 'data-count="update">1<' in section  # synchronized after coupling: its ERP values go out
+    assert f'name="f{name.pk}-use" aria-label="Match on name" checked' in content  # the dialog keeps its choices
+
+    # Name and city together single the pair's account out; without synchronizing after coupling, nothing updates.
+    both = {**by_name, f"f{city.pk}-use": "on", f"f{city.pk}-priority": "1"}
+    section = dialog.post(url, {"system_id": chosen["system_id"], **both, "preview": "1"}).content.decode()
+    assert 'data-count="couple">2<' in section and 'data-count="ambiguous"' not in section
+    assert 'data-count="update"' not in section
+    nothing = dialog.post(url, {**chosen, "preview": "1"}).content.decode()
+    assert "is set to match on" in nothing
+    assert not SyncJob.objects.exists() and not Coupling.objects.exists()
+
+    response = dialog.post(url, {**chosen, **by_name})  # Start coupling, as before
+    job = SyncJob.objects.get(kind=SyncJob.Kind.COUPLING)
+    assert response.status_code == 302 and response["Location"] == job.get_absolute_url()
