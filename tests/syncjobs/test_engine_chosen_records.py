@@ -39,6 +39,8 @@ def test_a_job_for_chosen_records_touches_those_records_only(connected, two_cust
 
     assert job.status == SyncJob.Status.SUCCESS, support.errors(job)
     assert not SyncJobError.objects.filter(job=job).exists()
+    # Its counters count the chosen record only (issue 13 §1: not "1 chosen" and "Unchanged 47").
+    assert {c: getattr(job, c) for c in SyncJob.COUNTERS if getattr(job, c)} == {"modified": 1}
     assert Customer.objects.get(pk=chosen.pk).city == "Chosen City"
     assert Customer.objects.get(pk=other.pk).city == "Springfield"
     assert support.coupling_of(other).last_job_id != job.pk
