@@ -113,7 +113,14 @@ def parent_mapping(parent: models.Model) -> IntegrationTableMapping | None:
 
 
 def parent_couple_link(parent: models.Model) -> tuple[str, str]:
-    """(url, label) of the couple page of the parent a failure names; ("", "") when it has none."""
+    """(url, label) of where to couple the parent a failure names; ("", "") when no mapping couples it.
+
+    A code coupled to an option (payment terms, a shipment method) has no couple page: synchronizing its option
+    mapping couples it (to the option of the same label, or a new one), so the link is that mapping's page with
+    its "Synchronize modified records"."""
     mapping = parent_mapping(parent)
-    url = couple_url(mapping=mapping, record=parent) if mapping is not None else ""
-    return (url, f"Couple {describe_record(parent)}"[:100]) if url else ("", "")
+    if mapping is None:
+        return "", ""
+    if mapping.is_option_mapping:
+        return mapping.get_absolute_url(), f"Synchronize {parent._meta.verbose_name_plural}"[:100]
+    return couple_url(mapping=mapping, record=parent), f"Couple {describe_record(parent)}"[:100]

@@ -133,6 +133,24 @@ def test_a_record_an_incremental_run_would_not_create_fails_for_no_uncoupled_par
     assert support.coupling_of(customer) is None
 
 
+def test_an_uncoupled_option_links_to_its_option_mapping_whose_synchronization_couples_it(connected):
+    """Payment terms have no couple page: their option mapping couples them when it synchronizes, so the error
+    links to that mapping's page (its "Synchronize modified records"), and after it the customer goes through."""
+    support.couple_local_currency(connected)
+    salesperson = support.couple_john_roberts(connected)
+    terms = factories.PaymentTermsFactory(code="N45", description="Net 45 days", due_date_days=45)
+    customer = factories.CustomerFactory(name="Options Ltd", salesperson=salesperson, payment_terms=terms)
+
+    failed = support.run("CUSTOMER", "to_crm", full=True)
+
+    error = SyncJobError.objects.get(job=failed)
+    payment_terms = IntegrationTableMapping.objects.get(name="PAYMENT TERMS")
+    assert (error.fix_url, error.fix_label) == (payment_terms.get_absolute_url(), "Synchronize payment terms")
+    assert support.run("PAYMENT TERMS", "to_crm").status == SyncJob.Status.SUCCESS
+    assert support.run("CUSTOMER", "to_crm", full=True).status == SyncJob.Status.SUCCESS
+    assert support.coupling_of(customer) is not None
+
+
 def test_couple_by_match_and_retry_refuses_an_error_whose_parents_are_coupled(connected, admin_client):
     john = support.couple_john_roberts(connected)
     customer = factories.CustomerFactory(name="Coupled Parents Ltd", salesperson=john)
