@@ -100,9 +100,11 @@ def merge(
     return result
 
 
-def conflict_message(*, mapping: IntegrationTableMapping, record_label: str, fields: list[str]) -> str:
+def conflict_message(*, mapping: IntegrationTableMapping, record_label: str, field_labels: list[str]) -> str:
+    """BC's "Cannot update … one or both values have changed", in the user's words: the fields as the record's page
+    names them, and the two ways out (the record's conflict page, or the mapping's policy)."""
     return (
-        f"Cannot update {record_label}: the integration table mapping {mapping.name} is bi-directional, "
-        f"and one or both values have changed since the last synchronization ({', '.join(fields)}). "
-        "Choose which side wins in the mapping's update conflict policy, or change one side to match."
+        f"Cannot update {record_label}: it was changed in the ERP and in Dynamics 365 since the last "
+        f"synchronization ({', '.join(field_labels)}). Choose the value to keep per field on its conflict page, "
+        f"or which side wins in the update conflict policy of {mapping.title}."
     )

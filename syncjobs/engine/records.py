@@ -13,6 +13,7 @@ from django.urls import reverse
 from erp import services as erp_services
 from syncjobs.engine import outcomes, values
 from syncjobs.engine.context import RunContext
+from syncjobs.engine.describe import field_label
 from syncjobs.engine.merge import conflict_message, merge
 from syncjobs.engine.values import RecordFailure
 from syncjobs.engine.writes import PendingWrite
@@ -51,6 +52,12 @@ def erp_side_of(ctx: RunContext, lookups, record: models.Model, coupling) -> dic
         return None
 
 
+def _labels(ctx: RunContext, names: list[str]) -> list[str]:
+    """Field mappings' names as the record's page names the fields ("City", not address1_city)."""
+    by_name = {f.name: f for f in ctx.fields}
+    return [field_label(ctx.erp_model, by_name[name]) if name in by_name else name for name in names]
+
+
 def merge_record(ctx, lookups, field_directions, record, coupling, erp_side, row) -> PendingWrite | None:
     """Merge one coupled record; ERP-side changes are saved here, CRM-side ones returned as a write."""
     crm_side = values.crm_values(ctx, row) if row is not None else None
@@ -67,7 +74,9 @@ def merge_record(ctx, lookups, field_directions, record, coupling, erp_side, row
     if result.conflicts:
         outcomes.record_failure(
             ctx,
-            message=conflict_message(mapping=ctx.mapping, record_label=str(record), fields=result.conflicts),
+            message=conflict_message(
+                mapping=ctx.mapping, record_label=str(record), field_labels=_labels(ctx, result.conflicts)
+            ),
             record=record,
             coupling=coupling,
             # The record's conflict page: each side's value, and which one to use per field.

@@ -108,7 +108,7 @@ def test_the_same_field_changed_on_both_sides_follows_the_policy(
     assert support.crm_row(connected, "accounts", coupling.crm_id, ["address1_city"])["address1_city"] == crm_city
     if failed:
         message = SyncJobError.objects.get(job=job).message
-        assert "mapping CUSTOMER is bi-directional, and one or both values have changed" in message
+        assert "changed in the ERP and in Dynamics 365 since the last synchronization (City)" in message
 
 
 def test_invalid_crm_data_is_a_failed_record_then_skipped_then_retried(connected, synced_customer):

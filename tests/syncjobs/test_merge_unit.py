@@ -424,19 +424,17 @@ def test_a_fresh_merge_result_does_not_share_its_collections_with_another():
 @pytest.mark.parametrize(
     ("fields", "listed"),
     [
-        pytest.param(["name"], "(name)", id="one field"),
-        pytest.param(
-            ["name", "telephone1", "address1_city"], "(name, telephone1, address1_city)", id="fields in order"
-        ),
+        pytest.param(["Name"], "(Name)", id="one field"),
+        pytest.param(["Name", "Phone No.", "City"], "(Name, Phone No., City)", id="fields in order"),
     ],
 )
-def test_conflict_message_names_the_mapping_the_record_and_the_fields(fields, listed):
-    mapping = IntegrationTableMapping(name="CUSTOMER")
+def test_conflict_message_names_the_record_the_fields_and_the_ways_out(fields, listed):
+    mapping = IntegrationTableMapping(name="CUSTOMER", title="Customers ↔ Accounts")
 
-    message = conflict_message(mapping=mapping, record_label="Customer C00010 Adatum", fields=fields)
+    message = conflict_message(mapping=mapping, record_label="Customer C00010 Adatum", field_labels=fields)
 
     assert message == (
-        "Cannot update Customer C00010 Adatum: the integration table mapping CUSTOMER is bi-directional, "
-        f"and one or both values have changed since the last synchronization {listed}. "
-        "Choose which side wins in the mapping's update conflict policy, or change one side to match."
+        "Cannot update Customer C00010 Adatum: it was changed in the ERP and in Dynamics 365 since the last "
+        f"synchronization {listed}. Choose the value to keep per field on its conflict page, "
+        "or which side wins in the update conflict policy of Customers ↔ Accounts."
     )
