@@ -166,7 +166,7 @@ class MappingPreview:
     def as_dict(self) -> dict[str, Any]:
         return {
             "mapping": self.mapping.name,
-            "mode": self.mode,
+            "mode": str(self.mode),
             "problem": self.problem,
             "notes": self.notes,
             "counts": self.counts(),
@@ -476,6 +476,9 @@ class _SyncPass:
                 if coupling is not None and coupling.skipped and not ctx.explicit:
                     self.outcomes["skipped"].add(lambda r=record: Sample(describe_record(r, capitalize=True)))
                     continue
+                # A record the run would not create is passed over before its values are read.
+                if coupling is None and (ctx.only_coupled or values.record_inactive(ctx, record)):
+                    continue
                 if coupling is not None:
                     self.handled.add(coupling.crm_id)
                 try:
@@ -483,12 +486,7 @@ class _SyncPass:
                 except RecordFailure as failure:
                     self.failed(record, failure.message)
                     continue
-                if coupling is None:
-                    if ctx.only_coupled or values.record_inactive(ctx, record):
-                        continue
-                    pending.append(record)
-                    continue
-                if coupling.state == Coupling.State.CREATING:
+                if coupling is None or coupling.state == Coupling.State.CREATING:
                     pending.append(record)
                     continue
                 row = crm_rows.get(coupling.crm_id) if needs_crm_values else None

@@ -239,6 +239,34 @@ def test_a_full_synchronization_where_only_the_erp_holds_data_creates_everything
     }
 
 
+def test_a_blocked_item_is_passed_over_before_its_values_are_read_as_the_run_does(connected):
+    """Not created while blocked: a unit of measure it refers to that is not coupled is no failure of it."""
+    enable_only("ITEM-PRODUCT")
+    support.mapping("ITEM-PRODUCT", crm_filter="producttypecode eq 1 and startswith(productnumber,'PV')")
+    pieces = factories.UnitOfMeasureFactory(code="PCS")
+    with support.admin_client(connected) as admin:
+        group = admin.create("uomschedules", {"name": "PCS", "baseuomname": "PCS"})
+    support.couple(pieces, "uomschedule", group)
+    boxes = factories.UnitOfMeasureFactory(code="BOX")  # not coupled
+    factories.ItemFactory(description="Preview Item", base_unit_of_measure=pieces)
+    factories.ItemFactory(description="Preview Boxed Item", base_unit_of_measure=boxes)
+    factories.ItemFactory(description="Preview Blocked Boxed Item", base_unit_of_measure=boxes, blocked=True)
+    lines = review_lines()
+    assert [(line.mapping.name, line.recommendation) for line in lines] == [("ITEM-PRODUCT", "full")]
+
+    with clients.crm_client() as client:
+        [found] = preview.full_sync_preview(client=client, lines=lines)
+    counts = found.counts()
+    assert (counts["create_in_crm"], counts["failed"]) == (1, 1), found.as_dict()
+    assert "Preview Boxed Item" in found.outcomes["failed"].samples[0].record
+
+    run = full_sync.full_sync_run(run_id=full_sync.full_sync_start(enqueue=False).pk)
+    line = run.lines.get()
+    assert preview.job_counts(jobs=[line.sync_job]) == {
+        key: counts[key] for key in (*preview.COUNTS, "failed", "skipped")
+    }
+
+
 def test_the_match_dialog_preview_counts_what_the_coupling_job_and_its_follow_up_do(connected):
     mapping = support.mapping("CUSTOMER", create_new_if_no_match=False, sync_after_bulk_coupling=True)
     solo = factories.CustomerFactory(name="Preview Solo Co", city="Solotown")
