@@ -52,8 +52,10 @@ class Command(BaseCommand):
         manager = Manager()
         manager.add_process(
             "web",
+            # --timeout 120: a full synchronization's preview reads a large company within the request (about
+            # 35 s for 20,000 customers, bench/preview.py); gunicorn's default 30 s would cut it off.
             f"{python} -m gunicorn nav_crm.wsgi:application --bind {web_addr} --workers 2 --threads 4"
-            " --access-logfile - --graceful-timeout 5",
+            " --access-logfile - --graceful-timeout 5 --timeout 120",
             cwd=str(settings.BASE_DIR),
         )
         manager.add_process("worker", f"{python} {manage} qcluster", cwd=str(settings.BASE_DIR))
