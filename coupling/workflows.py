@@ -231,7 +231,7 @@ def _follow_up(job: SyncJob, mapping: IntegrationTableMapping, newly_coupled: li
         follow = jobs.job_create(
             mapping=mapping,
             direction=SyncJob.JobDirection.FROM_CRM,
-            parameters={"erp_system_ids": sync_ids},
+            parameters={"erp_system_ids": sync_ids, "follow_up_of": job.pk},
             user=job.created_by,
         )
         notes.append(f"Synchronizing them from Dynamics 365: job #{follow.pk}.")
@@ -240,7 +240,7 @@ def _follow_up(job: SyncJob, mapping: IntegrationTableMapping, newly_coupled: li
         follow = jobs.job_create(
             mapping=mapping,
             direction=SyncJob.JobDirection.TO_CRM,
-            parameters={"erp_system_ids": sync_ids + to_create},
+            parameters={"erp_system_ids": sync_ids + to_create, "follow_up_of": job.pk},
             user=job.created_by,
         )
         parts = []

@@ -899,7 +899,11 @@ def recent_runs(*, limit: int) -> dict[str, dict[str, Any]]:
             run_jobs = [job]
             earlier = next((j for j in recent[position + 1 :] if j.mapping_name == job.mapping_name), None)
             started_it = earlier is not None and earlier.kind == SyncJob.Kind.COUPLING
-            if started_it and job.kind == SyncJob.Kind.SYNCHRONIZATION and f"job #{job.pk}" in earlier.message:
+            if (
+                started_it
+                and job.kind == SyncJob.Kind.SYNCHRONIZATION
+                and job.parameters.get("follow_up_of") == earlier.pk
+            ):
                 run_jobs = [earlier, job]
         runs[job.mapping_name] = {
             **job_counts(jobs=run_jobs),
