@@ -7,6 +7,7 @@ field is to blame) on bad input, inside a transaction so that a refusal changes 
 import datetime
 from collections import defaultdict
 from decimal import ROUND_HALF_UP, Decimal
+from typing import TypeVar
 
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
@@ -31,7 +32,7 @@ from erp.models import (
 
 CENT = Decimal("0.01")
 LINE_NO_STEP = 10000
-NUMBER_SERIES_BY_MODEL = {
+NUMBER_SERIES_BY_MODEL: dict[type[models.Model], str] = {
     Customer: "CUST",
     Contact: "CONT",
     Item: "ITEM",
@@ -39,6 +40,8 @@ NUMBER_SERIES_BY_MODEL = {
     SalesHeader: "SO",
 }
 NUMBER_FIELD_MAX_LENGTH = 20
+
+RecordT = TypeVar("RecordT", bound=models.Model)
 
 
 def round_amount(value: Decimal) -> Decimal:
@@ -91,7 +94,7 @@ def _number_for(model: type[models.Model]) -> str:
 # --- Generic create/update/delete -----------------------------------------------------------
 
 
-def record_save(*, instance):
+def record_save(*, instance: RecordT) -> RecordT:
     """Create or update any ERP record: number from its series when blank, full_clean(), save().
 
     Sales lines and sales order headers follow their own rules, so they are routed to them.
