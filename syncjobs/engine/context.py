@@ -13,14 +13,20 @@ import uuid
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ImproperlyConfigured
 from django.db import models
 
 import dataverse
 from coupling.models import Coupling
+from erp.models import SyncedModel
 from syncjobs.models import Direction, IntegrationFieldMapping, IntegrationTableMapping, SyncJob
-from syncjobs.runs.report import Report
+from syncjobs.runs.report import JobCannotRun, Report
+
+if TYPE_CHECKING:
+    from syncjobs.engine.templates import TemplateChoice
 
 # How far back an incremental run looks before the watermark: covers clocks and commits that
 # straddle the previous job's start. Records seen twice are unchanged the second time (snapshot).
@@ -52,6 +58,41 @@ def crm_noun(logical_name: str) -> str:
     return f"Dynamics 365 {CRM_ENTITY_NOUNS.get(logical_name, logical_name)}"
 
 
+def mapping_model(mapping: IntegrationTableMapping) -> type[SyncedModel]:
+    """The ERP table a mapping synchronizes: one of the ERP's synchronized tables (a ``system_id`` its couplings
+    hold, a ``modified_at`` its changes are read by). ContentType.model_class() is None only for a table whose
+    model is gone (its app removed): such a mapping cannot run."""
+    model = mapping.erp_model.model_class()
+    if model is None or not issubclass(model, SyncedModel):
+        raise ImproperlyConfigured(
+            f"The ERP table {mapping.erp_model} of the mapping {mapping.name} is not synchronized."
+        )
+    return model
+
+
+def job_mapping_id(job: SyncJob) -> int:
+    """The mapping a job of a mapping runs; the runner refuses one whose mapping is gone (runs.jobs.job_run), as
+    this does."""
+    if job.mapping_id is None:
+        raise JobCannotRun(f"The mapping {job.mapping_name} no longer exists.")
+    return job.mapping_id
+
+
+def job_mapping(job: SyncJob) -> IntegrationTableMapping:
+    """The mapping of ``job`` (see job_mapping_id)."""
+    if job.mapping is None:
+        raise JobCannotRun(f"The mapping {job.mapping_name} no longer exists.")
+    return job.mapping
+
+
+def lookup_mapping_of(field_mapping: IntegrationFieldMapping) -> IntegrationTableMapping:
+    """The mapping whose couplings translate a lookup field's record: every lookup has one (the mapping pages
+    refuse a lookup without it, syncjobs.mappings.services)."""
+    if field_mapping.lookup_mapping is None:
+        raise ImproperlyConfigured(f"The lookup field mapping {field_mapping.name} names no lookup mapping.")
+    return field_mapping.lookup_mapping
+
+
 @dataclass(frozen=True)
 class CrmAttribute:
     name: str
@@ -70,10 +111,10 @@ class RunContext:
     attributes: dict[str, CrmAttribute]
     change_tracking: bool
     report: Report | None = None
-    counters: Counter = field(default_factory=Counter)
+    counters: Counter[str] = field(default_factory=Counter)
     # The pass being run ("to_crm" / "from_crm") of a job both ways, and what it counted (SyncJob.counts_by_direction).
     side: str | None = None
-    side_counters: dict = field(default_factory=lambda: defaultdict(Counter))
+    side_counters: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
     warnings: list[str] = field(default_factory=list)
     done: int = 0
     requests_reported: int = 0
@@ -86,15 +127,15 @@ class RunContext:
     # ERP records this job created from Dynamics 365 rows: a job both ways sends their ERP-only values
     # (a credit limit the account never had) before it ends, not one run later.
     created_erp_ids: list[str] = field(default_factory=list)
-    warned_records: set = field(default_factory=set)
+    warned_records: set[tuple[uuid.UUID, str]] = field(default_factory=set)
     # A pass over chosen records inside a job that is not (the follow-up above).
     follow_up_erp_ids: list[str] | None = None
     # Which template each ERP record created from a row takes (engine.templates.choice_for), made once per run.
-    template_choice: object | None = None
+    template_choice: TemplateChoice | None = None
 
     @cached_property
-    def erp_model(self) -> type[models.Model]:
-        return self.mapping.erp_model.model_class()
+    def erp_model(self) -> type[SyncedModel]:
+        return mapping_model(self.mapping)
 
     @cached_property
     def erp_content_type(self) -> ContentType:
@@ -160,7 +201,7 @@ class RunContext:
     def warn(self, message: str) -> None:
         self.warnings.append(message)
 
-    def warn_record(self, *, record, field: str, message: str) -> None:
+    def warn_record(self, *, record: SyncedModel, field: str, message: str) -> None:
         """A warning row of its own for one record and field (a value shortened to fit Dynamics 365), once per job;
         a context of no saved job (crm_verify's) only keeps the message."""
         key = (record.system_id, field)
@@ -176,7 +217,9 @@ class RunContext:
             .first()
         )
         try:
-            label = str(type(record)._meta.get_field(field.split("__")[0]).verbose_name)
+            model_field = type(record)._meta.get_field(field.split("__")[0])
+            # A reverse relation or a generic key has no verbose name: the mapping's own words, as below.
+            label = str(model_field.verbose_name) if isinstance(model_field, models.Field) else field
         except Exception:  # noqa: BLE001 — a path the model cannot name: the mapping's own words
             label = field
         self.report.record_warning(
@@ -192,10 +235,18 @@ class RunContext:
         if modified_at is not None and (self.erp_retry_from is None or modified_at < self.erp_retry_from):
             self.erp_retry_from = modified_at
 
-    def checkpoint(self, **position) -> None:
+    @property
+    def job_report(self) -> Report:
+        """The job's report: only a job's run writes (error and warning rows, progress, checkpoints); a context
+        without one (crm_verify's, the conflict page's, the preview's) reads and decides, and never gets there."""
+        if self.report is None:
+            raise RuntimeError("This run reads and decides only: it has no job to report to.")
+        return self.report
+
+    def checkpoint(self, **position: Any) -> None:
         """Keep where the job stands (merged into its checkpoint), for a worker that takes it over."""
         self.job.checkpoint = {**(self.job.checkpoint or {}), **position}
-        self.report.checkpoint(self.job.checkpoint)
+        self.job_report.checkpoint(self.job.checkpoint)
 
     def flush(self, *, done: int = 0) -> None:
         """Hand the counters gathered since the last flush to the job row, with the HTTP request count."""
@@ -209,10 +260,10 @@ class RunContext:
                 merged.update(counted)
                 by_direction[side] = dict(merged)
             self.side_counters.clear()
-            self.report.counts_by_direction(by_direction)
+            self.job_report.counts_by_direction(by_direction)
         self.done += done
         requests_now = self.client.stats.total
-        self.report.progress(
+        self.job_report.progress(
             done=self.done,
             http_requests=requests_now - self.requests_reported,
             **increments,

@@ -7,8 +7,12 @@ from __future__ import annotations
 import re
 import uuid
 from decimal import Decimal
+from typing import Any
 
+from django.core.exceptions import FieldError
 from django.db import models
+from django.db.models.fields.related import RelatedField
+from django.shortcuts import resolve_url
 from django.urls import reverse
 
 from coupling.models import Coupling
@@ -16,13 +20,19 @@ from erp import services as erp_services
 from erp.models import Customer
 from nav_crm.records import describe_record
 from syncjobs.engine import templates, values
-from syncjobs.engine.context import RunContext, crm_noun
-from syncjobs.engine.values import Lookups, RecordFailure, Transform
+from syncjobs.engine.context import RunContext, crm_noun, lookup_mapping_of, mapping_model
+from syncjobs.engine.values import Lookups, RecordFailure, Transform, related_model
 from syncjobs.models import Direction, IntegrationFieldMapping
 
 
 def fill_new_record(
-    ctx: RunContext, lookups: Lookups, record: models.Model, crm_side: dict, row: dict, *, restoring: bool = False
+    ctx: RunContext,
+    lookups: Lookups,
+    record: models.Model,
+    crm_side: dict[str, Any],
+    row: dict[str, Any],
+    *,
+    restoring: bool = False,
 ) -> dict[str, values.Shortened]:
     """The new record's values from the CRM row, then its template's for what the row does not send; returns the
     values shortened to fit (values.apply_to_erp).
@@ -51,7 +61,7 @@ def _to_crm_only_fields(ctx: RunContext) -> list[IntegrationFieldMapping]:
 
 
 def _restore_to_crm_only_values(
-    ctx: RunContext, lookups: Lookups, record: models.Model, row: dict
+    ctx: RunContext, lookups: Lookups, record: models.Model, row: dict[str, Any]
 ) -> dict[str, values.Shortened]:
     """The row's values of the fields that go only to Dynamics 365, set on the record restored from it.
 
@@ -61,14 +71,14 @@ def _restore_to_crm_only_values(
     if not fields:
         return {}
     lookups.prime_for_rows([row], fields)
-    held: dict = {}
+    held: dict[str, Any] = {}
     for field_mapping in fields:
         if field_mapping.transform not in (Transform.NONE, Transform.TRIM, Transform.LOOKUP, Transform.OPTION):
             continue  # a state, a unit group's base unit: the row's value is not the ERP field's
         value = values.canonical(values.crm_row_value(field_mapping, row))
         if value is not None and field_mapping.transform == Transform.LOOKUP:
             local = values.is_currency_lookup(field_mapping) and lookups.is_local_currency(value)
-            known = lookups.erp_by_crm_id[field_mapping.lookup_mapping.pk]
+            known = lookups.erp_by_crm_id[lookup_mapping_of(field_mapping).pk]
             if not local and uuid.UUID(str(value)) not in known:
                 value = None
         elif value is not None and field_mapping.transform == Transform.OPTION:
@@ -79,7 +89,7 @@ def _restore_to_crm_only_values(
     return values.apply_to_erp(ctx, lookups, record, held, set(held), field_mappings=fields)
 
 
-def crm_held_values(ctx: RunContext, row: dict) -> dict:
+def crm_held_values(ctx: RunContext, row: dict[str, Any]) -> dict[str, Any]:
     """What the row holds of the fields that go only to Dynamics 365: their base in a new coupling's snapshot.
 
     A record created from the row sends its own values where they differ (a credit limit the account never had)
@@ -101,7 +111,7 @@ def save_new_record(record: models.Model) -> None:
         erp_services.customer_company_contact_create(customer=record)
 
 
-def _file_under_parent(ctx: RunContext, record: models.Model, row: dict) -> None:
+def _file_under_parent(ctx: RunContext, record: models.Model, row: dict[str, Any]) -> None:
     """A new record takes its place under the parent its CRM row names (BC: SetContactParentCompany).
 
     The CONTACT mapping sends a person's ``company__customer`` as parentcustomerid, one way only.
@@ -119,8 +129,8 @@ def _file_under_parent(ctx: RunContext, record: models.Model, row: dict) -> None
             or field_mapping.lookup_erp_key
         ):
             continue
-        lookup_mapping = field_mapping.lookup_mapping
-        parent_model = lookup_mapping.erp_model.model_class()
+        lookup_mapping = lookup_mapping_of(field_mapping)
+        parent_model = mapping_model(lookup_mapping)
         parent_noun = crm_noun(lookup_mapping.crm_entity)
         crm_id = row.get(f"_{field_mapping.crm_attribute}_value")
         parent = None
@@ -143,14 +153,17 @@ def _file_under_parent(ctx: RunContext, record: models.Model, row: dict) -> None
                 "then synchronize this row again.",
             )
         reference_field = type(record)._meta.get_field(reference)
-        holders = reference_field.related_model._default_manager.filter(**{parent_field: parent})
+        if not isinstance(reference_field, RelatedField):
+            raise FieldError(f"{field_mapping.erp_field} of the mapping {ctx.mapping.name} goes through no reference.")
+        holder_model = related_model(reference_field)
+        holders = holder_model._default_manager.filter(**{parent_field: parent})
         holder = holders.complex_filter(reference_field.get_limit_choices_to()).order_by("pk").first()
         if holder is None:
-            holder_noun = f"{reference_field.verbose_name} {reference_field.related_model._meta.verbose_name}"
+            holder_noun = f"{reference_field.verbose_name} {holder_model._meta.verbose_name}"
             raise RecordFailure(
                 f"{describe_record(parent, capitalize=True)} has no {holder_noun} "
                 f"to file the new {record._meta.verbose_name} under.",
-                details=f"Create a {holder_noun} for {parent} ({parent.get_absolute_url()}), "
+                details=f"Create a {holder_noun} for {parent} ({resolve_url(parent)}), "
                 "then synchronize this row again.",
             )
         setattr(record, reference, holder)
@@ -164,6 +177,8 @@ def _default_code(record: models.Model) -> None:
         return
     if getattr(record, "code", ""):
         return
+    if not isinstance(code_field, models.CharField) or code_field.max_length is None:
+        return  # not a code of limited length, made from initials (a table numbered some other way)
     name = str(getattr(record, "name", "") or "")
     base = "".join(word[0] for word in re.findall(r"[A-Za-z0-9]+", name)).upper()[: code_field.max_length - 3] or "NEW"
     candidate, n = base, 1
@@ -171,4 +186,4 @@ def _default_code(record: models.Model) -> None:
     while manager.filter(code=candidate).exists():
         n += 1
         candidate = f"{base}{n}"
-    record.code = candidate
+    setattr(record, code_field.attname, candidate)

@@ -4,13 +4,14 @@ uncoupled rows, rows by id, records changed on both sides."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
-
-from django.db import models
+from typing import Any
 
 import dataverse
 from coupling.models import Coupling
 from dataverse import odata
+from erp.models import SyncedModel
 from syncjobs.models import IntegrationTableMapping
 
 # Ids per CRM read by id: Microsoft.Dynamics.CRM.In keeps the URL far below Dataverse's limit.
@@ -46,7 +47,7 @@ def crm_primary_name(*, client: dataverse.Client, crm_entity: str) -> str:
 
 @dataclass
 class CrmRowsPage:
-    rows: list[dict]
+    rows: list[dict[str, Any]]
     name_attribute: str
     number: int
     has_next: bool
@@ -71,7 +72,7 @@ def uncoupled_crm_rows(
     )
     skip = (page - 1) * per_page
     wanted = skip + per_page + 1  # one more tells whether there is a next page
-    found: list[dict] = []
+    found: list[dict[str, Any]] = []
     for rows in result.pages():
         ids = [str(row[mapping.crm_primary_key]).lower() for row in rows]
         taken = {
@@ -92,10 +93,10 @@ def uncoupled_crm_rows(
 
 
 def crm_rows_by_id(
-    *, client: dataverse.Client, mapping: IntegrationTableMapping, crm_ids: list, select: list[str]
-) -> dict[str, dict]:
+    *, client: dataverse.Client, mapping: IntegrationTableMapping, crm_ids: Sequence[uuid.UUID | str], select: list[str]
+) -> dict[str, dict[str, Any]]:
     """CRM rows by id (lower-case text), read in chunks with Microsoft.Dynamics.CRM.In."""
-    rows: dict[str, dict] = {}
+    rows: dict[str, dict[str, Any]] = {}
     columns = [mapping.crm_primary_key, *[c for c in select if c != mapping.crm_primary_key]]
     for start in range(0, len(crm_ids), IDS_PER_QUERY):
         chunk = [str(crm_id) for crm_id in crm_ids[start : start + IDS_PER_QUERY]]
@@ -110,8 +111,8 @@ def crm_rows_by_id(
 
 
 def changed_on_both_sides(
-    *, client: dataverse.Client, mapping: IntegrationTableMapping, records: list[models.Model]
-) -> list[models.Model]:
+    *, client: dataverse.Client, mapping: IntegrationTableMapping, records: Sequence[SyncedModel]
+) -> list[SyncedModel]:
     """The coupled records changed in the ERP and in Dynamics 365 since they were last synchronized."""
     couplings = {
         c.erp_system_id: c
@@ -124,9 +125,9 @@ def changed_on_both_sides(
     erp_changed = [
         r
         for r in records
-        if r.system_id in couplings
-        and couplings[r.system_id].erp_modified_at is not None
-        and r.modified_at > couplings[r.system_id].erp_modified_at
+        if (coupled := couplings.get(r.system_id)) is not None
+        and coupled.erp_modified_at is not None
+        and r.modified_at > coupled.erp_modified_at
     ]
     if not erp_changed:
         return []

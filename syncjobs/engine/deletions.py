@@ -23,6 +23,7 @@ import dataverse
 from coupling import services as coupling_services
 from coupling.models import Coupling
 from erp import services as erp_services
+from erp.models import SyncedModel
 from syncjobs.engine import creation, outcomes, values
 from syncjobs.engine.context import EXPIRED_TOKEN_CODE, RunContext
 from syncjobs.engine.values import RecordFailure
@@ -47,16 +48,16 @@ def _block(record: models.Model) -> bool:
     except Exception:  # noqa: BLE001 — a table without Blocked cannot be deactivated
         return False
     if isinstance(field, models.BooleanField):
-        record.blocked = True
-    elif field.choices:
-        record.blocked = [value for value, _ in field.choices][-1]  # NAV: "All"
+        setattr(record, field.attname, True)
+    elif isinstance(field, models.Field) and field.choices:
+        setattr(record, field.attname, [value for value, _ in field.choices][-1])  # NAV: "All"
     else:
         return False
     erp_services.record_save(instance=record)
     return True
 
 
-def crm_row_missing(ctx: RunContext, record: models.Model | None, coupling: Coupling) -> None:
+def crm_row_missing(ctx: RunContext, record: SyncedModel | None, coupling: Coupling) -> None:
     """The CRM row coupled to ``record`` was deleted (delta $deletedEntity, a 404, or missing on read)."""
     ctx.deletions_handled.add(coupling.crm_id)
     policy = ctx.mapping.deletion_policy
@@ -110,7 +111,7 @@ def crm_row_missing(ctx: RunContext, record: models.Model | None, coupling: Coup
         )
 
 
-def _restore_crm_row(ctx: RunContext, record: models.Model, coupling: Coupling) -> None:
+def _restore_crm_row(ctx: RunContext, record: SyncedModel, coupling: Coupling) -> None:
     """Create the row again under its old id, from the ERP record: the coupling stays as it is."""
     lookups = values.Lookups(ctx)
     lookups.prime_for_records([record])
@@ -226,7 +227,9 @@ def erp_records_missing(ctx: RunContext) -> None:
     if not ctx.job.full:
         # The marked couplings by their index first (in key order the database would walk them all).
         marked = sorted(orphans.filter(erp_deleted_at__isnull=False).order_by().values_list("pk", flat=True))
-        pages = (list(orphans.filter(pk__in=marked[i : i + 500])) for i in range(0, len(marked), 500))
+        pages: Iterator[list[Coupling]] = (
+            list(orphans.filter(pk__in=marked[i : i + 500])) for i in range(0, len(marked), 500)
+        )
     else:
         pages = _keyset_pages(orphans)
     for page in pages:

@@ -12,7 +12,7 @@ from django.utils.text import capfirst
 
 from coupling import selectors as coupling_selectors
 from syncjobs.engine.context import RunContext, crm_noun
-from syncjobs.engine.values import Lookups, Transform
+from syncjobs.engine.values import Lookups, Transform, related_model
 from syncjobs.models import IntegrationFieldMapping
 
 
@@ -25,16 +25,17 @@ def field_label(model: type[models.Model], field_mapping: IntegrationFieldMappin
         except FieldDoesNotExist:
             return field_mapping.erp_field
         labels.append(capfirst(str(getattr(model_field, "verbose_name", part))))
-        if model_field.is_relation and model_field.related_model:
+        if model_field.is_relation and isinstance(model_field.related_model, type):
             current = model_field.related_model
     return " › ".join(labels) or field_mapping.erp_field
 
 
 def _coupled_record(crm_entity: str, crm_id: str) -> models.Model | None:
     coupling = coupling_selectors.coupling_for_crm_row(crm_entity=crm_entity, crm_id=crm_id)
-    if coupling is None or coupling.erp_model.model_class() is None:
+    model = coupling.erp_model.model_class() if coupling is not None else None
+    if coupling is None or model is None:
         return None
-    return coupling.erp_model.model_class()._default_manager.filter(system_id=coupling.erp_system_id).first()
+    return model._default_manager.filter(system_id=coupling.erp_system_id).first()
 
 
 def value_text(ctx: RunContext, lookups: Lookups, field_mapping: IntegrationFieldMapping, value: Any) -> str:
@@ -48,7 +49,7 @@ def value_text(ctx: RunContext, lookups: Lookups, field_mapping: IntegrationFiel
         if field_mapping.transform == Transform.OPTION:
             _, reverse = lookups.option_couplings(field_mapping)
             system_id = reverse.get(int(Decimal(str(value))))
-            related = ctx.erp_model._meta.get_field(field_mapping.erp_field).related_model
+            related = related_model(ctx.erp_model._meta.get_field(field_mapping.erp_field))
             found = related._default_manager.filter(system_id=system_id).first() if system_id else None
             return str(found) if found is not None else f"option {value}"
         if field_mapping.transform == Transform.INACTIVE_STATE or isinstance(value, bool):

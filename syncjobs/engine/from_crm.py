@@ -187,10 +187,9 @@ def sync_from_crm(ctx: RunContext) -> CrmReadState:
 
 
 def _deleted_rows(ctx: RunContext, crm_ids: list[uuid.UUID]) -> None:
-    couplings = Coupling.objects.filter(
-        erp_model=ctx.erp_content_type, crm_entity=ctx.mapping.crm_entity, crm_id__in=crm_ids
+    couplings = list(
+        Coupling.objects.filter(erp_model=ctx.erp_content_type, crm_entity=ctx.mapping.crm_entity, crm_id__in=crm_ids)
     )
-    couplings = list(couplings)
     records = {
         r.system_id: r
         for r in ctx.erp_model._default_manager.filter(system_id__in=[c.erp_system_id for c in couplings])

@@ -16,8 +16,10 @@ from __future__ import annotations
 import re
 import uuid
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import groupby
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
@@ -27,8 +29,9 @@ from django.utils import timezone
 import dataverse
 from coupling import services as coupling_services
 from coupling.models import Coupling
+from erp.models import SyncedModel
 from syncjobs.connection import clients
-from syncjobs.engine.context import RunContext
+from syncjobs.engine.context import RunContext, job_mapping, job_mapping_id, mapping_model
 from syncjobs.engine.crm_queries import and_filters, crm_mapping_filter, crm_primary_name
 from syncjobs.engine.values import Lookups, RecordFailure
 from syncjobs.models import Direction, IntegrationFieldMapping, IntegrationTableMapping, SyncJob
@@ -54,8 +57,8 @@ def match_fields(*, mapping: IntegrationTableMapping) -> models.QuerySet[Integra
     )
 
 
-def _erp_value(record: models.Model, path: str):
-    value = record
+def _erp_value(record: models.Model, path: str) -> Any:
+    value: Any = record
     for part in path.split("__"):
         value = getattr(value, part, None)
         if value is None:
@@ -85,7 +88,7 @@ class _Matcher:
     def __init__(self, job: SyncJob, client: dataverse.Client, fields: list[IntegrationFieldMapping] | None = None):
         """``fields``: the fields to match on when not the mapping's saved criteria (a preview of unsaved ones)."""
         self.job = job
-        self.mapping = job.mapping
+        self.mapping = job_mapping(job)
         self.client = client
         if fields is None:
             fields = list(match_fields(mapping=self.mapping).filter(use_for_match_based_coupling=True))
@@ -114,7 +117,7 @@ class _Matcher:
         # Why a record's looked-up record gives nothing to match on (it is not coupled), by record pk.
         self.unresolved: dict[int, str] = {}
 
-    def start_page(self, records: list[models.Model]) -> None:
+    def start_page(self, records: Sequence[models.Model]) -> None:
         if any(f.transform == LOOKUP for group in self.groups for f in group):
             self.lookups.prime_for_records(records)
 
@@ -129,7 +132,7 @@ class _Matcher:
             return None
         return uuid.UUID(crm_id) if crm_id else None
 
-    def condition(self, group: list[IntegrationFieldMapping], records: list[models.Model]) -> dataverse.Filter:
+    def condition(self, group: list[IntegrationFieldMapping], records: Sequence[models.Model]) -> dataverse.Filter:
         if len(group) == 1 and group[0].transform != LOOKUP:
             field = group[0]
             return dataverse.F.in_(field.crm_attribute, sorted({self.value(field, r) for r in records}))
@@ -141,7 +144,7 @@ class _Matcher:
     def askable(self, group: list[IntegrationFieldMapping], record: models.Model) -> bool:
         return all(self.value(f, record) for f in group)
 
-    def candidates(self, group: list[IntegrationFieldMapping], records: list[models.Model]) -> dict:
+    def candidates(self, group: list[IntegrationFieldMapping], records: Sequence[models.Model]) -> dict:
         """CRM rows equal (as Dataverse compares: ignoring case) to each record on the group's fields."""
         # By id: a row that two chunks' queries both return is one candidate, not two.
         rows: dict[str, dict] = {}
@@ -191,7 +194,7 @@ class Match:
     fields: str = ""
 
 
-def match_page(matcher: _Matcher, page: list[models.Model]) -> dict[int, Match]:
+def match_page(matcher: _Matcher, page: Sequence[models.Model]) -> dict[int, Match]:
     """The decisions for one page of uncoupled records, by record pk, writing nothing: the priority groups in
     order; exactly one hit that no coupling takes, and no earlier record of the run claimed, is the match (and is
     claimed). Shared by the coupling job and its preview (engine.preview)."""
@@ -248,9 +251,9 @@ def names_several_rows(message: str) -> bool:
 SEVERAL_ROWS = re.compile(r"\b\d+ \S+ rows have the same ")
 
 
-def uncoupled_records(job: SyncJob) -> models.QuerySet:
-    mapping = job.mapping
-    model = mapping.erp_model.model_class()
+def uncoupled_records(job: SyncJob) -> models.QuerySet[SyncedModel]:
+    mapping = job_mapping(job)
+    model = mapping_model(mapping)
     coupled = Coupling.objects.filter(erp_model_id=mapping.erp_model_id, erp_system_id=OuterRef("system_id"))
     if "erp_system_ids" in job.parameters:
         queryset = model._default_manager.filter(system_id__in=job.parameters["erp_system_ids"])
@@ -263,7 +266,7 @@ def couple_by_match(*, job: SyncJob, report: Report) -> tuple[list[str], list[st
     """Couple the job's uncoupled records to the one uncoupled CRM row with the same values of the match fields
     (priority groups in order); a record with none (or several) is an error row, or coupled to a row to be created
     when the mapping says so. Returns the system ids coupled and those to create in Dynamics 365."""
-    mapping = IntegrationTableMapping.objects.select_related("erp_model").get(pk=job.mapping_id)
+    mapping = IntegrationTableMapping.objects.select_related("erp_model").get(pk=job_mapping_id(job))
     job.mapping = mapping
     noun = mapping.crm_entity
     queryset = uncoupled_records(job)

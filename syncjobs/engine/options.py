@@ -26,14 +26,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.db import models, transaction
 
 import dataverse
 from coupling import services as coupling_services
 from coupling.models import OptionCoupling
 from erp import services as erp_services
-from erp.models import CodeField
+from erp.models import CodeField, CodeTable, SyncedModel
 from nav_crm.records import describe_record
 from syncjobs.engine import outcomes
 from syncjobs.engine.context import RunContext
@@ -67,7 +67,7 @@ class OptionRun:
     def where(self) -> str:
         return f"{self.mapping.crm_entity}.{self.mapping.crm_option_attribute}"
 
-    def couple(self, record: models.Model, value: int, label: str) -> OptionCoupling:
+    def couple(self, record: SyncedModel, value: int, label: str) -> OptionCoupling:
         coupling = coupling_services.option_coupling_create(
             record=record,
             crm_entity=self.mapping.crm_entity,
@@ -167,7 +167,7 @@ def _matching_option(run: OptionRun, record: models.Model) -> int | None:
     return None
 
 
-def _matching_record(run: OptionRun, value: int, label: str) -> models.Model | None:
+def _matching_record(run: OptionRun, value: int, label: str) -> SyncedModel | None:
     coupled = set(run.couplings)
     free = [record for system_id, record in run.records.items() if system_id not in coupled]
     for field_mapping in _match_fields(run.ctx):
@@ -185,7 +185,7 @@ def _fail_record(run: OptionRun, record: models.Model, message: str, details: st
 
 
 def _fail_option(run: OptionRun, value: int, label: str, message: str, details: str = "") -> None:
-    run.ctx.report.record_error(
+    run.ctx.job_report.record_error(
         mapping=run.mapping,
         message=message,
         details=details,
@@ -418,18 +418,31 @@ def _from_crm(run: OptionRun) -> None:
             )
 
 
+def _max_length(model: type[models.Model], name: str) -> int | None:
+    model_field = model._meta.get_field(name)
+    return model_field.max_length if isinstance(model_field, models.Field) else None
+
+
 def _fit(model: type[models.Model], name: str, text: str) -> str:
     """The text as the ERP field takes it: a code in upper case, cut to the field's length."""
     model_field = model._meta.get_field(name)
     text = text.strip()
     if isinstance(model_field, CodeField):
         text = text.upper()
-    if model_field.max_length:
-        text = text[: model_field.max_length].strip()
+    max_length = _max_length(model, name)
+    if max_length:
+        text = text[:max_length].strip()
     return text
 
 
-def _fill_from_label(record: models.Model, label_field: str, label: str) -> None:
+def _code_table(ctx: RunContext) -> type[CodeTable]:
+    """The ERP table of an option mapping: a code table, whose records are made from an option's label."""
+    if not issubclass(ctx.erp_model, CodeTable):
+        raise ImproperlyConfigured(f"The option mapping {ctx.mapping.name} is not on a code table of the ERP.")
+    return ctx.erp_model
+
+
+def _fill_from_label(record: CodeTable, label_field: str, label: str) -> None:
     model = type(record)
     record.code = _fit(model, "code", label)
     if "__" not in label_field and label_field != "code":
@@ -440,10 +453,10 @@ def _fill_from_label(record: models.Model, label_field: str, label: str) -> None
 
 def _create_erp_record(
     run: OptionRun, value: int, label: str, *, coupling: OptionCoupling | None = None
-) -> models.Model | None:
+) -> CodeTable | None:
     """A new ERP code made from the option's label, coupled to it (re-coupled, when restoring)."""
     ctx = run.ctx
-    record = ctx.erp_model()
+    record = _code_table(ctx)()
     _fill_from_label(record, _label_field(ctx), label)
     replaced = coupling.erp_system_id if coupling is not None else None
     try:
@@ -458,7 +471,7 @@ def _create_erp_record(
             label,
             f"The ERP refused the {ctx.erp_model._meta.verbose_name} made from the option “{label}”: "
             f"{validation_message(error)}",
-            f"Codes are upper case, at most {ctx.erp_model._meta.get_field('code').max_length} characters. "
+            f"Codes are upper case, at most {_max_length(type(record), 'code')} characters. "
             "Rename the option in Dynamics 365, or create the code in the ERP and couple them.",
         )
         return None

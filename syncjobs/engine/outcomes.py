@@ -8,6 +8,7 @@ failure streak on its coupling: the same failure (fingerprint) twice in a row ma
 from __future__ import annotations
 
 from collections.abc import Callable
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 from django.db import models
@@ -16,6 +17,7 @@ from django.utils import timezone
 from coupling import services as coupling_services
 from coupling.models import Coupling
 from dataverse import odata
+from erp.models import SyncedModel
 from syncjobs.engine.context import RunContext
 
 SUCCESS_FIELDS = [
@@ -42,7 +44,7 @@ def mark_success(
     coupling: Coupling,
     *,
     snapshot: dict[str, Any],
-    record: models.Model | None = None,
+    record: SyncedModel | None = None,
     row: dict | None = None,
     crm_written: bool = False,
 ) -> None:
@@ -81,7 +83,7 @@ def keep_shortened(
     record: models.Model,
     cut: dict,
     held: Callable[[], dict[str, Any]],
-    written: set[str] = frozenset(),
+    written: AbstractSet[str] = frozenset(),
 ) -> None:
     """After CRM values went into ``record``: the coupling forgets the fields written whole either way
     (``written``) and remembers, for each value shortened to fit (``cut``: values.Shortened by field
@@ -100,7 +102,7 @@ def _warn_shortened(ctx: RunContext, *, record: models.Model, cut: dict, crm_id)
     for value in cut.values():
         message = value.message(record)
         ctx.warn(message)
-        ctx.report.record_warning(
+        ctx.job_report.record_warning(
             record=record,
             field=value.field_label,
             message=message,
@@ -131,7 +133,7 @@ def record_failure(
 
     ``erp_label`` names a record that is gone (``record`` names itself); ``fix_url``: where the user fixes it.
     ``parent``: the uncoupled record the failure waits for (RecordFailure.parent): the row links to its couple page."""
-    ctx.report.record_error(
+    ctx.job_report.record_error(
         mapping=ctx.mapping,
         message=message,
         details=details,

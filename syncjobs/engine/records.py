@@ -6,16 +6,20 @@ means reading this module, not the other direction's."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.urls import reverse
 
+from coupling.models import Coupling
 from erp import services as erp_services
+from erp.models import SyncedModel
 from syncjobs.engine import outcomes, values
 from syncjobs.engine.context import RunContext
 from syncjobs.engine.describe import field_label
 from syncjobs.engine.merge import conflict_message, merge
-from syncjobs.engine.values import RecordFailure
+from syncjobs.engine.values import Lookups, RecordFailure
 from syncjobs.engine.writes import PendingWrite
 
 
@@ -35,7 +39,9 @@ def validation_message(error: ValidationError) -> str:
     return " ".join(error.messages)
 
 
-def erp_side_of(ctx: RunContext, lookups, record: models.Model, coupling) -> dict | None:
+def erp_side_of(
+    ctx: RunContext, lookups: Lookups, record: SyncedModel, coupling: Coupling | None
+) -> dict[str, Any] | None:
     """The record's mapped ERP values; None when one cannot be computed (a lookup whose record is not coupled,
     say): then its failure is recorded, naming the parent to couple first."""
     try:
@@ -58,7 +64,15 @@ def _labels(ctx: RunContext, names: list[str]) -> list[str]:
     return [field_label(ctx.erp_model, by_name[name]) if name in by_name else name for name in names]
 
 
-def merge_record(ctx, lookups, field_directions, record, coupling, erp_side, row) -> PendingWrite | None:
+def merge_record(
+    ctx: RunContext,
+    lookups: Lookups,
+    field_directions: dict[str, str],
+    record: SyncedModel,
+    coupling: Coupling,
+    erp_side: dict[str, Any],
+    row: dict[str, Any] | None,
+) -> PendingWrite | None:
     """Merge one coupled record; ERP-side changes are saved here, CRM-side ones returned as a write."""
     crm_side = values.crm_values(ctx, row) if row is not None else None
     if row is not None:

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from syncjobs.connection import clients
 from syncjobs.engine import deletions, from_crm, options, to_crm
-from syncjobs.engine.context import CrmAttribute, RunContext
+from syncjobs.engine.context import CrmAttribute, RunContext, job_mapping_id
 from syncjobs.models import Direction, IntegrationTableMapping, SyncJob
 from syncjobs.runs.report import Report
 
@@ -45,7 +45,7 @@ def crm_entity_metadata(client, logical_name: str) -> tuple[dict[str, CrmAttribu
 
 
 def run_synchronization(*, job: SyncJob, report: Report) -> None:
-    mapping = IntegrationTableMapping.objects.select_related("erp_model").get(pk=job.mapping_id)
+    mapping = IntegrationTableMapping.objects.select_related("erp_model").get(pk=job_mapping_id(job))
     if mapping.is_option_mapping:
         _run_option_mapping(job, mapping, report)
         return

@@ -134,6 +134,10 @@ def apply_template(ctx: RunContext, record: models.Model, crm_side: dict, row: d
     sent = {f.erp_field for f in ctx.from_crm_fields if f.constant_value or crm_side.get(f.name) is not None}
     opts = type(record)._meta
     for name, value in choice.values_of(template).items():
-        if name not in sent and _unset(record, opts.get_field(name)):
+        if name in sent:
+            continue
+        field = opts.get_field(name)
+        assert isinstance(field, models.Field), "a template gives concrete fields (record_templates.allowed_fields)"
+        if _unset(record, field):
             setattr(record, name, value)
     return template

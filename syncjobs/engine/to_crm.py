@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -28,7 +29,14 @@ def _incremental(ctx: RunContext) -> bool:
     return not ctx.explicit and not ctx.job.full and ctx.mapping.erp_watermark is not None
 
 
-def _in_scope(ctx: RunContext) -> models.QuerySet:
+def _since(ctx: RunContext) -> datetime.datetime:
+    """Where an incremental run reads changes from: its watermark, less the overlap."""
+    watermark = ctx.mapping.erp_watermark
+    assert watermark is not None, "only an incremental run (_incremental: it has a watermark) reads since it"
+    return watermark - WATERMARK_OVERLAP
+
+
+def _in_scope(ctx: RunContext) -> models.QuerySet[SyncedModel]:
     """The records the mapping synchronizes: its ERP filter, and only coupled ones where it says so."""
     queryset = ctx.erp_model._default_manager.filter(**ctx.mapping.erp_filter)
     if ctx.only_coupled:
@@ -36,7 +44,7 @@ def _in_scope(ctx: RunContext) -> models.QuerySet:
     return queryset
 
 
-def erp_queryset(ctx: RunContext) -> models.QuerySet:
+def erp_queryset(ctx: RunContext) -> models.QuerySet[SyncedModel]:
     """The ERP records this run looks at (BC: FindModifiedLocalRecords, plus failed and pending ones)."""
     if ctx.explicit:
         # "Synchronize now" on chosen records: those records only, chosen on either side.
@@ -54,17 +62,14 @@ def erp_queryset(ctx: RunContext) -> models.QuerySet:
         )
         # Two indexable terms (modified_at, and system_id IN the few couplings to redo): the database
         # reads the changed records by index instead of testing every record of the table.
-        queryset = queryset.filter(
-            Q(modified_at__gt=ctx.mapping.erp_watermark - WATERMARK_OVERLAP)
-            | Q(system_id__in=redo.values("erp_system_id"))
-        )
+        queryset = queryset.filter(Q(modified_at__gt=_since(ctx)) | Q(system_id__in=redo.values("erp_system_id")))
     return queryset
 
 
 def _changed_through_filter(ctx: RunContext) -> set[int]:
     """Records that came into the filter because a record it looks through changed (a customer unblocked:
     its contacts), though they did not change themselves. Read from the changed side, by its index."""
-    since = ctx.mapping.erp_watermark - WATERMARK_OVERLAP
+    since = _since(ctx)
     pks: set[int] = set()
     for path, model in values.relation_paths(ctx.erp_model, list(ctx.mapping.erp_filter)).items():
         if issubclass(model, SyncedModel):  # it keeps modified_at
@@ -73,7 +78,7 @@ def _changed_through_filter(ctx: RunContext) -> set[int]:
     return pks
 
 
-def erp_pages(ctx: RunContext) -> Iterator[list[models.Model]]:
+def erp_pages(ctx: RunContext) -> Iterator[list[SyncedModel]]:
     """Pages of records in primary key order (keyset paging: bounded memory, stable under writes)."""
     queryset = erp_queryset(ctx)
     paths = [f.erp_field for f in ctx.fields if f.erp_field and not f.lookup_erp_key]
@@ -180,7 +185,7 @@ class ToCrmPass:
             return
         self.ctx.checkpoint(**{CHECKPOINT: self.settled_pk})
 
-    def sync_page(self, page: list[models.Model]) -> None:
+    def sync_page(self, page: list[SyncedModel]) -> None:
         """Merge one page and dispatch its writes; settle the previous page's once this one is on its way."""
         ctx, lookups = self.ctx, self.lookups
         needs_crm_values = bool(ctx.from_crm_fields)
@@ -193,7 +198,7 @@ class ToCrmPass:
         read_ids = coupled_ids if needs_crm_values else [crm_id for crm_id in coupled_ids if crm_id in failed_ids]
         crm_rows = fetch_crm_rows(ctx, read_ids) if read_ids else {}
         new_couplings: list[Coupling] = []
-        pending: list[tuple[models.Model, Coupling, dict]] = []
+        pending: list[tuple[SyncedModel, Coupling, dict]] = []
         successes: list[Coupling] = []
         for record in page:
             coupling = couplings.get(record.system_id)
@@ -241,7 +246,7 @@ class ToCrmPass:
         self.settle()
         self.in_flight = _InFlight(dispatched, successes, len(page), page[-1].pk)
 
-    def _plan_creates(self, pending: list[tuple[models.Model, Coupling, dict]]) -> None:
+    def _plan_creates(self, pending: list[tuple[SyncedModel, Coupling, dict]]) -> None:
         """New rows: everything the ERP maps, plus what a new row needs that the mapping does not set."""
         if not pending:
             return

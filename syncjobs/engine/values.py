@@ -14,21 +14,24 @@ from __future__ import annotations
 import re
 import uuid
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.core.exceptions import FieldDoesNotExist
+from django.contrib.contenttypes.fields import GenericForeignKey
+from django.core.exceptions import FieldDoesNotExist, FieldError
 from django.db import models
+from django.db.models import ForeignObjectRel
 from django.utils import timezone
 
 import dataverse
 from coupling import selectors as coupling_selectors
 from coupling.models import Coupling, OptionCoupling
 from erp import selectors as erp_selectors
-from erp.models import Currency, GeneralSetup
+from erp.models import Currency, GeneralSetup, SyncedModel
 from nav_crm.records import describe_record
-from syncjobs.engine.context import RunContext, crm_noun
+from syncjobs.engine.context import RunContext, crm_noun, lookup_mapping_of, mapping_model
 from syncjobs.models import IntegrationFieldMapping, IntegrationTableMapping
 
 Transform = IntegrationFieldMapping.Transform
@@ -86,12 +89,22 @@ def relation_paths(model: type[models.Model], paths: list[str]) -> dict[str, typ
                 field = current._meta.get_field(part)
             except FieldDoesNotExist:
                 break
-            if not (field.is_relation and field.related_model):
+            reached_model = field.related_model if field.is_relation else None
+            if not isinstance(reached_model, type):  # no relation ("self" is resolved once the models are loaded)
                 break
             prefix.append(part)
-            current = field.related_model
+            current = reached_model
             reached["__".join(prefix)] = current
     return reached
+
+
+def related_model(field: models.Field[Any, Any] | ForeignObjectRel | GenericForeignKey) -> type[models.Model]:
+    """The model a relation reaches. Django has resolved a lazy reference ("self", "app.Model") to the class once
+    the models are loaded, so anything else means ``field`` is no relation."""
+    model = field.related_model
+    if not isinstance(model, type):
+        raise FieldError(f"{field} is not a relation to a model.")
+    return model
 
 
 def select_related_paths(model: type[models.Model], paths: list[str]) -> list[str]:
@@ -104,9 +117,10 @@ class Lookups:
 
     def __init__(self, ctx: RunContext):
         self.ctx = ctx
-        self.crm_ids: dict[int, dict[uuid.UUID, uuid.UUID]] = defaultdict(dict)
-        self.by_key: dict[tuple[int, str], models.Model | None] = {}
-        self.erp_by_crm_id: dict[int, dict[uuid.UUID, models.Model]] = defaultdict(dict)
+        # Lookup mapping → ERP system id → coupled CRM id (None: not coupled, asked once).
+        self.crm_ids: dict[int, dict[uuid.UUID, uuid.UUID | None]] = defaultdict(dict)
+        self.by_key: dict[tuple[int, str], SyncedModel | None] = {}
+        self.erp_by_crm_id: dict[int, dict[uuid.UUID, SyncedModel]] = defaultdict(dict)
         self.options: dict[str, dict] = {}
         self.base_units: dict[str, str | None] = {}
         self._local_currency: tuple[str | None, RecordFailure | None] | None = None
@@ -114,13 +128,13 @@ class Lookups:
     def _lookup_fields(self) -> list[IntegrationFieldMapping]:
         return [f for f in self.ctx.fields if f.transform in (Transform.LOOKUP, Transform.SCHEDULE_BASE_UNIT)]
 
-    def prime_for_records(self, records: list[models.Model]) -> None:
+    def prime_for_records(self, records: Sequence[models.Model]) -> None:
         for field_mapping in self._lookup_fields():
             if field_mapping not in self.ctx.to_crm_fields:
                 continue
-            lookup_mapping = field_mapping.lookup_mapping
+            lookup_mapping = lookup_mapping_of(field_mapping)
             parents = [self._parent(field_mapping, record) for record in records]
-            model = lookup_mapping.erp_model.model_class()
+            model = mapping_model(lookup_mapping)
             ids = {parent.system_id for parent in parents if parent is not None}
             ids -= set(self.crm_ids[lookup_mapping.pk])
             if ids:
@@ -132,29 +146,29 @@ class Lookups:
         for field_mapping in self._lookup_fields():
             if field_mapping not in wanted_fields or field_mapping.transform != Transform.LOOKUP:
                 continue
-            lookup_mapping = field_mapping.lookup_mapping
-            wanted = {row.get(f"_{field_mapping.crm_attribute}_value") for row in rows} - {None}
+            lookup_mapping = lookup_mapping_of(field_mapping)
+            named = {row.get(f"_{field_mapping.crm_attribute}_value") for row in rows} - {None}
             known = self.erp_by_crm_id[lookup_mapping.pk]
-            wanted = {uuid.UUID(str(crm_id)) for crm_id in wanted} - set(known)
+            wanted = {uuid.UUID(str(crm_id)) for crm_id in named} - set(known)
             if not wanted:
                 continue
             couplings = Coupling.objects.filter(
                 crm_entity=lookup_mapping.crm_entity, crm_id__in=wanted, state=Coupling.State.COUPLED
             ).values_list("crm_id", "erp_system_id")
             by_system_id = {erp_id: crm_id for crm_id, erp_id in couplings}
-            model = lookup_mapping.erp_model.model_class()
-            for record in model.objects.filter(system_id__in=list(by_system_id)):
+            model = mapping_model(lookup_mapping)
+            for record in model._default_manager.filter(system_id__in=list(by_system_id)):
                 known[by_system_id[record.system_id]] = record
 
-    def _parent(self, field_mapping: IntegrationFieldMapping, record: models.Model) -> models.Model | None:
+    def _parent(self, field_mapping: IntegrationFieldMapping, record: models.Model) -> SyncedModel | None:
         value = erp_path_value(record, field_mapping.erp_field)
         if value is None or value == "":
             return None
         if field_mapping.lookup_erp_key:
-            model = field_mapping.lookup_mapping.erp_model.model_class()
+            model = mapping_model(lookup_mapping_of(field_mapping))
             key = (field_mapping.pk, str(value))
             if key not in self.by_key:
-                self.by_key[key] = model.objects.filter(**{field_mapping.lookup_erp_key: value}).first()
+                self.by_key[key] = model._default_manager.filter(**{field_mapping.lookup_erp_key: value}).first()
             return self.by_key[key]
         return value
 
@@ -163,7 +177,7 @@ class Lookups:
         parent = self._parent(field_mapping, record)
         if parent is None:
             return self.local_currency_crm_id() if is_currency_lookup(field_mapping) else None
-        lookup_mapping = field_mapping.lookup_mapping
+        lookup_mapping = lookup_mapping_of(field_mapping)
         known = self.crm_ids[lookup_mapping.pk]
         if parent.system_id not in known:
             # A record not primed with its page (e.g. one just created from the CRM): one query.
@@ -192,6 +206,7 @@ class Lookups:
         crm_id, failure = self._local_currency
         if failure is not None:
             raise failure
+        assert crm_id is not None, "_resolve_local_currency gives a CRM id or the failure"
         return crm_id
 
     def _resolve_local_currency(self) -> tuple[str | None, RecordFailure | None]:
@@ -231,10 +246,10 @@ class Lookups:
     def erp_record(self, field_mapping: IntegrationFieldMapping, crm_id: str | None) -> models.Model | None:
         if crm_id is None:
             return None
-        lookup_mapping = field_mapping.lookup_mapping
+        lookup_mapping = lookup_mapping_of(field_mapping)
         record = self.erp_by_crm_id[lookup_mapping.pk].get(uuid.UUID(str(crm_id)))
         if record is None:
-            model = lookup_mapping.erp_model.model_class()
+            model = mapping_model(lookup_mapping)
             raise RecordFailure(
                 f"The {crm_noun(lookup_mapping.crm_entity)} {crm_id} "
                 f"in {field_mapping.crm_attribute} is not coupled to a {model._meta.verbose_name}.",
@@ -455,7 +470,7 @@ def creation_bindings(ctx: RunContext, lookups: Lookups) -> dict[str, str]:
 def _lookup_target_set(ctx: RunContext, field_mapping: IntegrationFieldMapping) -> str:
     if field_mapping.transform == Transform.SCHEDULE_BASE_UNIT:
         return "uoms"
-    return field_mapping.lookup_mapping.crm_entity_set
+    return lookup_mapping_of(field_mapping).crm_entity_set
 
 
 def _typed(value: Any, crm_type: str) -> Any:
@@ -601,10 +616,10 @@ def apply_to_erp(
             if system_id is None:
                 raise RecordFailure(
                     f"The value {value} of the Dynamics 365 option set {ctx.mapping.crm_entity}."
-                    f"{field_mapping.crm_attribute} is not coupled to a {field.related_model._meta.verbose_name}.",
+                    f"{field_mapping.crm_attribute} is not coupled to a {related_model(field)._meta.verbose_name}.",
                     details="Couple the option value through its option mapping.",
                 )
-            setattr(record, name, field.related_model.objects.get(system_id=system_id))
+            setattr(record, name, related_model(field)._default_manager.get(system_id=system_id))
         elif isinstance(field, models.CharField | models.TextField):
             text = "" if value is None else str(value)
             if field.max_length and len(text) > field.max_length and field_mapping.transform == Transform.TRIM:
@@ -642,4 +657,4 @@ def erp_side_as_synchronized(erp_side: dict[str, Any], base: dict[str, Any], sho
 
 
 def lookup_mappings_of(ctx: RunContext) -> list[IntegrationTableMapping]:
-    return [f.lookup_mapping for f in ctx.fields if f.lookup_mapping_id]
+    return [f.lookup_mapping for f in ctx.fields if f.lookup_mapping is not None]

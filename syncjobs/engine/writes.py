@@ -18,10 +18,9 @@ from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import models
-
 import dataverse
 from coupling.models import Coupling
+from erp.models import SyncedModel
 from syncjobs.engine import outcomes
 from syncjobs.engine.context import RunContext
 
@@ -37,7 +36,7 @@ SERVICE_ERRORS = (
 
 @dataclass
 class PendingWrite:
-    record: models.Model | None
+    record: SyncedModel | None
     coupling: Coupling
     body: dict[str, Any]
     snapshot: dict[str, Any]
@@ -162,6 +161,7 @@ class WritePlan:
                 self.on_row_missing(write)
             else:
                 error = result.error
+                assert error is not None, "a result that is not ok carries its error"
                 outcomes.record_failure(
                     ctx,
                     message=f"Dynamics 365 refused the {ctx.mapping.crm_entity}: {error.message}",

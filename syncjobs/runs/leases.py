@@ -9,6 +9,7 @@ import logging
 import os
 import socket
 import threading
+from typing import Self
 
 from django.db import DatabaseError, connections, models
 from django.db.models import F
@@ -36,7 +37,7 @@ def stale_cutoff(now: datetime.datetime) -> datetime.datetime:
     return now - STALE_AFTER
 
 
-def lease_claim(claimable: models.QuerySet, **fields: object) -> bool:
+def lease_claim(claimable: models.QuerySet[models.Model], **fields: object) -> bool:
     """Take the rows ``claimable`` still selects for this worker: RUNNING, started (once), heartbeat now. One
     conditional UPDATE, so two workers never both succeed; ``fields``: more columns set with it."""
     now = timezone.now()
@@ -66,11 +67,11 @@ class Heartbeat:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._beat, name=f"heartbeat-{model._meta.model_name}-{pk}", daemon=True)
 
-    def __enter__(self):
+    def __enter__(self) -> Self:
         self._thread.start()
         return self
 
-    def __exit__(self, *exc_info):
+    def __exit__(self, *exc_info: object) -> None:
         self._stop.set()
         self._thread.join(timeout=self.interval + 5)
 

@@ -21,10 +21,10 @@ class Report(Protocol):
     ) -> None:
         """Add to the job's counters (increments) and set records done / total; beats its heart."""
 
-    def counts_by_direction(self, by_direction: dict) -> None:
+    def counts_by_direction(self, by_direction: dict[str, dict[str, int]]) -> None:
         """What a job both ways counted per direction, written whole (only this job's worker writes it)."""
 
-    def checkpoint(self, position: dict) -> None:
+    def checkpoint(self, position: dict[str, Any]) -> None:
         """Where the job stands, for a worker that takes it over."""
 
     def record_error(self, **details: Any) -> Any:
