@@ -19,6 +19,7 @@ from django.db import models
 from django.urls import reverse
 
 from coupling import selectors as coupling_selectors
+from coupling.models import system_id_of
 from erp import selectors as erp_selectors
 from nav_crm.records import describe_record
 from syncjobs.models import (
@@ -52,7 +53,7 @@ def couple_url(*, mapping: IntegrationTableMapping, record: models.Model) -> str
     """The couple page of ``record`` in ``mapping`` ("" for an option mapping, which has none)."""
     if mapping.is_option_mapping:
         return ""
-    return reverse("coupling:record", args=[mapping.pk, record.system_id])
+    return reverse("coupling:record", args=[mapping.pk, system_id_of(record)])
 
 
 def _needed_lookups(mapping: IntegrationTableMapping) -> list[IntegrationFieldMapping]:
@@ -83,21 +84,23 @@ def uncoupled_parents(*, mapping: IntegrationTableMapping, record: models.Model)
     found: dict[tuple[type, object], UncoupledParent] = {}
     for field_mapping in _needed_lookups(mapping):
         lookup_mapping = field_mapping.lookup_mapping
+        assert lookup_mapping is not None, "_needed_lookups reads only lookups with a lookup mapping"
         value = erp_path_value(record, field_mapping.erp_field)
         parent, erp_field = None, field_mapping.erp_field
         if value not in (None, ""):
             if field_mapping.lookup_erp_key:
                 model = lookup_mapping.erp_model.model_class()
+                assert model is not None, f"the ERP table of the mapping {lookup_mapping.name} has no model"
                 parent = model._default_manager.filter(**{field_mapping.lookup_erp_key: value}).first()
             elif isinstance(value, models.Model):
                 parent = value
         elif is_currency_lookup(field_mapping):
             parent, erp_field = erp_selectors.general_setup().local_currency, ""
-        if parent is None or (type(parent), parent.system_id) in found:
+        if parent is None or (type(parent), system_id_of(parent)) in found:
             continue
-        if coupling_selectors.crm_ids_for(model=type(parent), system_ids=[parent.system_id]):
+        if coupling_selectors.crm_ids_for(model=type(parent), system_ids=[system_id_of(parent)]):
             continue
-        found[(type(parent), parent.system_id)] = UncoupledParent(
+        found[(type(parent), system_id_of(parent))] = UncoupledParent(
             record=parent, mapping=lookup_mapping, erp_field=erp_field
         )
     return list(found.values())

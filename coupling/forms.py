@@ -1,3 +1,5 @@
+from typing import Any
+
 from django import forms
 
 from syncjobs.models import SyncJob
@@ -17,8 +19,9 @@ class CoupleForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.can_create = can_create
 
-    def clean(self):
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
         if data.get("create_new") and not self.can_create:
             raise forms.ValidationError(
                 "This mapping only synchronizes from Dynamics 365: nothing can be created there."

@@ -7,8 +7,20 @@ both sides' timestamps as last seen, the last result and the failure streak that
 record skipped.
 """
 
+import uuid
+
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
+
+
+def system_id_of(record: models.Model) -> uuid.UUID:
+    """The key a coupling holds for an ERP record (its ``erp_system_id``).
+
+    Every ERP table that is coupled has this UUID field (erp's synchronized tables, the posted sales invoice),
+    but records reach the coupling as ``models.Model`` (through ContentType.model_class() and the pages'
+    registries), which does not declare it: it is read here, by name, and typed once."""
+    system_id: uuid.UUID = getattr(record, "system_id")  # noqa: B009 — see above
+    return system_id
 
 
 class Coupling(models.Model):

@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from coupling import views
-from coupling.models import Coupling
+from coupling.models import Coupling, system_id_of
 from coupling.selectors import coupling_for_record, with_coupling
 from nav_crm.ui import (
     BulkAction,
@@ -58,9 +58,10 @@ class CrmColumn(tables.Column):
             connection = connection_selectors.crm_connection_get()
             self._link_base = (connection.server_url if mapping else "", mapping.crm_entity if mapping else "")
         server_url, crm_entity = self._link_base
-        if not server_url or not getattr(record, "crm_id", None):
+        crm_id = getattr(record, "crm_id", None)  # annotated by with_coupling
+        if not server_url or not crm_id:
             return None
-        return crm_queries.crm_record_url(server_url=server_url, crm_entity=crm_entity, crm_id=record.crm_id)
+        return crm_queries.crm_record_url(server_url=server_url, crm_entity=crm_entity, crm_id=crm_id)
 
     def render(self, value, record):
         if not value:
@@ -176,7 +177,7 @@ def coupling_panel_context(request: HttpRequest, record: models.Model) -> dict |
     coupling = state.coupling
     current_error = (
         sync_selectors.current_sync_errors()
-        .filter(erp_model=ContentType.objects.get_for_model(type(record)), erp_system_id=record.system_id)
+        .filter(erp_model=ContentType.objects.get_for_model(type(record)), erp_system_id=system_id_of(record))
         .select_related("job")
         .first()
     )
@@ -248,21 +249,22 @@ def crm_row_name(mapping: IntegrationTableMapping | None, coupling: Coupling) ->
 def deletion_effect(*, policy: str, erp_noun: str, crm_row: str) -> str:
     """What the next synchronization does, under the mapping's deletion policy, once the ERP record is deleted."""
     Policy = IntegrationTableMapping.DeletionPolicy
-    return {
+    effects: dict[str, str] = {
         Policy.PROPAGATE: f"delete the {crm_row} too",
         Policy.DEACTIVATE: f"deactivate the {crm_row} and remove the coupling",
         Policy.DECOUPLE: f"remove the coupling; the {crm_row} stays in Dynamics 365 as it is",
         Policy.RESTORE: f"restore the {erp_noun} from the {crm_row} (a new {erp_noun} with its values)",
         Policy.REPORT: f"report it on the synchronization errors page; the {crm_row} stays as it is",
-    }.get(policy, f"report it on the synchronization errors page; the {crm_row} stays as it is")
+    }
+    return effects.get(policy, f"report it on the synchronization errors page; the {crm_row} stays as it is")
 
 
 def delete_notice_context(request: HttpRequest, record: models.Model) -> dict | None:
     """A coupled record's delete page says so, and what deleting it does in Dynamics 365 (the deletion policy)."""
     state = record_crm_state(record)
-    if not state.is_coupled:
-        return None
     coupling, mapping = state.coupling, state.mapping
+    if coupling is None or not state.is_coupled:
+        return None
     erp_noun = str(record._meta.verbose_name)
     crm_row = CRM_ENTITY_NOUNS.get(coupling.crm_entity, coupling.crm_entity)
     if mapping is None:

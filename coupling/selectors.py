@@ -5,7 +5,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.db.models import Exists, OuterRef, QuerySet, Subquery
 
-from coupling.models import Coupling
+from coupling.models import Coupling, system_id_of
 
 
 def couplings_for_model(*, model: type[models.Model]) -> QuerySet[Coupling]:
@@ -13,7 +13,7 @@ def couplings_for_model(*, model: type[models.Model]) -> QuerySet[Coupling]:
 
 
 def coupling_for_record(*, record: models.Model) -> Coupling | None:
-    return couplings_for_model(model=type(record)).filter(erp_system_id=record.system_id).first()
+    return couplings_for_model(model=type(record)).filter(erp_system_id=system_id_of(record)).first()
 
 
 def coupling_for_crm_row(*, crm_entity: str, crm_id: uuid.UUID | str) -> Coupling | None:
@@ -32,7 +32,7 @@ def records_for_crm_ids(*, model: type[models.Model], crm_ids: Iterable[uuid.UUI
     rows = couplings_for_model(model=model).filter(crm_id__in=list(crm_ids), state=Coupling.State.COUPLED)
     by_system_id = dict(rows.values_list("crm_id", "erp_system_id"))
     records = {
-        record.system_id: record for record in model._default_manager.filter(system_id__in=by_system_id.values())
+        system_id_of(record): record for record in model._default_manager.filter(system_id__in=by_system_id.values())
     }
     return {crm_id: records[system_id] for crm_id, system_id in by_system_id.items() if system_id in records}
 

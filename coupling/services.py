@@ -9,7 +9,7 @@ from django.db import IntegrityError, connections, models, router, transaction
 from django.utils import timezone
 
 from coupling import selectors
-from coupling.models import Coupling, OptionCoupling
+from coupling.models import Coupling, OptionCoupling, system_id_of
 from nav_crm.records import describe_record
 
 
@@ -37,8 +37,8 @@ def coupling_create(
     taken = selectors.coupling_for_crm_row(crm_entity=crm_entity, crm_id=crm_id)
     if taken is not None:
         owner = taken.erp_model.model_class()
-        if owner is not None and owner.objects.filter(system_id=taken.erp_system_id).exists():
-            other = owner.objects.get(system_id=taken.erp_system_id)
+        if owner is not None and owner._default_manager.filter(system_id=taken.erp_system_id).exists():
+            other = owner._default_manager.get(system_id=taken.erp_system_id)
             raise ValidationError(
                 f"The {crm_entity} {crm_id} is already coupled to {describe_record(other)}. Decouple that record first."
             )
@@ -47,7 +47,7 @@ def coupling_create(
         with transaction.atomic():
             return Coupling.objects.create(
                 erp_model=ContentType.objects.get_for_model(type(record)),
-                erp_system_id=record.system_id,
+                erp_system_id=system_id_of(record),
                 crm_entity=crm_entity,
                 crm_id=crm_id,
                 state=state,
@@ -67,7 +67,7 @@ def coupling_create_for_new_record(
     ``snapshot``: what the pair holds as synchronized, written with it."""
     return Coupling.objects.create(
         erp_model=ContentType.objects.get_for_model(type(record)),
-        erp_system_id=record.system_id,
+        erp_system_id=system_id_of(record),
         crm_entity=crm_entity,
         crm_id=uuid.UUID(str(crm_id)),
         state=Coupling.State.COUPLED,
@@ -151,7 +151,7 @@ def coupling_record_failure(
 
 def coupling_delete(*, record: models.Model) -> bool:
     """Decouple ``record``; True when there was a coupling to remove."""
-    deleted, _ = selectors.couplings_for_model(model=type(record)).filter(erp_system_id=record.system_id).delete()
+    deleted, _ = selectors.couplings_for_model(model=type(record)).filter(erp_system_id=system_id_of(record)).delete()
     return bool(deleted)
 
 
@@ -177,7 +177,7 @@ def couplings_update_fields(*, couplings: list[Coupling], fields: list[str]) -> 
     if not couplings:
         return
     connection = connections[router.db_for_write(Coupling)]
-    model_fields = [Coupling._meta.get_field(name) for name in fields]
+    model_fields = [_column_field(name) for name in fields]
     quote = connection.ops.quote_name
     assignments = ", ".join(f"{quote(field.column)} = %s" for field in model_fields)
     # Only column names from the model's own metadata go into the text; every value is a parameter.
@@ -189,6 +189,14 @@ def couplings_update_fields(*, couplings: list[Coupling], fields: list[str]) -> 
     ]
     with transaction.atomic(using=connection.alias, savepoint=False), connection.cursor() as cursor:
         cursor.executemany(sql, rows)
+
+
+def _column_field(name: str) -> models.Field:
+    """A field of Coupling stored in its own column (not a relation's other side)."""
+    field = Coupling._meta.get_field(name)
+    if not isinstance(field, models.Field):
+        raise ValueError(f"Coupling.{name} is not a column: it cannot be written by couplings_update_fields.")
+    return field
 
 
 def couplings_create(*, couplings: list[Coupling], batch_size: int) -> None:
@@ -203,7 +211,7 @@ def coupling_remove(*, coupling: Coupling) -> None:
 
 def coupling_reattach(*, coupling: Coupling, record: models.Model) -> None:
     """A deleted ERP record was recreated from its CRM row: the coupling points at the new record."""
-    coupling.erp_system_id = record.system_id
+    coupling.erp_system_id = system_id_of(record)
     coupling.erp_deleted_at = None
     coupling.erp_deleted_label = ""
     coupling.save(update_fields=["erp_system_id", "erp_deleted_at", "erp_deleted_label", "modified_at"])
@@ -251,7 +259,7 @@ def option_coupling_create(
     """Couple an ERP code (a payment term, a shipment method) to an option of a CRM choice column."""
     return OptionCoupling.objects.create(
         erp_model=ContentType.objects.get_for_model(type(record)),
-        erp_system_id=record.system_id,
+        erp_system_id=system_id_of(record),
         crm_entity=crm_entity,
         crm_attribute=crm_attribute,
         option_value=option_value,
@@ -271,6 +279,6 @@ def option_coupling_synchronized(*, coupling: OptionCoupling, label: str, record
     coupling.last_synced_at = timezone.now()
     fields = ["option_label", "last_synced_at", "modified_at"]
     if record is not None:
-        coupling.erp_system_id = record.system_id
+        coupling.erp_system_id = system_id_of(record)
         fields.append("erp_system_id")
     coupling.save(update_fields=fields)

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render, resolve_url
 from django.urls import reverse
 from django.utils.html import format_html
 from django.views import View
@@ -19,6 +20,7 @@ from django.views.decorators.http import require_POST
 from coupling import dependencies, forms
 from coupling import selectors as coupling_selectors
 from coupling import workflows as services
+from coupling.models import system_id_of
 from coupling.workflows import match_coupling_start, match_criteria_save
 from nav_crm.records import describe_record
 from nav_crm.ui import BulkResult
@@ -63,7 +65,7 @@ class CoupleRecordView(PermissionRequiredMixin, View):
     def render_page(self, form: forms.CoupleForm) -> HttpResponse:
         connection = connection_selectors.crm_connection_get()
         coupling = coupling_selectors.coupling_for_record(record=self.record)
-        context = {
+        context: dict[str, Any] = {
             "title": f"Couple {describe_record(self.record)} with Dynamics 365",
             "mapping": self.mapping,
             "record": self.record,
@@ -101,6 +103,7 @@ class CoupleRecordView(PermissionRequiredMixin, View):
     def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
         self.setup_objects()
         form = forms.CoupleForm(request.POST, can_create=self.mapping.direction != Direction.FROM_CRM)
+        job: SyncJob | None  # the job started: to create the row, or to synchronize after coupling (if asked)
         if form.is_valid():
             sync = form.cleaned_data["sync"]
             if (form.cleaned_data["create_new"] or sync) and not request.user.has_perm(permissions.START_JOBS):
@@ -128,7 +131,7 @@ class CoupleRecordView(PermissionRequiredMixin, View):
             except ValidationError as error:
                 form.add_error(None, " ".join(error.messages))
                 return self.render_page(form)
-            return redirect(self.record.get_absolute_url())
+            return redirect(resolve_url(self.record))  # the record's page: its get_absolute_url()
         return self.render_page(form)
 
 
@@ -141,6 +144,8 @@ def synchronize_records(request: HttpRequest, mapping_pk: int) -> HttpResponse:
     """The answer to "changed on both sides": synchronize the records in the chosen direction."""
     mapping = mapping_or_404(mapping_pk)
     model = mapping.erp_model.model_class()
+    if model is None:
+        raise Http404("The mapping's ERP table no longer exists.")  # as syncjobs.mappings.selectors.record_or_404
     system_ids = _uuids(request.POST.getlist("system_id"))
     records = list(model._default_manager.filter(system_id__in=system_ids))
     back = _safe_back(request)
@@ -294,7 +299,7 @@ class UncoupledCrmRowsView(PermissionRequiredMixin, View):
             page = max(1, int(request.GET.get("page", "1")))
         except ValueError:
             page = 1
-        context = {
+        context: dict[str, Any] = {
             "title": f"Uncoupled Dynamics 365 rows: {mapping.title}",
             "mapping": mapping,
             "q": q,
@@ -423,5 +428,5 @@ def match_action(*, request: HttpRequest, queryset: models.QuerySet) -> HttpResp
         uncoupled = []
     view = MatchCouplingView()
     view.request = request
-    system_ids = [str(record.system_id) for record in uncoupled]
+    system_ids = [str(system_id_of(record)) for record in uncoupled]
     return view.render_page(mapping, view.rows(mapping), view.initial_options(mapping), system_ids, back=back)

@@ -4,14 +4,16 @@ and the uncoupling job's handler. Coupling rows are written by coupling.services
 from __future__ import annotations
 
 import uuid
+from typing import TypeVar
 
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 
 from coupling import selectors as coupling_selectors
 from coupling import services as coupling_services
-from coupling.models import Coupling
+from coupling.models import Coupling, system_id_of
 from syncjobs.engine import matching
+from syncjobs.engine.context import job_mapping
 from syncjobs.engine.matching import match_fields
 from syncjobs.models import Direction, FullSyncLine, IntegrationTableMapping, SyncJob
 from syncjobs.runs import jobs
@@ -27,8 +29,8 @@ SYNC_AFTER_COUPLING = {
 }
 
 
-def _system_ids(records) -> list[str]:
-    return [str(record.system_id) for record in records]
+def _system_ids(records: list[models.Model]) -> list[str]:
+    return [str(system_id_of(record)) for record in records]
 
 
 @transaction.atomic
@@ -70,13 +72,16 @@ def record_couple_new(*, mapping: IntegrationTableMapping, record: models.Model,
     return coupling, job
 
 
-def coupled_records(*, records: list[models.Model]) -> tuple[list[models.Model], list[models.Model]]:
+RecordT = TypeVar("RecordT", bound=models.Model)
+
+
+def coupled_records(*, records: list[RecordT]) -> tuple[list[RecordT], list[RecordT]]:
     """(coupled, not coupled) among the records, in one query."""
     if not records:
         return [], []
     model = type(records[0])
-    crm_ids = coupling_selectors.crm_ids_for(model=model, system_ids=[r.system_id for r in records])
-    return [r for r in records if r.system_id in crm_ids], [r for r in records if r.system_id not in crm_ids]
+    crm_ids = coupling_selectors.crm_ids_for(model=model, system_ids=[system_id_of(r) for r in records])
+    return [r for r in records if system_id_of(r) in crm_ids], [r for r in records if system_id_of(r) not in crm_ids]
 
 
 def records_synchronize(
@@ -151,7 +156,7 @@ def crm_rows_create_in_erp(
 
 def run_uncoupling(*, job: SyncJob, report: Report) -> None:
     """Decouple ``parameters["erp_system_ids"]`` (or ``["crm_ids"]``), or every coupling of the mapping."""
-    mapping = job.mapping
+    mapping = job_mapping(job)
     couplings = Coupling.objects.filter(erp_model_id=mapping.erp_model_id)
     if "erp_system_ids" in job.parameters:
         couplings = couplings.filter(erp_system_id__in=job.parameters["erp_system_ids"])
@@ -256,4 +261,4 @@ def run_coupling(*, job: SyncJob, report: Report) -> None:
     """The match-based coupling job (BC's "Match-Based Coupling"): couple by match, then what the mapping says comes
     after (synchronize the newly coupled, create the unmatched in Dynamics 365)."""
     newly_coupled, to_create = matching.couple_by_match(job=job, report=report)
-    _follow_up(job, job.mapping, newly_coupled, to_create)
+    _follow_up(job, job_mapping(job), newly_coupled, to_create)
