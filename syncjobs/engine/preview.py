@@ -31,7 +31,7 @@ import copy
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
@@ -43,7 +43,7 @@ from django.utils import timezone
 import dataverse
 from coupling.models import Coupling
 from erp import services as erp_services
-from erp.models import NoSeries
+from erp.models import NoSeries, SyncedModel
 from nav_crm.records import describe_record
 from syncjobs.engine import creation, from_crm, matching, templates, to_crm, values
 from syncjobs.engine.context import READ_IDS_PER_QUERY, READ_PAGE_SIZE, WRITE_PAGE_SIZE, RunContext, crm_noun
@@ -121,7 +121,9 @@ class Outcome:
     count: int = 0
     samples: list[Sample] = field(default_factory=list)
 
-    def add(self, sample: Callable[[], Sample]) -> None:
+    # Callable[..., Sample], though called with nothing: callers bind what the sample describes as a lambda's
+    # default argument (lambda r=record: ...), which mypy cannot type against a Callable[[], Sample].
+    def add(self, sample: Callable[..., Sample]) -> None:
         """Count one; ``sample`` describes it, asked only while the sample is not full (words cost queries)."""
         self.count += 1
         if len(self.samples) < self.limit:
@@ -330,7 +332,8 @@ class _DryRun:
             for record in page:
                 found = matches.get(record.pk)
                 if found is not None and found.row is not None:
-                    crm_id = matcher.row_id(found.row)
+                    matched = found.row  # narrowed here: a lambda's default is not
+                    crm_id = matcher.row_id(matched)
                     self.planned[record.system_id] = Coupling(
                         erp_model=self.erp_content_type,
                         erp_system_id=record.system_id,
@@ -339,7 +342,7 @@ class _DryRun:
                     )
                     coupled_ids.append(str(record.system_id))
                     self.outcomes["couple"].add(
-                        lambda r=record, row=found.row: Sample(
+                        lambda r=record, row=matched: Sample(
                             describe_record(r, capitalize=True),
                             crm_id=matcher.row_id(row),
                             candidates=[_candidate(matcher, row)],
@@ -408,7 +411,7 @@ class _DryRun:
             # What only the ERP holds of the records just created from Dynamics 365 goes there in the same job.
             run.send_created()
 
-    def _erp_pages(self, ctx: RunContext) -> Iterator[list[models.Model]]:
+    def _erp_pages(self, ctx: RunContext) -> Iterator[list[SyncedModel]]:
         """to_crm.erp_pages for a run from scratch, with the couplings the coupling step would create counted in."""
         model = ctx.erp_model
         if ctx.explicit:
@@ -432,7 +435,7 @@ class _DryRun:
             if page:
                 yield page
 
-    def couplings_by_erp_id(self, records: list[models.Model]) -> dict[uuid.UUID, Coupling]:
+    def couplings_by_erp_id(self, records: list[SyncedModel]) -> dict[uuid.UUID, Coupling]:
         found = {
             c.erp_system_id: c
             for c in Coupling.objects.filter(
@@ -456,7 +459,7 @@ class _SyncPass:
         self.handled: set[uuid.UUID] = set()
         self.missing: set[uuid.UUID] = set()
         # Records created from Dynamics 365 rows: (record, row, its values, the fields shortened to fit).
-        self.created: list[tuple[models.Model, dict, dict, dict]] = []
+        self.created: list[tuple[SyncedModel, dict, dict, dict]] = []
 
     # --- ERP → Dynamics 365 (to_crm.ToCrmPass.sync_page) ----------------------------------------------------
 
@@ -470,7 +473,7 @@ class _SyncPass:
             failed_ids = {c.crm_id for c in couplings.values() if c.last_result == Coupling.Result.FAILURE}
             read_ids = coupled_ids if needs_crm_values else [i for i in coupled_ids if i in failed_ids]
             crm_rows = to_crm.fetch_crm_rows(ctx, read_ids) if read_ids else {}
-            pending: list[models.Model] = []
+            pending: list[SyncedModel] = []
             for record in page:
                 coupling = couplings.get(record.system_id)
                 if coupling is not None and coupling.skipped and not ctx.explicit:
@@ -496,7 +499,7 @@ class _SyncPass:
                 self.merge(record, coupling, erp_side, row)
             self.creates_in_crm(pending)
 
-    def creates_in_crm(self, pending: list[models.Model]) -> None:
+    def creates_in_crm(self, pending: list[SyncedModel]) -> None:
         """to_crm.ToCrmPass._plan_creates: what a new row needs, or why it cannot be created."""
         if not pending:
             return
@@ -637,7 +640,7 @@ class _SyncPass:
         )
         yield from result.pages()
 
-    def _explicit_records(self) -> list[models.Model]:
+    def _explicit_records(self) -> list[SyncedModel]:
         return list(self.ctx.erp_model._default_manager.filter(system_id__in=self.ctx.explicit_erp_ids))
 
     def from_crm(self) -> None:
@@ -784,7 +787,10 @@ class _SyncPass:
 # --- Helpers -----------------------------------------------------------------------------------------------
 
 
-def _keyset_pages(queryset: models.QuerySet, size: int) -> Iterator[list[models.Model]]:
+RecordT = TypeVar("RecordT", bound=models.Model)
+
+
+def _keyset_pages(queryset: models.QuerySet[RecordT], size: int) -> Iterator[list[RecordT]]:
     last_pk = None
     while True:
         page_query = queryset.order_by("pk") if last_pk is None else queryset.order_by("pk").filter(pk__gt=last_pk)
@@ -898,9 +904,9 @@ def recent_runs(*, limit: int) -> dict[str, dict[str, Any]]:
         else:
             run_jobs = [job]
             earlier = next((j for j in recent[position + 1 :] if j.mapping_name == job.mapping_name), None)
-            started_it = earlier is not None and earlier.kind == SyncJob.Kind.COUPLING
             if (
-                started_it
+                earlier is not None
+                and earlier.kind == SyncJob.Kind.COUPLING
                 and job.kind == SyncJob.Kind.SYNCHRONIZATION
                 and job.parameters.get("follow_up_of") == earlier.pk
             ):
