@@ -18,13 +18,10 @@ from erp.models import (
     SalesPrice,
     UnitOfMeasure,
 )
+from nav_crm.ui.filters import yes_no_any
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 NOT_BLOCKED = "none"
-
-
-def yes_no_any() -> forms.Select:
-    return forms.Select(choices=[("", "Any"), ("true", "Yes"), ("false", "No")])
 
 
 def lcy_filter(label: str = "Currency") -> django_filters.ModelChoiceFilter:

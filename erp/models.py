@@ -161,6 +161,7 @@ class Salesperson(SyncedModel):
 
     class Meta:
         verbose_name = "salesperson"
+        verbose_name_plural = "salespeople"
         ordering = ["code"]
 
     def __str__(self):

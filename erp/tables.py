@@ -1,4 +1,5 @@
-"""The ERP's list tables (django-tables2). The first column selects rows for bulk actions."""
+"""The ERP's list tables (django-tables2). The first column selects rows for bulk actions; a table's
+``default_columns`` fit a 1,366 px screen, the others are in the list's "Columns" dialog."""
 
 import django_tables2 as tables
 from django.template.defaultfilters import floatformat
@@ -51,6 +52,8 @@ class CustomerTable(ObjectTable):
         verbose_name="Price group", linkify=True, order_by=("customer_price_group__code",)
     )
 
+    default_columns = ("no", "name", "city", "salesperson", "currency", "customer_price_group", "blocked")
+
     class Meta(ObjectTable.Meta):
         model = Customer
         fields = (
@@ -71,6 +74,8 @@ class ContactTable(ObjectTable):
     name = tables.Column(accessor="display_name", order_by=("name",), linkify=True)
     company = tables.Column(linkify=True, order_by=("company__name",))
     customer = tables.Column(linkify=True, order_by=("customer__no",))
+
+    default_columns = ("no", "name", "type", "company", "city")
 
     class Meta(ObjectTable.Meta):
         model = Contact
@@ -166,6 +171,8 @@ class SalesPriceTable(ObjectTable):
     minimum_quantity = QuantityColumn(verbose_name="Min. qty")
     unit_price = NumberColumn()
 
+    default_columns = ("item", "sales_type", "sales_code", "currency", "minimum_quantity", "unit_price")
+
     class Meta(ObjectTable.Meta):
         model = SalesPrice
         fields = (
@@ -188,6 +195,8 @@ class SalesOrderTable(ObjectTable):
     salesperson = tables.Column(order_by=("salesperson__code",))
     currency = tables.Column(default="LCY")
     amount = NumberColumn(verbose_name="Amount")
+
+    default_columns = ("no", "sell_to_customer", "order_date", "salesperson", "currency", "amount", "status")
 
     class Meta(ObjectTable.Meta):
         model = SalesHeader

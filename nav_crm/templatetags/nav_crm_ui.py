@@ -3,6 +3,7 @@ from decimal import Decimal
 from django import template
 from django.utils.html import format_html_join
 
+from nav_crm.ui import permissions
 from nav_crm.ui.banners import banners_for
 
 register = template.Library()
@@ -31,3 +32,9 @@ def quantity(value) -> str:
     if isinstance(value, Decimal):
         return f"{value.normalize():f}"
     return "" if value is None else str(value)
+
+
+@register.filter
+def may_open(user, url) -> bool:
+    """``{% if user|may_open:url %}``: link a page only for those who may open it (nav_crm.ui.permissions)."""
+    return permissions.may_open(user, str(url or ""))

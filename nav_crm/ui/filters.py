@@ -5,6 +5,7 @@ from functools import reduce
 from operator import and_, or_
 
 import django_filters
+from django import forms
 from django.db import models
 
 
@@ -25,3 +26,16 @@ def filterset_with(
         return filterset_class
     filters = {name: copy.deepcopy(filter_) for name, filter_ in extra_filters.items()}
     return type(filterset_class.__name__, (filterset_class,), filters)
+
+
+def yes_no_any() -> forms.Select:
+    """A yes/no filter's choice, "Any" (no filtering) first and chosen until the user picks Yes or No."""
+    return forms.Select(choices=[("", "Any"), ("true", "Yes"), ("false", "No")])
+
+
+def yes_no_any_filters(filterset: django_filters.FilterSet) -> django_filters.FilterSet:
+    """Every yes/no filter of the list reads Any / Yes / No (django-filter's own select says "Unknown")."""
+    for filter_ in filterset.filters.values():
+        if isinstance(filter_, django_filters.BooleanFilter) and "widget" not in filter_.extra:
+            filter_.extra["widget"] = yes_no_any()
+    return filterset

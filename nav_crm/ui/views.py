@@ -13,6 +13,7 @@ import django_filters
 import django_tables2 as tables
 from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import NON_FIELD_ERRORS, ImproperlyConfigured, PermissionDenied, ValidationError
 from django.core.paginator import EmptyPage, PageNotAnInteger
 from django.db import models
@@ -22,15 +23,20 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
+from django.utils.text import capfirst
 from django.views import View
 
+from nav_crm.ui import columns
 from nav_crm.ui.bulk import BulkAction, BulkResult
 from nav_crm.ui.detail import BoundDetailAction, DetailAction
-from nav_crm.ui.filters import filterset_with, search_queryset
+from nav_crm.ui.filters import filterset_with, search_queryset, yes_no_any_filters
+from nav_crm.ui.permissions import may_view
 from nav_crm.ui.registry import DetailExtensions, ListExtensions, detail_extensions_for, extensions_for
 
 # A bulk action that fails on many records reports the first ones by name, then a count.
 MAX_FAILURES_REPORTED = 20
+# Kept for the integration, not for people: a detail page that lists every field leaves them out.
+HIDDEN_FIELDS = ("system_id",)
 
 
 def permission_name(model: type[models.Model], action: str) -> str:
@@ -68,7 +74,7 @@ def apply_validation_error(form: ModelForm, error: ValidationError) -> None:
     for field, field_errors in error.message_dict.items():
         target = field if field in form.fields else None
         if field not in form.fields and field != NON_FIELD_ERRORS:
-            field_errors = [f"{field.replace('_', ' ').capitalize()}: {message}" for message in field_errors]
+            field_errors = [f"{capfirst(field.replace('_', ' '))}: {message}" for message in field_errors]
         form.add_error(target, field_errors)
 
 
@@ -101,7 +107,8 @@ class ObjectListView(ObjectPermissionMixin, View):
         if self.filterset_class is None:
             return None
         filterset_class = filterset_with(self.filterset_class, self.extensions.filters)
-        return filterset_class(self.request.GET, queryset=self.annotated_queryset(), request=self.request)
+        filterset = filterset_class(self.request.GET, queryset=self.annotated_queryset(), request=self.request)
+        return yes_no_any_filters(filterset)
 
     def search_text(self) -> str:
         return self.request.GET.get("q", "").strip()
@@ -130,11 +137,14 @@ class ObjectListView(ObjectPermissionMixin, View):
             return self.page_sizes[0]
         return requested if requested in self.page_sizes else self.page_sizes[0]
 
-    def get_table(self, queryset: models.QuerySet, *, selectable: bool) -> tables.Table:
+    def new_table(self, queryset: models.QuerySet, *, selectable: bool) -> tables.Table:
         extra_columns = [(name, copy.deepcopy(column)) for name, column in self.extensions.columns]
-        table = self.table_class(
+        return self.table_class(
             queryset, extra_columns=extra_columns, exclude=() if selectable else ("pk",), request=self.request
         )
+
+    def get_table(self, queryset: models.QuerySet, *, selectable: bool) -> tables.Table:
+        table = self.new_table(queryset, selectable=selectable)
         order_by = self.request.GET.getlist(table.prefixed_order_by_field)
         if order_by:
             table.order_by = order_by
@@ -147,7 +157,7 @@ class ObjectListView(ObjectPermissionMixin, View):
         return table
 
     def get_title(self) -> str:
-        return self.title or self.model._meta.verbose_name_plural.capitalize()
+        return self.title or capfirst(self.model._meta.verbose_name_plural)
 
     def get(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
         filterset = self.get_filterset()
@@ -188,6 +198,8 @@ class ObjectListView(ObjectPermissionMixin, View):
 
     def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
         back = request.get_full_path()
+        if request.POST.get("table_columns"):
+            return self.save_columns(back)
         action = next((a for a in self.all_bulk_actions() if a.name == request.POST.get("action")), None)
         if action is None:
             messages.error(request, "Choose one of the list's actions.")
@@ -211,6 +223,16 @@ class ObjectListView(ObjectPermissionMixin, View):
         if isinstance(outcome, HttpResponse):
             return outcome  # the action goes on on a page of its own (a form, a question)
         self.report(action, outcome)
+        return redirect(back)
+
+    def save_columns(self, back: str) -> HttpResponse:
+        """The "Columns" dialog: keep the columns the user chose for this list (or go back to its defaults)."""
+        table = self.new_table(self.model._default_manager.none(), selectable=False)
+        chosen = None if self.request.POST.get("reset") else self.request.POST.getlist("column")
+        try:
+            columns.table_columns_save(user=self.request.user, table=table, columns=chosen)
+        except ValidationError as error:
+            messages.error(self.request, " ".join(error.messages))
         return redirect(back)
 
     def verbose_name(self, count: int) -> str:
@@ -250,15 +272,21 @@ def bulk_confirmation(request: HttpRequest, action: BulkAction, queryset: models
     )
 
 
-def display_value(instance: models.Model, field: models.Field):
-    """A field's value as a page shows it: choice labels, linked related records, Yes/No."""
+def display_value(instance: models.Model, field: models.Field, user=None):
+    """A field's value as a page shows it: choice labels, related records (linked for a ``user`` who may see
+    them), Yes/No."""
     value = getattr(instance, field.name)
     if field.choices:
         value = getattr(instance, f"get_{field.name}_display")()
     if value is None or value == "":
         return "—"
+    if isinstance(value, ContentType):
+        model = value.model_class()
+        return capfirst(model._meta.verbose_name_plural) if model is not None else value.name
     if isinstance(field, models.BooleanField):
         return "Yes" if value else "No"
+    if isinstance(field, models.ForeignKey) and user is not None and not may_view(user, type(value)):
+        return str(value)
     if isinstance(field, models.ForeignKey) and hasattr(value, "get_absolute_url"):
         try:
             return format_html('<a href="{}">{}</a>', value.get_absolute_url(), value)
@@ -334,15 +362,25 @@ class ObjectDetailView(ObjectPermissionMixin, View):
 
     def field_rows(self, instance: models.Model) -> list[tuple[str, object]]:
         opts = self.model._meta
-        names = self.fields or [f.name for f in opts.concrete_fields if not f.primary_key]
+        shown = [f.name for f in opts.concrete_fields if not f.primary_key and f.name not in HIDDEN_FIELDS]
+        names = self.fields or shown
         rows = []
         for name in names:
             field = opts.get_field(name)
-            rows.append((str(field.verbose_name).capitalize(), display_value(instance, field)))
+            rows.append((capfirst(field.verbose_name), display_value(instance, field, self.request.user)))
         return rows
 
     def get_related_lists(self, instance: models.Model) -> list[RelatedList]:
         return []
+
+    def permitted_related_lists(self, instance: models.Model) -> list[RelatedList]:
+        """The related lists, each linking its own list page only for a user who may open it."""
+        related = self.get_related_lists(instance)
+        for item in related:
+            model = getattr(item.table.data, "model", None)
+            if item.list_url and model is not None and not may_view(self.request.user, model):
+                item.list_url = None
+        return related
 
     def related_table(self, table_class: type[tables.Table], queryset: models.QuerySet, prefix: str) -> tables.Table:
         """A table of related records on the detail page: sortable and paged on its own."""
@@ -362,7 +400,7 @@ class ObjectDetailView(ObjectPermissionMixin, View):
             "verbose_name": self.model._meta.verbose_name,
             "verbose_name_plural": self.model._meta.verbose_name_plural,
             "field_rows": self.field_rows(instance),
-            "related_lists": self.get_related_lists(instance),
+            "related_lists": self.permitted_related_lists(instance),
             "list_url": self.url_for("list"),
             "edit_url": self.page_url_if_permitted("edit", "change", instance.pk),
             "delete_url": self.page_url_if_permitted("delete", "delete", instance.pk),
@@ -442,7 +480,7 @@ class ObjectEditView(ObjectPermissionMixin, View):
                 apply_validation_error(form, error)
             else:
                 verb = "created" if created else "saved"
-                messages.success(request, f"{self.model._meta.verbose_name.capitalize()} {saved} {verb}.")
+                messages.success(request, f"{capfirst(self.model._meta.verbose_name)} {saved} {verb}.")
                 return redirect(saved.get_absolute_url())
         return self.render_form(form, instance)
 
@@ -488,7 +526,7 @@ class ObjectDeleteView(ObjectPermissionMixin, View):
 
     def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
         instance = self.get_object()
-        label = f"{self.model._meta.verbose_name.capitalize()} {instance}"
+        label = f"{capfirst(self.model._meta.verbose_name)} {instance}"
         try:
             self.delete_object(instance)
         except ValidationError as error:

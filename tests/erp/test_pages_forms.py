@@ -167,7 +167,7 @@ def test_customer_detail_shows_fields_contacts_and_orders():
     company = CompanyContactFactory(customer=customer)
     person = ContactFactory(company=company, first_name="Ada", last_name="Lovelace")
     order = SalesHeaderFactory(sell_to_customer=customer)
-    client = client_with("erp.view_customer", "erp.add_salesheader")
+    client = client_with("erp.view_customer", "erp.view_contact", "erp.view_salesheader", "erp.add_salesheader")
     response = client.get(customer.get_absolute_url())
     page = response.content.decode()
     assert "Contoso" in page and "Oslo" in page
