@@ -59,14 +59,15 @@ def _passed(connection: CrmConnection, keys) -> bool:
     return all(statuses.get(key) for key in keys)
 
 
-def _indicator(progress: SetupWizardProgress, current: int) -> list[dict]:
+def _indicator(progress: SetupWizardProgress, current: int, connection: CrmConnection) -> list[dict]:
     reachable_until = progress.first_incomplete_step
     return [
         {
             "number": step.value,
             "title": step.label,
             "url": step_url(step),
-            "done": progress.is_completed(step),
+            # Step 5 is done once the connection is enabled, here or on the connection page.
+            "done": progress.is_completed(step) or (step == Step.SUMMARY and connection.is_enabled),
             "current": step == current,
             "reachable": step <= reachable_until,
         }
@@ -79,7 +80,7 @@ def _render(request, step: int, progress: SetupWizardProgress, connection: CrmCo
     context.update(
         step=step,
         step_title=Step(step).label,
-        steps=_indicator(progress, step),
+        steps=_indicator(progress, step, connection),
         progress=progress,
         connection=connection,
         demo=demo

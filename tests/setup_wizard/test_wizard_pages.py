@@ -167,7 +167,8 @@ def test_step_2_imports_with_the_administrators_sign_in_then_moves_on(crm_sandbo
     steps_done(1)
     client = sync_admin_client()
     html = page(client.get(SOLUTION))
-    assert "NavCrmIntegration 1.1.0.0" in html and "nav_connection" in html
+    assert "NavCrmIntegration 1.1.0.0" in html and "the table “ERP connection”" in html
+    assert "nav_connection" not in html  # its name in Dynamics 365's words, not its logical name
     assert 'name="admin_password"' in html
 
     wrong = client.post(
