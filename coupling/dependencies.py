@@ -22,6 +22,7 @@ from coupling import selectors as coupling_selectors
 from coupling.models import system_id_of
 from erp import selectors as erp_selectors
 from nav_crm.records import describe_record
+from syncjobs.mappings.rules import erp_field_words
 from syncjobs.models import (
     Direction,
     IntegrationFieldMapping,
@@ -39,6 +40,7 @@ class UncoupledParent:
     record: models.Model
     mapping: IntegrationTableMapping  # the parent's mapping (the lookup's)
     erp_field: str  # where the record refers to it; "" for the local currency a blank currency code means
+    field_label: str = ""  # that field as the record's page names it ("Salesperson")
 
     @property
     def label(self) -> str:
@@ -101,7 +103,10 @@ def uncoupled_parents(*, mapping: IntegrationTableMapping, record: models.Model)
         if coupling_selectors.crm_ids_for(model=type(parent), system_ids=[system_id_of(parent)]):
             continue
         found[(type(parent), system_id_of(parent))] = UncoupledParent(
-            record=parent, mapping=lookup_mapping, erp_field=erp_field
+            record=parent,
+            mapping=lookup_mapping,
+            erp_field=erp_field,
+            field_label=erp_field_words(type(record), erp_field) if erp_field else "",
         )
     return list(found.values())
 

@@ -20,7 +20,7 @@ from django.utils.html import format_html
 
 from coupling import views
 from coupling.models import Coupling, system_id_of
-from coupling.selectors import coupling_for_record, with_coupling
+from coupling.selectors import coupling_for_record, crm_row_name, with_coupling
 from nav_crm.ui import (
     BulkAction,
     DetailAction,
@@ -190,6 +190,7 @@ def coupling_panel_context(request: HttpRequest, record: models.Model) -> dict |
         "coupling": coupling,
         "mapping": state.mapping,
         "crm_noun": crm_noun(entity),
+        "crm_name": crm_row_name(state.mapping, coupling) if state.is_coupled else "",
         "current_error": current_error,
         "last_job": last_job,
         "errors_url": f"{reverse('syncjobs:error_list')}?q={record}",
@@ -228,22 +229,6 @@ COUPLING_PANEL = DetailPanel(
 
 
 # --- Delete pages ------------------------------------------------------------------------------------------
-
-# The attribute Dynamics 365 names a row by (its primary name), where it is not "name".
-_PRIMARY_NAMES = {"contact": "fullname", "systemuser": "fullname", "transactioncurrency": "currencyname"}
-
-
-def crm_row_name(mapping: IntegrationTableMapping | None, coupling: Coupling) -> str:
-    """The coupled row's name as last synchronized (the coupling's snapshot), without asking Dynamics 365;
-    empty when the mapping does not carry it (a contact's first and last name, say)."""
-    if mapping is None:
-        return ""
-    primary = _PRIMARY_NAMES.get(coupling.crm_entity, "name")
-    for field_mapping in mapping.field_mappings.filter(crm_attribute=primary):
-        value = (coupling.snapshot or {}).get(field_mapping.name)
-        if value:
-            return str(value)
-    return ""
 
 
 def deletion_effect(*, policy: str, erp_noun: str, crm_row: str) -> str:

@@ -1,11 +1,17 @@
+from __future__ import annotations
+
 import uuid
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.db.models import Exists, OuterRef, QuerySet, Subquery
 
 from coupling.models import Coupling, system_id_of
+
+if TYPE_CHECKING:  # syncjobs builds on coupling: its mappings are only named here
+    from syncjobs.models import IntegrationTableMapping
 
 
 def couplings_for_model(*, model: type[models.Model]) -> QuerySet[Coupling]:
@@ -43,3 +49,20 @@ def with_coupling(queryset: QuerySet) -> QuerySet:
         erp_system_id=OuterRef("system_id"), state=Coupling.State.COUPLED
     )
     return queryset.annotate(crm_id=Subquery(couplings.values("crm_id")[:1]), is_coupled=Exists(couplings))
+
+
+# The attribute Dynamics 365 names a row by (its primary name), where it is not "name".
+_PRIMARY_NAMES = {"contact": "fullname", "systemuser": "fullname", "transactioncurrency": "currencyname"}
+
+
+def crm_row_name(mapping: IntegrationTableMapping | None, coupling: Coupling | None) -> str:
+    """The coupled row's name as last synchronized (the coupling's snapshot), without asking Dynamics 365;
+    empty when the mapping does not carry it (a contact's first and last name, say)."""
+    if mapping is None or coupling is None:
+        return ""
+    primary = _PRIMARY_NAMES.get(coupling.crm_entity, "name")
+    for field_mapping in mapping.field_mappings.filter(crm_attribute=primary):
+        value = (coupling.snapshot or {}).get(field_mapping.name)
+        if value:
+            return str(value)
+    return ""

@@ -22,7 +22,7 @@ from coupling import selectors as coupling_selectors
 from coupling import workflows as services
 from coupling.models import system_id_of
 from coupling.workflows import match_coupling_start, match_criteria_save
-from nav_crm.records import describe_record
+from nav_crm.records import describe_record, plural
 from nav_crm.ui import BulkResult
 from syncjobs import permissions
 from syncjobs.connection import clients
@@ -30,6 +30,7 @@ from syncjobs.connection import selectors as connection_selectors
 from syncjobs.connection.clients import CRM_ERRORS, crm_problem
 from syncjobs.connection.selectors import connection_page_url
 from syncjobs.engine import crm_queries, preview
+from syncjobs.engine.context import crm_noun
 from syncjobs.engine.matching import match_fields
 from syncjobs.mappings.selectors import mapping_or_404, record_mapping, record_or_404
 from syncjobs.models import Direction, IntegrationTableMapping, SyncJob
@@ -81,6 +82,8 @@ class CoupleRecordView(PermissionRequiredMixin, View):
             context["open_url"] = crm_queries.crm_record_url(
                 server_url=connection.server_url, crm_entity=coupling.crm_entity, crm_id=coupling.crm_id
             )
+            context["crm_noun"] = crm_noun(coupling.crm_entity)
+            context["crm_name"] = coupling_selectors.crm_row_name(self.mapping, coupling)
         else:
             try:
                 with clients.crm_client(connection=connection) as client:
@@ -124,7 +127,7 @@ class CoupleRecordView(PermissionRequiredMixin, View):
                         sync=sync,
                         user=request.user,
                     )
-                    text = format_html("{} coupled with {} {}.", self.record, coupling.crm_entity, coupling.crm_id)
+                    text = format_html("{} coupled with a {}.", self.record, crm_noun(coupling.crm_entity))
                     if job is not None:
                         text = format_html("{} Synchronizing: {}.", text, job_link(job))
                     messages.success(request, text)
@@ -302,6 +305,7 @@ class UncoupledCrmRowsView(PermissionRequiredMixin, View):
         context: dict[str, Any] = {
             "title": f"Uncoupled Dynamics 365 rows: {mapping.title}",
             "mapping": mapping,
+            "crm_noun_plural": plural(crm_noun(mapping.crm_entity)),
             "q": q,
             "connection_url": connection_page_url(),
             "can_create": mapping.direction != Direction.TO_CRM and request.user.has_perm(permissions.START_JOBS),

@@ -56,6 +56,76 @@ def entity_definition(entity: metadata.Entity) -> dict:
     }
 
 
+# Display names as Dynamics 365 Sales shows them (what its forms and the metadata's DisplayName say), for the
+# attributes the integration maps; per entity where one differs. Others are shown by their logical name.
+ATTRIBUTE_DISPLAY_NAMES = {
+    "name": "Name",
+    "ownerid": "Owner",
+    "createdon": "Created On",
+    "modifiedon": "Modified On",
+    "statecode": "Status",
+    "statuscode": "Status Reason",
+    "transactioncurrencyid": "Currency",
+    "address1_line1": "Address 1: Street 1",
+    "address1_line2": "Address 1: Street 2",
+    "address1_line3": "Address 1: Street 3",
+    "address1_city": "Address 1: City",
+    "address1_stateorprovince": "Address 1: State/Province",
+    "address1_postalcode": "Address 1: ZIP/Postal Code",
+    "address1_country": "Address 1: Country/Region",
+    "address1_freighttermscode": "Address 1: Freight Terms",
+    "address1_shippingmethodcode": "Address 1: Shipping Method",
+    "address1_telephone1": "Address 1: Telephone 1",
+    "emailaddress1": "Email",
+    "websiteurl": "Website",
+    "telephone1": "Business Phone",
+    "mobilephone": "Mobile Phone",
+    "primarycontactid": "Primary Contact",
+    "parentcustomerid": "Company Name",
+    "creditlimit": "Credit Limit",
+    "accountnumber": "Account Number",
+    "customertypecode": "Relationship Type",
+    "paymenttermscode": "Payment Terms",
+    "firstname": "First Name",
+    "lastname": "Last Name",
+    "fullname": "Full Name",
+    "jobtitle": "Job Title",
+    "internalemailaddress": "Primary Email",
+    "isocurrencycode": "Currency Code",
+    "currencyname": "Currency Name",
+    "currencysymbol": "Currency Symbol",
+    "exchangerate": "Exchange Rate",
+    "productnumber": "Product ID",
+    "description": "Description",
+    "price": "List Price",
+    "standardcost": "Standard Cost",
+    "currentcost": "Current Cost",
+    "defaultuomscheduleid": "Unit Group",
+    "defaultuomid": "Default Unit",
+    "producttypecode": "Product Type",
+    "quantityonhand": "Quantity On Hand",
+    "quantitydecimal": "Decimals Supported",
+    "baseuomname": "Primary Unit",
+    "uomscheduleid": "Unit Schedule",
+    "quantity": "Quantity",
+    "pricelevelid": "Price List",
+    "productid": "Product",
+    "uomid": "Unit",
+    "amount": "Amount",
+}
+ENTITY_ATTRIBUTE_DISPLAY_NAMES = {
+    ("account", "name"): "Account Name",
+    ("account", "telephone1"): "Main Phone",
+    ("product", "pricelevelid"): "Default Price List",
+    ("systemuser", "address1_telephone1"): "Main Phone",
+}
+
+
+def attribute_display_name(entity: metadata.Entity, attribute: metadata.Attribute) -> str:
+    key = (entity.logical_name, attribute.name)
+    return ENTITY_ATTRIBUTE_DISPLAY_NAMES.get(key) or ATTRIBUTE_DISPLAY_NAMES.get(attribute.name) or attribute.name
+
+
 def metadata_type(attribute: metadata.Attribute) -> str:
     return METADATA_TYPES.get(attribute.type, f"{attribute.type}AttributeMetadata")
 
@@ -87,7 +157,7 @@ def attribute_definition(entity: metadata.Entity, attribute: metadata.Attribute)
             "CanBeChanged": attribute.required != metadata.SYSTEM_REQUIRED,
             "ManagedPropertyLogicalName": "canmodifyrequirementlevelsettings",
         },
-        "DisplayName": _label(attribute.name),
+        "DisplayName": _label(attribute_display_name(entity, attribute)),
     }
     if attribute.max_length is not None:
         body["MaxLength"] = attribute.max_length

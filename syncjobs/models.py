@@ -465,6 +465,7 @@ class SyncJob(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
+        verbose_name = "synchronization job"
         ordering = ["-created_at", "-pk"]
         indexes = [models.Index(fields=["status", "heartbeat_at"]), models.Index(fields=["mapping", "-created_at"])]
 
@@ -510,6 +511,7 @@ class SyncJobError(models.Model):
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
+        verbose_name = "synchronization error"
         ordering = ["-created_at", "-pk"]
         indexes = [models.Index(fields=["erp_model", "erp_system_id"]), models.Index(fields=["crm_entity", "crm_id"])]
 
@@ -535,6 +537,7 @@ class SyncJobWarning(models.Model):
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
+        verbose_name = "synchronization warning"
         ordering = ["-created_at", "-pk"]
         indexes = [models.Index(fields=["erp_model", "erp_system_id"])]
 

@@ -11,6 +11,7 @@ from typing import Any
 import dataverse
 from coupling.models import Coupling
 from dataverse import odata
+from dataverse.client import label_text
 from erp.models import SyncedModel
 from syncjobs.models import IntegrationTableMapping
 
@@ -43,6 +44,19 @@ def crm_primary_name(*, client: dataverse.Client, crm_entity: str) -> str:
         "EntityDefinitions", {"LogicalName": crm_entity}, select=["LogicalName", "PrimaryNameAttribute"]
     )
     return definition.get("PrimaryNameAttribute") or "name"
+
+
+def crm_attribute_labels(*, client: dataverse.Client, crm_entity: str) -> dict[str, str]:
+    """Attribute logical name → the name Dynamics 365 shows (its metadata's DisplayName), where it has one."""
+    definition = client.retrieve(
+        "EntityDefinitions", {"LogicalName": crm_entity}, select=["LogicalName"], expand="Attributes"
+    )
+    labels = {}
+    for attribute in definition.get("Attributes", []):
+        shown = label_text(attribute.get("DisplayName"))
+        if shown and shown != attribute.get("LogicalName"):
+            labels[attribute["LogicalName"]] = shown
+    return labels
 
 
 @dataclass
@@ -87,6 +101,7 @@ def uncoupled_crm_rows(
     for row in found:
         row["id"] = str(row[mapping.crm_primary_key]).lower()
         row["name"] = row.get(name) or ""
+        row["modified_on"] = odata.parse_datetime(row.get("modifiedon"))  # shown as a date, not OData's text
     return CrmRowsPage(
         rows=found[skip : skip + per_page], name_attribute=name, number=page, has_next=len(found) >= wanted
     )

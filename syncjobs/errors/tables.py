@@ -6,7 +6,9 @@ import django_tables2 as tables
 from django.contrib.contenttypes.models import ContentType
 from django.utils.html import format_html
 
+from nav_crm.ui.permissions import may_open, may_view
 from nav_crm.ui.tables import ObjectTable
+from syncjobs.engine.context import CRM_ENTITY_NOUNS
 from syncjobs.models import (
     SyncJobError,
     SyncJobWarning,
@@ -33,7 +35,7 @@ class RecordRowsTable(ObjectTable):
         self._erp_urls: dict[tuple[int, object], str] | None = None
 
     def erp_record_urls(self) -> dict[tuple[int, object], str]:
-        """The page of every ERP record on the current page, in one query per ERP table."""
+        """The page of every ERP record on the current page that still exists, in one query per ERP table."""
         if self._erp_urls is None:
             rows = [row.record for row in self.page.object_list] if hasattr(self, "page") else list(self.data)
             wanted: dict[int, set] = {}
@@ -41,12 +43,16 @@ class RecordRowsTable(ObjectTable):
                 if row.erp_model_id and row.erp_system_id:
                     wanted.setdefault(row.erp_model_id, set()).add(row.erp_system_id)
             self._erp_urls = {}
+            user = getattr(self.request, "user", None)
             for content_type_id, system_ids in wanted.items():
                 model = ContentType.objects.get_for_id(content_type_id).model_class()
                 if model is None or not hasattr(model, "get_absolute_url"):
                     continue
+                # A record the user may not open is named, not linked (""): its page would refuse them.
+                openable = user is None or may_view(user, model)
                 for record in model._default_manager.filter(system_id__in=system_ids):
-                    self._erp_urls[(content_type_id, record.system_id)] = record.get_absolute_url()
+                    url = record.get_absolute_url() if openable else ""
+                    self._erp_urls[(content_type_id, record.system_id)] = url
         return self._erp_urls
 
     def render_erp_record(self, record):
@@ -56,26 +62,25 @@ class RecordRowsTable(ObjectTable):
         url = self.erp_record_urls().get((record.erp_model_id, record.erp_system_id))
         if url is None:
             return format_html('{} <span class="text-body-secondary small">(no longer exists)</span>', label)
-        return format_html('<a href="{}">{}</a>', url, label)
+        return format_html('<a href="{}">{}</a>', url, label) if url else label
 
     def render_crm_row(self, record):
         url = crm_row_url(server_url=self.crm_server_url, crm_entity=record.crm_entity, crm_id=record.crm_id)
         if url is None:
             return "—"
+        noun = CRM_ENTITY_NOUNS.get(record.crm_entity, record.crm_entity)
+        # The row's id only where nothing else names it (a row that no ERP record is coupled with).
         return format_html(
             '<a href="{}" target="_blank" rel="noopener">Open in Dynamics 365 '
             '<i class="bi bi-box-arrow-up-right"></i></a>'
-            '<div class="small text-body-secondary">{} {}</div>',
+            '<div class="small text-body-secondary">{}</div>',
             url,
-            record.crm_entity,
-            record.crm_id,
+            noun if record.erp_label else f"{noun} {record.crm_id}",
         )
 
 
 class ErrorTable(RecordRowsTable):
-    created_at = tables.DateTimeColumn(
-        format="Y-m-d H:i:s", verbose_name="When", attrs={"td": {"class": "text-nowrap"}}
-    )
+    created_at = tables.DateTimeColumn(format="Y-m-d H:i", verbose_name="When", attrs={"td": {"class": "text-nowrap"}})
     since = tables.DateTimeColumn(
         format="Y-m-d H:i", verbose_name="Failing since", attrs={"td": {"class": "text-nowrap"}}, default=""
     )
@@ -130,7 +135,8 @@ class ErrorTable(RecordRowsTable):
 
     def render_message(self, record):
         message = record.message
-        if record.fix_url:
+        user = getattr(self.request, "user", None)
+        if record.fix_url and (user is None or may_open(user, record.fix_url)):
             message = format_html('{} <a href="{}">{}</a>', message, record.fix_url, record.fix_label or "Fix it")
         if not record.details:
             return message

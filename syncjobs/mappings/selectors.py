@@ -5,11 +5,19 @@ from __future__ import annotations
 import uuid
 
 from django.contrib.contenttypes.models import ContentType
+from django.core.cache import cache
 from django.db import models
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
+from syncjobs.connection import clients
+from syncjobs.connection import selectors as connection_selectors
+from syncjobs.engine import crm_queries
 from syncjobs.models import IntegrationTableMapping
+
+# Dynamics 365's names of a table's attributes change with its customizations, rarely: asked once an hour.
+ATTRIBUTE_LABELS_SECONDS = 3600
+ATTRIBUTE_LABELS_TIMEOUT_SECONDS = 5.0
 
 
 def record_mapping(*, model: type[models.Model]) -> IntegrationTableMapping | None:
@@ -69,3 +77,23 @@ def record_or_404(mapping: IntegrationTableMapping, system_id: uuid.UUID) -> mod
     if model is None:
         raise Http404("The mapping's ERP table no longer exists.")
     return get_object_or_404(model._default_manager.all(), system_id=system_id)
+
+
+def crm_attribute_labels(*, mapping: IntegrationTableMapping) -> dict[str, str]:
+    """The names Dynamics 365 shows for the attributes of the mapping's table (logical name → display name), for
+    the mapping pages; empty when Dynamics 365 cannot be asked now (the pages then show the logical names)."""
+    connection = connection_selectors.crm_connection_get()
+    if not connection.server_url or mapping.is_option_mapping:
+        return {}
+    key = f"crm-attribute-labels:{connection.server_url}:{mapping.crm_entity}"
+    labels = cache.get(key)
+    if labels is None:
+        try:
+            with clients.crm_client(
+                connection=connection, timeout=ATTRIBUTE_LABELS_TIMEOUT_SECONDS, max_retries=1
+            ) as client:
+                labels = crm_queries.crm_attribute_labels(client=client, crm_entity=mapping.crm_entity)
+        except clients.CRM_ERRORS:
+            return {}
+        cache.set(key, labels, ATTRIBUTE_LABELS_SECONDS)
+    return labels

@@ -3,10 +3,13 @@
 import django_tables2 as tables
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.text import capfirst
 
 from nav_crm.ui.tables import ObjectTable
 from syncjobs import permissions
 from syncjobs.connection import selectors as connection_selectors
+from syncjobs.engine.context import CRM_ENTITY_NOUNS
+from syncjobs.mappings import rules
 from syncjobs.models import (
     IntegrationFieldMapping,
     IntegrationTableMapping,
@@ -15,13 +18,25 @@ from syncjobs.models import (
 from syncjobs.runs import scheduling
 
 
+def _without_bc_name(label: str) -> str:
+    """ "Leave both and report (BC: None)" → "Leave both and report"."""
+    return label.split(" (BC: ")[0]
+
+
 class MappingTable(ObjectTable):
-    name = tables.Column(linkify=True)
+    name = tables.Column()
+    title = tables.Column(attrs={"td": {"class": "text-wrap"}})
     erp_model = tables.Column("ERP table", accessor="erp_model", order_by=("erp_model__model",))
+    crm_entity = tables.Column("Dynamics 365 table")
     depends_on = tables.ManyToManyColumn(verbose_name="Depends on", orderable=False)
     is_enabled = tables.BooleanColumn("Enabled")
     next_run = tables.Column("Next run", empty_values=(), orderable=False)
-    run_now = tables.Column("", empty_values=(), orderable=False)
+    policies = tables.Column(
+        "Policies", empty_values=(), orderable=False, attrs={"td": {"class": "mapping-policies small"}}
+    )
+
+    # The title names both tables already; the tables, dependencies and each policy alone are in the "Columns" dialog.
+    default_columns = ("name", "title", "direction", "is_enabled", "next_run", "policies")
 
     class Meta(ObjectTable.Meta):
         model = IntegrationTableMapping
@@ -34,20 +49,39 @@ class MappingTable(ObjectTable):
             "direction",
             "is_enabled",
             "next_run",
-            "run_now",
             "depends_on",
+            "policies",
             "update_conflict_policy",
             "deletion_policy",
         )
 
     def __init__(self, *args, request=None, **kwargs):
-        if request is None or not request.user.has_perm(permissions.START_JOBS):
-            kwargs["exclude"] = (*(kwargs.get("exclude") or ()), "run_now")
         super().__init__(*args, request=request, **kwargs)
+        self.may_run_now = request is not None and request.user.has_perm(permissions.START_JOBS)
+
+    def render_name(self, record):
+        """The mapping's page, and under it (as on the full synchronization page) its "Synchronize modified
+        records" button."""
+        link = format_html('<a href="{}">{}</a>', record.get_absolute_url(), record.name)
+        if not (self.may_run_now and record.is_enabled):
+            return link
+        return format_html("{}<div>{}</div>", link, self.run_now_button(record))
 
     def render_erp_model(self, value):
         model = value.model_class()
-        return model._meta.verbose_name_plural.capitalize() if model else value.model
+        return capfirst(model._meta.verbose_name_plural) if model else value.model
+
+    def render_crm_entity(self, value):
+        return capfirst(CRM_ENTITY_NOUNS.get(value, value))
+
+    def render_policies(self, record):
+        """Both policies in one cell that wraps, in their short words (the edit form says what BC calls them)."""
+        return format_html(
+            '<div><span class="text-body-secondary">Changed on both sides:</span> {}</div>'
+            '<div><span class="text-body-secondary">Deleted:</span> {}</div>',
+            _without_bc_name(record.get_update_conflict_policy_display()),
+            _without_bc_name(record.get_deletion_policy_display()),
+        )
 
     def render_next_run(self, record):
         if not hasattr(self, "_schedule_states"):
@@ -61,12 +95,10 @@ class MappingTable(ObjectTable):
             '<span class="small" title="every {} minutes">{}</span>', record.sync_interval_minutes, next_run.label
         )
 
-    def render_run_now(self, record):
+    def run_now_button(self, record):
         """A button of the list's (bulk) form that posts, with its CSRF token, to the mapping's run-now address."""
-        if not record.is_enabled:
-            return ""
         return format_html(
-            '<button type="submit" class="btn btn-sm btn-outline-primary text-nowrap" formaction="{}" '
+            '<button type="submit" class="btn btn-sm btn-link p-0 text-nowrap" formaction="{}" '
             'name="back" value="{}" data-run-now="{}" title="An incremental job for {}: the records changed on '
             'either side since its last run"><i class="bi bi-play-circle"></i> Synchronize modified records</button>',
             reverse("syncjobs:mapping_synchronize", args=[record.pk]),
@@ -85,7 +117,6 @@ class FieldMappingTable(tables.Table):
     class Meta:
         model = IntegrationFieldMapping
         fields = (
-            "name",
             "erp_field",
             "direction",
             "crm_attribute",
@@ -101,6 +132,19 @@ class FieldMappingTable(tables.Table):
         )
         empty_text = "No field mappings."
         attrs = {"class": "table table-sm table-hover align-middle"}
+
+    def __init__(self, *args, crm_labels: dict[str, str] | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The names Dynamics 365 shows for the attributes (selectors.crm_attribute_labels), where it has them.
+        self.crm_labels = crm_labels or {}
+
+    def render_crm_attribute(self, value):
+        shown = self.crm_labels.get(value)
+        return format_html('<span title="{}">{}</span>', value, shown) if shown else value
+
+    def render_erp_field(self, record, value):
+        words = rules.erp_field_words(record.table_mapping.erp_model.model_class(), value)
+        return format_html('<span title="{}">{}</span>', value, words)
 
     def render_edit(self, record):
         url = reverse("syncjobs:field_mapping_edit", args=[record.table_mapping_id, record.pk])

@@ -6,12 +6,15 @@ from django.contrib.auth.decorators import permission_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.text import capfirst
 from django.views.decorators.http import require_http_methods
 
 from nav_crm.ui import BulkAction, per_record
 from nav_crm.ui.views import ObjectDeleteView, ObjectDetailView, ObjectEditView, ObjectListView, RelatedList
 from syncjobs import permissions
-from syncjobs.mappings import filters, forms, services, tables
+from syncjobs.engine.context import CRM_ENTITY_NOUNS
+from syncjobs.mappings import filters, forms, rules, selectors, services, tables
 from syncjobs.models import (
     Direction,
     IntegrationFieldMapping,
@@ -80,7 +83,6 @@ class MappingDetailView(ManageMappingsMixin, ObjectDetailView):
         "title",
         "erp_model",
         "crm_entity",
-        "crm_entity_set",
         "direction",
         "is_enabled",
         "erp_filter",
@@ -105,12 +107,25 @@ class MappingDetailView(ManageMappingsMixin, ObjectDetailView):
     def field_rows(self, instance):
         rows = super().field_rows(instance)
         depends_on = ", ".join(mapping.name for mapping in instance.depends_on.all()) or "—"
-        rows.insert(5, ("Depends on", depends_on))
-        return rows
+        rows.insert(4, ("Depends on", depends_on))
+        # In the user's words: the tables by their names, the ERP filter as conditions (the edit page has its JSON).
+        model = instance.erp_model.model_class()
+        words = {
+            "CRM entity": format_html(
+                '{} <span class="text-body-secondary small">({})</span>',
+                capfirst(CRM_ENTITY_NOUNS.get(instance.crm_entity, instance.crm_entity)),
+                instance.crm_entity,
+            ),
+            "ERP filter": (rules.erp_filter_words(model, instance.erp_filter) if model else "") or "—",
+        }
+        labels = {"CRM entity": "Dynamics 365 table"}
+        return [(labels.get(label, label), words.get(label, value)) for label, value in rows]
 
     def get_related_lists(self, instance):
-        field_mappings = instance.field_mappings.select_related("lookup_mapping")
-        return [RelatedList("Field mappings", self.related_table(tables.FieldMappingTable, field_mappings, "fields"))]
+        field_mappings = instance.field_mappings.select_related("lookup_mapping", "table_mapping__erp_model")
+        table = self.related_table(tables.FieldMappingTable, field_mappings, "fields")
+        table.crm_labels = selectors.crm_attribute_labels(mapping=instance)
+        return [RelatedList("Field mappings", table)]
 
     def get_extra_context(self, instance):
         if instance.is_option_mapping:

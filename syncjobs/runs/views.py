@@ -68,7 +68,7 @@ class JobDetailView(ObjectDetailView):
         return related
 
     def get_extra_context(self, instance):
-        return {"job": instance}
+        return {"job": instance, "chosen": run_selectors.job_chosen_records(job=instance)}
 
 
 @permission_required(permissions.VIEW_JOBS, raise_exception=True)

@@ -2,6 +2,7 @@
 "Dynamics 365 sales orders" page."""
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
@@ -124,7 +125,12 @@ def test_the_page_shows_an_orders_last_error_with_the_link_to_fix_it(client, ord
     body = client.get(reverse("crm_orders:submitted_orders")).content.decode()
 
     assert "The product Chair on line 1 is not coupled to an item" in body
-    assert "Couple products" in body
+    # The link to where it is fixed, for those who may open that page (the uncoupled products).
+    assert "Couple products" not in body
+    user = factories.UserFactory(username="desk")
+    user.user_permissions.add(Permission.objects.get(codename="view_coupling"))
+    client.force_login(user)
+    assert "Couple products" in client.get(reverse("crm_orders:submitted_orders")).content.decode()
 
 
 def test_the_page_needs_the_permission(client, connected):

@@ -78,7 +78,7 @@ def test_couple_a_customer_from_its_list_with_an_uncoupled_account_and_sync_erp_
     shot(page, "1_couple_page")
     page.click("button:has-text('Couple')")
     page.wait_for_url(f"**{customer.get_absolute_url()}")
-    assert "coupled with account" in page.inner_text("#messages")
+    assert "coupled with a Dynamics 365 account" in page.inner_text("#messages")
     assert "Synchronizing: job #" in page.inner_text("#messages")
     assert "Success" in page.inner_text("[data-testid=crm-last-sync]")
 

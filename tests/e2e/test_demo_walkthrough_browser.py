@@ -87,7 +87,7 @@ def test_on_the_demo_data_a_user_couples_synchronizes_breaks_and_repairs_and_bot
     page.check("input[name=sync][value=erp]")
     page.click("button:has-text('Couple')")
     page.wait_for_url(f"**{customer.get_absolute_url()}")
-    assert "coupled with account" in page.inner_text("#messages")
+    assert "coupled with a Dynamics 365 account" in page.inner_text("#messages")
     assert str(support.coupling_of(customer).crm_id) == str(account_id)
     shot(page, "demo_2_coupled_again")
 

@@ -46,7 +46,8 @@ def test_a_coupled_record_shows_its_row_its_last_synchronization_and_the_buttons
     job = jobs.job_create(mapping=support.mapping("CUSTOMER"), direction="to_crm", enqueue=False)
     jobs.job_record_error(job=job, mapping=job.mapping, message="Phone is too long.", record=customer)
 
-    page = cs.client_with("erp.view_customer", *COUPLING_PERMS).get(customer.get_absolute_url()).content.decode()
+    viewer = cs.client_with("erp.view_customer", "syncjobs.view_syncjob", *COUPLING_PERMS)
+    page = viewer.get(customer.get_absolute_url()).content.decode()
     assert actions_on(page) == {"crm_synchronize", "crm_decouple", "crm_open"}
     open_url = f"{connected.url.rstrip('/')}/main.aspx?etn=account&amp;id={coupling.crm_id}&amp;pagetype=entityrecord"
     assert f'href="{open_url}" data-action="crm_open" target="_blank"' in page

@@ -93,7 +93,7 @@ def test_the_coupling_page_lists_only_uncoupled_rows_and_couples_then_synchroniz
     assert str(coupling.crm_id) == free_id and coupling.state == Coupling.State.COUPLED
     job = SyncJob.objects.get(mapping__name="CUSTOMER", parameters__erp_system_ids=[str(customer.system_id)])
     assert (job.kind, job.direction, job.status) == (SyncJob.Kind.SYNCHRONIZATION, "to_crm", SyncJob.Status.PENDING)
-    assert "coupled with account" in " ".join(messages_of(response))
+    assert "coupled with a Dynamics 365 account" in " ".join(messages_of(response))
 
 
 def test_synchronize_after_coupling_with_crm_data_and_no_synchronization(connected):

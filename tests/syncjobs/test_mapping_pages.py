@@ -77,8 +77,17 @@ def test_the_list_shows_mappings_with_their_tables_dependencies_and_policies(adm
     response = admin_client.get(reverse("syncjobs:mapping_list"))
     html = response.content.decode()
     assert response.context["table"].paginator.count == IntegrationTableMapping.objects.count()
-    for text in ("CUSTOMER", "Customers", "account", "Bidirectional", "SHIPPING AGENT", "Report only (BC: None)"):
+    # The columns that fit the screen: the title names both tables, the policies in their short words.
+    for text in ("CUSTOMER", "Customers ↔ Accounts", "Bidirectional", "Leave both and report", "Report only"):
         assert text in html
+    assert "(BC: None)" not in html and "SALESPEOPLE, CURRENCY" not in html
+    # The tables and dependencies are a choice of the "Columns" dialog, kept for the user.
+    choice = {"table_columns": "1", "column": ["name", "erp_model", "crm_entity", "depends_on"]}
+    admin_client.post(reverse("syncjobs:mapping_list"), choice)
+    html = admin_client.get(reverse("syncjobs:mapping_list")).content.decode()
+    for text in ("Customers", "Account", "SALESPEOPLE, CURRENCY, PAYMENT TERMS, SHIPMENT METHOD, SHIPPING AGENT"):
+        assert text in html
+    assert "account<" not in html and "Leave both and report" not in html
     assert reverse("syncjobs:mapping_reset") in html
     filtered = admin_client.get(reverse("syncjobs:mapping_list"), {"direction": Direction.FROM_CRM})
     assert [row.record.name for row in filtered.context["table"].paginated_rows] == ["SALESPEOPLE"]

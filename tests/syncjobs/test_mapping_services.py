@@ -53,15 +53,19 @@ def test_an_erp_filter_value_the_field_cannot_take_is_refused():
     assert "JSON object" in refusal(lambda: services.mapping_save(mapping=item))["erp_filter"][0]
 
 
-def test_a_crm_filter_that_is_not_odata_is_refused_with_the_parsers_message():
+def test_a_crm_filter_that_is_not_odata_is_refused_saying_where_not_with_the_parsers_tokens():
     bad = "statecode eq 0 and and customertypecode eq 3"
     with pytest.raises(ODataException) as parser:
         ODataParser().parse(ODataLexer().tokenize(bad))
     customer = mapping("CUSTOMER")
     customer.crm_filter = bad
     message = refusal(lambda: services.mapping_save(mapping=customer))["crm_filter"][0]
-    assert message.startswith("The CRM filter is not a valid OData $filter expression")
-    assert str(parser.value) in message
+    assert message.startswith("The CRM filter is not a valid OData $filter expression: look near “")
+    assert "Token(" in str(parser.value) and "Token(" not in message
+    assert "For example: statecode eq 0" in message
+    customer.crm_filter = "name eq 'Contoso"  # an unclosed quote: the lexer's refusal
+    message = refusal(lambda: services.mapping_save(mapping=customer))["crm_filter"][0]
+    assert "near “'Contoso”" in message and "Token(" not in message
 
 
 def test_a_valid_crm_filter_and_erp_filter_are_saved():
