@@ -23,7 +23,7 @@ from syncjobs.connection import clients
 from syncjobs.connection.clients import CRM_ERRORS, crm_problem
 from syncjobs.engine import preview
 from syncjobs.models import FullSyncRun, IntegrationTableMapping, SyncJob
-from syncjobs.runs import full_sync
+from syncjobs.runs import full_sync, full_sync_outcome
 
 LINE_FIELD_PREFIX = "line-"
 # Seconds between two looks at a running full synchronization.
@@ -56,6 +56,7 @@ def _run_context(run: FullSyncRun | None) -> dict:
     return {
         "run": run,
         "run_lines": lines,
+        "run_totals": full_sync_outcome.run_totals(run=run),
         "run_abandoned": full_sync.full_sync_is_abandoned(run=run),
         "poll_seconds": POLL_SECONDS,
     }
@@ -86,7 +87,7 @@ def _page_context(request: HttpRequest, *, chosen: dict[str, str] | None = None,
         return context
     # Counting asks Dynamics 365: only when a start is possible, not while a run is shown live.
     try:
-        review = full_sync.full_sync_review()
+        review = full_sync_outcome.review_with_last_runs()
     except CRM_ERRORS as error:
         context["crm_problem"] = crm_problem(error)
         review = []
@@ -172,7 +173,9 @@ def full_sync_start(request: HttpRequest) -> HttpResponse:
         messages.error(request, "The page was out of date: look at the review again.")
         return redirect("syncjobs:full_sync")
     try:
-        run = full_sync.full_sync_start(user=request.user, overrides=overrides)
+        # As the page recommended: after a finished run, not again what it did (full_sync_outcome).
+        review = full_sync_outcome.review_with_last_runs() if full_sync.full_sync_active() is None else None
+        run = full_sync.full_sync_start(user=request.user, overrides=overrides, review=review)
     except ValidationError as error:
         for message in error.messages:
             messages.error(request, message)
