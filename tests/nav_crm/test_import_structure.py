@@ -68,7 +68,7 @@ def test_the_cycle_finder_finds_a_cycle(graph):
 
 
 def test_the_engine_reports_through_an_object_and_does_not_import_the_job_lifecycle(graph):
-    importers = {m for m in graph.find_modules_that_directly_import("syncjobs.runs.jobs")}
+    importers = graph.find_modules_that_directly_import("syncjobs.runs.jobs")
     assert not {m for m in importers if m.startswith("syncjobs.engine")}
     assert not graph.chain_exists(importer="syncjobs.engine", imported="syncjobs.runs.jobs", as_packages=True)
 
