@@ -31,7 +31,7 @@ def coupling_create(
         if existing.crm_entity == crm_entity and existing.crm_id == crm_id:
             return existing
         raise ValidationError(
-            f"{describe_record(record).capitalize()} is already coupled to {existing.crm_entity} {existing.crm_id}. "
+            f"{describe_record(record, capitalize=True)} is already coupled to another Dynamics 365 row. "
             "Decouple it first."
         )
     taken = selectors.coupling_for_crm_row(crm_entity=crm_entity, crm_id=crm_id)
@@ -40,7 +40,7 @@ def coupling_create(
         if owner is not None and owner._default_manager.filter(system_id=taken.erp_system_id).exists():
             other = owner._default_manager.get(system_id=taken.erp_system_id)
             raise ValidationError(
-                f"The {crm_entity} {crm_id} is already coupled to {describe_record(other)}. Decouple that record first."
+                f"That Dynamics 365 row is already coupled to {describe_record(other)}. Decouple that record first."
             )
         taken.delete()
     try:
@@ -55,7 +55,7 @@ def coupling_create(
     except IntegrityError:
         # Someone coupled one of the two sides between our checks and the insert.
         raise ValidationError(
-            f"{describe_record(record).capitalize()} or the {crm_entity} row was coupled meanwhile."
+            f"{describe_record(record, capitalize=True)} or the Dynamics 365 row was coupled meanwhile."
         ) from None
 
 

@@ -9,10 +9,12 @@ import uuid
 import pytest
 from django.contrib.contenttypes.models import ContentType
 from django.contrib.staticfiles import finders
+from django.core.exceptions import ValidationError
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from coupling import services as coupling_services
 from coupling.models import Coupling
 from erp.models import Customer
 from nav_crm.models import UserPreference
@@ -200,6 +202,23 @@ def test_the_coupling_panel_and_couple_page_name_the_coupled_row_not_its_id():
     couple(creating, uuid.uuid4(), state=Coupling.State.CREATING)
     page = text_of(client.get(creating.get_absolute_url()).content.decode())
     assert "The next synchronization creates its Dynamics 365 account." in page and not GUID.search(page)
+
+
+def test_a_refused_coupling_names_the_records_as_written_and_no_row_id():
+    customer, other, third = CustomerFactory(name="Capital Letters Ltd"), CustomerFactory(), CustomerFactory()
+    couple(customer, uuid.uuid4())
+    taken = uuid.uuid4()
+    couple(other, taken)
+    with pytest.raises(ValidationError) as refused:
+        coupling_services.coupling_create(record=customer, crm_entity="account", crm_id=uuid.uuid4())
+    assert refused.value.messages == [
+        f"Customer {customer} is already coupled to another Dynamics 365 row. Decouple it first."
+    ]
+    with pytest.raises(ValidationError) as refused:
+        coupling_services.coupling_create(record=third, crm_entity="account", crm_id=taken)
+    assert refused.value.messages == [
+        f"That Dynamics 365 row is already coupled to customer {other}. Decouple that record first."
+    ]
 
 
 # --- Columns -------------------------------------------------------------------------------------------------
