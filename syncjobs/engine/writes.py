@@ -23,6 +23,7 @@ from coupling.models import Coupling
 from erp.models import SyncedModel
 from syncjobs.engine import outcomes
 from syncjobs.engine.context import RunContext
+from syncjobs.engine.describe import field_label
 
 # Errors that say nothing about one record: the job stops and is rerun, nothing is lost.
 SERVICE_ERRORS = (
@@ -134,7 +135,7 @@ class WritePlan:
             except dataverse.DataverseError as error:
                 outcomes.record_failure(
                     ctx,
-                    message=f"Dynamics 365 refused the {ctx.mapping.crm_entity}: {error.message}",
+                    message=refused_message(ctx, error),
                     details=str(error),
                     record=write.record,
                     coupling=write.coupling,
@@ -164,7 +165,7 @@ class WritePlan:
                 assert error is not None, "a result that is not ok carries its error"
                 outcomes.record_failure(
                     ctx,
-                    message=f"Dynamics 365 refused the {ctx.mapping.crm_entity}: {error.message}",
+                    message=refused_message(ctx, error),
                     details=str(error),
                     record=write.record,
                     coupling=write.coupling,
@@ -175,6 +176,23 @@ class WritePlan:
         outcomes.mark_success(self.ctx, write.coupling, snapshot=write.snapshot, record=write.record, crm_written=True)
         self.ctx.count("inserted" if write.create else "modified")
         return write.coupling
+
+
+def refused_message(ctx: RunContext, error: dataverse.DataverseError) -> str:
+    """Dynamics 365's refusal of a record in its own words, then the fields it names ('creditlimit') as the
+    record's page names them: the field to correct there before a retry."""
+    text = error.message.strip()
+    if text and not text.endswith((".", "!", "?")):
+        text += "."
+    message = f"Dynamics 365 refused the {ctx.mapping.crm_entity}: {text}"
+    labels = dict.fromkeys(
+        field_label(ctx.erp_model, f)
+        for f in ctx.to_crm_fields
+        if f.crm_attribute and f.erp_field and f"'{f.crm_attribute}'" in text
+    )
+    if not labels:
+        return message
+    return f"{message} On the {ctx.erp_model._meta.verbose_name}'s page: {', '.join(labels)}."
 
 
 @dataclass

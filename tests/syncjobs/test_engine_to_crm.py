@@ -96,6 +96,21 @@ def test_one_bad_record_among_a_thousand(connected):
     assert job.http_requests < 20
 
 
+def test_a_value_dynamics_365_refuses_is_named_as_the_records_page_names_its_field(connected, john):
+    support.couple_local_currency(connected)
+    # 16 digits: the ERP's credit limit takes them, Dynamics 365's money column stops at 922,337,203,685,477.
+    customer = factories.CustomerFactory(name="Engine Credit Ltd", salesperson=john)
+    type(customer).objects.filter(pk=customer.pk).update(credit_limit_lcy=Decimal("1000000000000000"))
+
+    job = support.run("CUSTOMER", "to_crm", full=True)
+
+    error = SyncJobError.objects.get(job=job, erp_system_id=customer.system_id)
+    assert error.message.startswith("Dynamics 365 refused the account: ")
+    assert "'creditlimit'" in error.message  # Dynamics 365's own words stay
+    # ... and the field to correct is named as the customer's page names it.
+    assert error.message.endswith(" On the customer's page: Credit limit (LCY).")
+
+
 def _unit_group(sandbox, code: str) -> str:
     with support.admin_client(sandbox) as admin:
         rows = list(admin.query("uomschedules", select=["name"], filter=F.eq("name", code)))
