@@ -144,6 +144,7 @@ def test_a_new_user_breaks_records_in_both_systems_and_repairs_each_from_the_pag
     expect(error_row(page, deleted)).to_contain_text("coupled to a deleted Dynamics 365 account")
     expect(error_row(page, new_rep)).to_contain_text(f"Salesperson SL {first} {last} must be coupled")
     expect(error_row(page, too_long)).to_contain_text("outside the valid range")
+    expect(error_row(page, too_long)).to_contain_text("On the customer's page: Credit limit (LCY).")
     browser.shot(page, "daily_1_errors")
 
     # 1. The conflict, on the record's conflict page: the ERP's city is kept.
