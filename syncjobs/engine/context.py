@@ -100,6 +100,8 @@ class CrmAttribute:
     max_length: int | None = None
     # RequiredLevel SystemRequired: Dynamics 365 refuses a new row without it.
     required: bool = False
+    # The name Dynamics 365 shows for it (its DisplayName): error rows name the attribute by it.
+    label: str = ""
 
 
 @dataclass
@@ -159,6 +161,11 @@ class RunContext:
     @cached_property
     def from_crm_fields(self) -> list[IntegrationFieldMapping]:
         return [f for f in self.fields if f.direction in (Direction.FROM_CRM, Direction.BIDIRECTIONAL) and f.erp_field]
+
+    def attribute_label(self, name: str) -> str:
+        """The attribute as Dynamics 365 names it ("Owner" for ownerid), else its logical name."""
+        attribute = self.attributes.get(name)
+        return attribute.label if attribute is not None and attribute.label else name
 
     @property
     def primary_key(self) -> str:

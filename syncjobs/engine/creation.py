@@ -18,7 +18,7 @@ from django.urls import reverse
 from coupling.models import Coupling
 from erp import services as erp_services
 from erp.models import Customer
-from nav_crm.records import describe_record
+from nav_crm.records import describe_record, plural
 from syncjobs.engine import templates, values
 from syncjobs.engine.context import RunContext, crm_noun, lookup_mapping_of, mapping_model
 from syncjobs.engine.values import Lookups, RecordFailure, Transform, related_model
@@ -140,17 +140,19 @@ def _file_under_parent(ctx: RunContext, record: models.Model, row: dict[str, Any
             ).values_list("erp_system_id", flat=True)
             parent = parent_model._default_manager.filter(system_id__in=coupled).first()
         if parent is None:
-            couple_at = reverse("coupling:uncoupled", args=[lookup_mapping.pk])
+            shown_as = ctx.attribute_label(field_mapping.crm_attribute)
             missing = (
-                f"The {parent_noun} {crm_id} ({field_mapping.crm_attribute}) is not coupled to a "
+                f"The {parent_noun} set as {shown_as} (id {crm_id}) is not coupled to a "
                 f"{parent_model._meta.verbose_name}"
                 if crm_id
-                else f"The {crm_noun(ctx.mapping.crm_entity)} has no {parent_noun} in {field_mapping.crm_attribute}"
+                else f"The {crm_noun(ctx.mapping.crm_entity)} has no {parent_noun} as {shown_as}"
             )
             raise RecordFailure(
                 f"{missing}: the {record._meta.verbose_name} cannot be created without its {reference}.",
-                details=f"Couple the {parent_noun} (mapping {lookup_mapping.name}, {couple_at}), "
-                "then synchronize this row again.",
+                details=f"Couple the {parent_noun} with its {parent_model._meta.verbose_name} "
+                f"({lookup_mapping.title}), then synchronize this row again.",
+                fix_url=reverse("coupling:uncoupled", args=[lookup_mapping.pk]),
+                fix_label=f"Couple {plural(parent_noun)}"[:100],
             )
         reference_field = type(record)._meta.get_field(reference)
         if not isinstance(reference_field, RelatedField):

@@ -8,26 +8,17 @@ from typing import Any
 
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import models
-from django.utils.text import capfirst
 
 from coupling import selectors as coupling_selectors
 from syncjobs.engine.context import RunContext, crm_noun
 from syncjobs.engine.values import Lookups, Transform, related_model
+from syncjobs.mappings.rules import erp_field_words
 from syncjobs.models import IntegrationFieldMapping
 
 
 def field_label(model: type[models.Model], field_mapping: IntegrationFieldMapping) -> str:
     """The ERP field as the record's page names it ("City"; "Company › Name" through a reference)."""
-    labels, current = [], model
-    for part in field_mapping.erp_field.split("__"):
-        try:
-            model_field = current._meta.get_field(part)
-        except FieldDoesNotExist:
-            return field_mapping.erp_field
-        labels.append(capfirst(str(getattr(model_field, "verbose_name", part))))
-        if model_field.is_relation and isinstance(model_field.related_model, type):
-            current = model_field.related_model
-    return " › ".join(labels) or field_mapping.erp_field
+    return erp_field_words(model, field_mapping.erp_field)
 
 
 def _coupled_record(crm_entity: str, crm_id: str) -> models.Model | None:

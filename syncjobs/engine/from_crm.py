@@ -28,7 +28,7 @@ from syncjobs.engine.context import (
     RunContext,
 )
 from syncjobs.engine.creation import crm_held_values, fill_new_record, save_new_record
-from syncjobs.engine.records import directions, erp_side_of, merge_record, validation_message
+from syncjobs.engine.records import directions, erp_refusal_message, erp_side_of, merge_record
 from syncjobs.engine.values import Lookups, RecordFailure
 from syncjobs.engine.writes import WritePlan
 from syncjobs.models import Direction
@@ -273,6 +273,7 @@ def _process_rows(ctx: RunContext, lookups: Lookups, field_directions, plan: Wri
 def _create_erp_record(ctx: RunContext, lookups: Lookups, row: dict, crm_id: uuid.UUID) -> None:
     crm_side = values.crm_values(ctx, row)
     record = ctx.erp_model()
+    cut: dict[str, values.Shortened] = {}
     try:
         with transaction.atomic():
             cut = fill_new_record(ctx, lookups, record, crm_side, row, restoring=ctx.restoring)
@@ -289,10 +290,11 @@ def _create_erp_record(ctx: RunContext, lookups: Lookups, row: dict, crm_id: uui
             outcomes.mark_success(ctx, coupling, snapshot=snapshot, record=record, row=row)
             outcomes.save_successes([coupling])
     except RecordFailure as failure:
-        _creation_failed(ctx, crm_id, failure.message, failure.details)
+        ctx.crm_uncoupled_failures += 1
+        outcomes.record_failure_of(ctx, failure, crm_id=crm_id)
         return
     except ValidationError as error:
-        _creation_failed(ctx, crm_id, f"The ERP refused the values from Dynamics 365: {validation_message(error)}", "")
+        _creation_failed(ctx, crm_id, erp_refusal_message(ctx, error, cut), "")
         return
     ctx.count("inserted")
     ctx.count("coupled")

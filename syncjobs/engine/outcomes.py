@@ -7,6 +7,7 @@ failure streak on its coupling: the same failure (fingerprint) twice in a row ma
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from collections.abc import Set as AbstractSet
 from typing import Any
@@ -19,6 +20,7 @@ from coupling.models import Coupling
 from dataverse import odata
 from erp.models import SyncedModel
 from syncjobs.engine.context import RunContext
+from syncjobs.engine.values import RecordFailure
 
 SUCCESS_FIELDS = [
     "state",
@@ -114,6 +116,28 @@ def _warn_shortened(ctx: RunContext, *, record: models.Model, cut: dict, crm_id)
 
 def save_successes(couplings: list[Coupling]) -> None:
     coupling_services.couplings_update_fields(couplings=couplings, fields=SUCCESS_FIELDS)
+
+
+def record_failure_of(
+    ctx: RunContext,
+    failure: RecordFailure,
+    *,
+    record: models.Model | None = None,
+    coupling: Coupling | None = None,
+    crm_id: uuid.UUID | None = None,
+) -> None:
+    """The error row of a RecordFailure: its message, details, the parent to couple or its own fix link."""
+    record_failure(
+        ctx,
+        message=failure.message,
+        details=failure.details,
+        record=record,
+        coupling=coupling,
+        crm_id=crm_id,
+        fix_url=failure.fix_url,
+        fix_label=failure.fix_label,
+        parent=failure.parent,
+    )
 
 
 def record_failure(

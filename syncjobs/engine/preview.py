@@ -50,7 +50,7 @@ from syncjobs.engine.context import READ_IDS_PER_QUERY, READ_PAGE_SIZE, WRITE_PA
 from syncjobs.engine.crm_queries import crm_mapping_filter, crm_primary_name
 from syncjobs.engine.deletions import CRM_IDS_PAGE_SIZE
 from syncjobs.engine.merge import MergeResult, merge
-from syncjobs.engine.records import directions, validation_message
+from syncjobs.engine.records import directions, erp_refusal_message
 from syncjobs.engine.run import crm_entity_metadata
 from syncjobs.engine.values import Lookups, RecordFailure
 from syncjobs.models import Direction, FullSyncLine, IntegrationFieldMapping, IntegrationTableMapping, SyncJob
@@ -550,17 +550,18 @@ class _SyncPass:
             self.outcomes["unchanged"].add(lambda: Sample(label, crm_id=str(coupling.crm_id)))
             return
         if result.to_erp:
+            cut: dict[str, values.Shortened] = {}
             try:
                 trial = copy.copy(record)  # the record itself stays as it is
                 if row is not None:
                     lookups.prime_for_rows([row])
-                values.apply_to_erp(ctx, lookups, trial, crm_side or {}, result.to_erp)
+                cut = values.apply_to_erp(ctx, lookups, trial, crm_side or {}, result.to_erp)
                 trial.full_clean()
             except RecordFailure as failure:
                 self.failed(record, failure.message)
                 return
             except ValidationError as error:
-                self.failed(record, f"The ERP refused the values from Dynamics 365: {validation_message(error)}")
+                self.failed(record, erp_refusal_message(ctx, error, cut))
                 return
         written = bool(result.to_erp and not result.to_crm) or bool(
             result.to_crm and values.crm_payload(ctx, result.merged, result.to_crm)
@@ -713,13 +714,14 @@ class _SyncPass:
         ctx = self.ctx
         crm_side = values.crm_values(ctx, row)
         record = ctx.erp_model()
+        cut: dict[str, values.Shortened] = {}
         try:
             cut = creation.fill_new_record(ctx, self.lookups, record, crm_side, row, restoring=ctx.restoring)
             _check_new_record(record)
         except RecordFailure as failure:
             message = failure.message
         except ValidationError as error:
-            message = f"The ERP refused the values from Dynamics 365: {validation_message(error)}"
+            message = erp_refusal_message(ctx, error, cut)
         else:
             self.outcomes["create_in_erp"].add(lambda: Sample(self.row_label(row), crm_id=self.row_id(row)))
             self.created.append((record, row, crm_side, cut))

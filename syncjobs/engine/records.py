@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import models, transaction
 from django.urls import reverse
 
@@ -21,6 +21,7 @@ from syncjobs.engine.describe import field_label
 from syncjobs.engine.merge import conflict_message, merge
 from syncjobs.engine.values import Lookups, RecordFailure
 from syncjobs.engine.writes import PendingWrite
+from syncjobs.mappings.rules import erp_field_words
 
 
 def directions(ctx: RunContext) -> dict[str, str]:
@@ -33,10 +34,30 @@ def erp_save(record: models.Model) -> None:
         erp_services.record_save(instance=record)
 
 
-def validation_message(error: ValidationError) -> str:
+def validation_message(error: ValidationError, model: type[models.Model] | None = None) -> str:
+    """The ERP's refusal in its own words; with ``model``, each field named as the record's page names it."""
     if hasattr(error, "message_dict"):
-        return " ".join(f"{name}: {' '.join(messages)}" for name, messages in error.message_dict.items())
+        return " ".join(
+            f"{erp_field_words(model, name) if name != NON_FIELD_ERRORS else 'Record'}: {' '.join(messages)}"
+            for name, messages in error.message_dict.items()
+        )
     return " ".join(error.messages)
+
+
+def erp_refusal_message(ctx: RunContext, error: ValidationError, cut: dict[str, values.Shortened]) -> str:
+    """The ERP's refusal of values from Dynamics 365. A value it refuses after shortening it to fit (an e-mail
+    address longer than the ERP's field is no longer one) says so: the full value is to be corrected in Dynamics
+    365, not in the ERP, which would only hold the shortened copy."""
+    message = f"The ERP refused the values from Dynamics 365: {validation_message(error, ctx.erp_model)}"
+    refused = set(getattr(error, "message_dict", {}))
+    erp_fields = {f.name: f.erp_field for f in ctx.fields}
+    for shortened in cut.values():
+        if erp_fields.get(shortened.name) in refused:
+            message += (
+                f" The {shortened.field_label} from Dynamics 365 has {shortened.full_length} characters, more than the "
+                f"ERP's {shortened.max_length}: correct it in Dynamics 365."
+            )
+    return message
 
 
 def erp_side_of(
@@ -47,14 +68,7 @@ def erp_side_of(
     try:
         return values.erp_values(ctx, lookups, record)
     except RecordFailure as failure:
-        outcomes.record_failure(
-            ctx,
-            message=failure.message,
-            details=failure.details,
-            record=record,
-            coupling=coupling,
-            parent=failure.parent,
-        )
+        outcomes.record_failure_of(ctx, failure, record=record, coupling=coupling)
         return None
 
 
@@ -109,18 +123,11 @@ def merge_record(
             cut = values.apply_to_erp(ctx, lookups, record, crm_side or {}, result.to_erp)
             erp_save(record)
         except RecordFailure as failure:
-            outcomes.record_failure(
-                ctx, message=failure.message, details=failure.details, record=record, coupling=coupling
-            )
+            outcomes.record_failure_of(ctx, failure, record=record, coupling=coupling)
             record.refresh_from_db()
             return None
         except ValidationError as error:
-            outcomes.record_failure(
-                ctx,
-                message=f"The ERP refused the values from Dynamics 365: {validation_message(error)}",
-                record=record,
-                coupling=coupling,
-            )
+            outcomes.record_failure(ctx, message=erp_refusal_message(ctx, error, cut), record=record, coupling=coupling)
             record.refresh_from_db()
             return None
         if not result.to_crm:

@@ -14,6 +14,7 @@ import datetime
 
 from django.utils import timezone
 
+from dataverse.client import label_text
 from syncjobs.connection import clients
 from syncjobs.engine import deletions, from_crm, options, to_crm
 from syncjobs.engine.context import CrmAttribute, RunContext, job_mapping_id
@@ -38,6 +39,7 @@ def crm_entity_metadata(client, logical_name: str) -> tuple[dict[str, CrmAttribu
             item.get("AttributeType", ""),
             item.get("MaxLength"),
             required=(item.get("RequiredLevel") or {}).get("Value") == SYSTEM_REQUIRED,
+            label=label_text(item.get("DisplayName")),
         )
         for item in definition.get("Attributes", [])
     }

@@ -254,14 +254,7 @@ class ToCrmPass:
             bindings = values.creation_bindings(self.ctx, self.lookups)
         except RecordFailure as failure:  # e.g. the local currency a new price list needs is not coupled
             for record, coupling, _ in pending:
-                outcomes.record_failure(
-                    self.ctx,
-                    message=failure.message,
-                    details=failure.details,
-                    record=record,
-                    coupling=coupling,
-                    parent=failure.parent,
-                )
+                outcomes.record_failure_of(self.ctx, failure, record=record, coupling=coupling)
             return
         for record, coupling, erp_side in pending:
             if values.record_inactive(self.ctx, record):
@@ -271,9 +264,7 @@ class ToCrmPass:
             try:
                 needed = values.record_creation_values(self.ctx, record)
             except RecordFailure as failure:  # e.g. a new currency without an exchange rate
-                outcomes.record_failure(
-                    self.ctx, message=failure.message, details=failure.details, record=record, coupling=coupling
-                )
+                outcomes.record_failure_of(self.ctx, failure, record=record, coupling=coupling)
                 continue
             merged = merge(directions=self.field_directions, base={}, erp=erp_side, crm=None, policy="", erp_only=True)
             body = values.crm_payload(self.ctx, erp_side, merged.to_crm - self.created_without)

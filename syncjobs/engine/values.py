@@ -23,6 +23,7 @@ from django.contrib.contenttypes.fields import GenericForeignKey
 from django.core.exceptions import FieldDoesNotExist, FieldError
 from django.db import models
 from django.db.models import ForeignObjectRel
+from django.urls import reverse
 from django.utils import timezone
 
 import dataverse
@@ -30,8 +31,9 @@ from coupling import selectors as coupling_selectors
 from coupling.models import Coupling, OptionCoupling
 from erp import selectors as erp_selectors
 from erp.models import Currency, GeneralSetup, SyncedModel
-from nav_crm.records import describe_record
+from nav_crm.records import describe_record, plural
 from syncjobs.engine.context import RunContext, crm_noun, lookup_mapping_of, mapping_model
+from syncjobs.mappings.rules import erp_field_words
 from syncjobs.models import IntegrationFieldMapping, IntegrationTableMapping
 
 Transform = IntegrationFieldMapping.Transform
@@ -43,11 +45,22 @@ LOOKUP_TYPES = {"Lookup", "Customer", "Owner"}
 class RecordFailure(Exception):
     """This record cannot be synchronized now; the message says why in the user's words."""
 
-    def __init__(self, message: str, *, details: str = "", parent: models.Model | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        details: str = "",
+        parent: models.Model | None = None,
+        fix_url: str = "",
+        fix_label: str = "",
+    ):
         super().__init__(message)
         self.message = message
         self.details = details
+        # The uncoupled ERP record it waits for (its error row links to its couple page), or a page of its own.
         self.parent = parent
+        self.fix_url = fix_url
+        self.fix_label = fix_label
 
 
 def canonical(value: Any) -> Any:
@@ -188,9 +201,8 @@ class Lookups:
             raise RecordFailure(
                 f"{describe_record(parent, capitalize=True)} must be coupled to a "
                 f"{crm_noun(lookup_mapping.crm_entity)}.",
-                details=f"{describe_record(record, capitalize=True)} refers to it through {field_mapping.erp_field}. "
-                f"Couple it on {parent.get_absolute_url() if hasattr(parent, 'get_absolute_url') else 'its page'} "
-                f"(mapping {lookup_mapping.name}).",
+                details=f"{describe_record(record, capitalize=True)} refers to it as its "
+                f"{erp_field_words(type(record), field_mapping.erp_field)}. Couple it first ({lookup_mapping.title}).",
                 parent=parent,
             )
         return str(crm_id)
@@ -250,10 +262,14 @@ class Lookups:
         record = self.erp_by_crm_id[lookup_mapping.pk].get(uuid.UUID(str(crm_id)))
         if record is None:
             model = mapping_model(lookup_mapping)
+            shown_as = self.ctx.attribute_label(field_mapping.crm_attribute)
             raise RecordFailure(
-                f"The {crm_noun(lookup_mapping.crm_entity)} {crm_id} "
-                f"in {field_mapping.crm_attribute} is not coupled to a {model._meta.verbose_name}.",
-                details=f"Couple it through the {lookup_mapping.name} mapping first.",
+                f"The {crm_noun(lookup_mapping.crm_entity)} set as {shown_as} (id {crm_id}) is not coupled to a "
+                f"{model._meta.verbose_name}.",
+                details=f"Couple it with its {model._meta.verbose_name} ({lookup_mapping.title}), then synchronize "
+                "this record again.",
+                fix_url=reverse("coupling:uncoupled", args=[lookup_mapping.pk]),
+                fix_label=f"Couple {plural(crm_noun(lookup_mapping.crm_entity))}"[:100],
             )
         return record
 
@@ -340,7 +356,7 @@ def erp_values(ctx: RunContext, lookups: Lookups, record: models.Model) -> dict[
             if option is None:
                 raise RecordFailure(
                     f"{describe_record(option_record, capitalize=True)} has no coupled value of the Dynamics 365 "
-                    f"option set {ctx.mapping.crm_entity}.{field_mapping.crm_attribute}.",
+                    f"choice {ctx.attribute_label(field_mapping.crm_attribute)}.",
                     details="Couple it through its option mapping (payment terms, shipment methods, shipping agents).",
                     parent=option_record,
                 )
@@ -615,8 +631,8 @@ def apply_to_erp(
             system_id = reverse.get(int(Decimal(value)))
             if system_id is None:
                 raise RecordFailure(
-                    f"The value {value} of the Dynamics 365 option set {ctx.mapping.crm_entity}."
-                    f"{field_mapping.crm_attribute} is not coupled to a {related_model(field)._meta.verbose_name}.",
+                    f"The value {value} of the Dynamics 365 choice {ctx.attribute_label(field_mapping.crm_attribute)} "
+                    f"is not coupled to a {related_model(field)._meta.verbose_name}.",
                     details="Couple the option value through its option mapping.",
                 )
             setattr(record, name, related_model(field)._default_manager.get(system_id=system_id))

@@ -118,7 +118,7 @@ def test_invalid_crm_data_is_a_failed_record_then_skipped_then_retried(connected
     first = support.run("CUSTOMER", "from_crm")
     assert first.failed == 1, support.errors(first)
     assert SyncJobError.objects.get(job=first).message == (
-        "The ERP refused the values from Dynamics 365: email: Enter a valid email address."
+        "The ERP refused the values from Dynamics 365: E-mail: Enter a valid email address."
     )
     assert not support.coupling_of(synced_customer).skipped
 

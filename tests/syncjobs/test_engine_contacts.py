@@ -9,6 +9,7 @@ when that account is not coupled (CRMSynchHelper.SetContactParentCompany, "CRM S
 import datetime
 
 import pytest
+from django.urls import reverse
 
 from dataverse import F
 from erp.models import Contact, Customer, NoSeries
@@ -69,8 +70,9 @@ def test_a_person_whose_customer_is_not_coupled_fails_naming_it_and_where_to_cou
     error = SyncJobError.objects.get(job=job)
     assert error.message == f"Customer {customer} must be coupled to a Dynamics 365 account."
     assert error.erp_system_id == person.system_id
-    assert customer.get_absolute_url() in error.details
-    assert "mapping CUSTOMER" in error.details
+    assert "refers to it as its Company › Customer. Couple it first (Customers ↔ Accounts)." in error.details
+    couple_page = reverse("coupling:record", args=[support.mapping("CUSTOMER").pk, customer.system_id])
+    assert error.fix_url == couple_page
     assert support.coupling_of(person) is None
     assert contacts_named(connected, "Unparented") == []
 
@@ -144,11 +146,16 @@ def test_a_new_dynamics_contact_of_an_uncoupled_account_fails_and_nothing_is_cre
     assert job.status == SyncJob.Status.ERROR
     error = SyncJobError.objects.get(job=job)
     assert error.message == (
-        f"The Dynamics 365 account {account_id} (parentcustomerid) is not coupled to a customer: "
+        f"The Dynamics 365 account set as Company Name (id {account_id}) is not coupled to a customer: "
         "the contact cannot be created without its company."
     )
     assert str(error.crm_id) == contact_id
-    assert "mapping CUSTOMER" in error.details
+    assert "(Customers ↔ Accounts)" in error.details
+    customers = support.mapping("CUSTOMER")
+    assert (error.fix_url, error.fix_label) == (
+        reverse("coupling:uncoupled", args=[customers.pk]),
+        "Couple Dynamics 365 accounts",
+    )
     assert not Contact.objects.filter(last_name="Lonelyparent").exists()
 
 

@@ -136,7 +136,7 @@ def test_an_account_named_only_spaces_is_refused_by_the_erp_and_keeps_its_name_i
 
     assert not Customer.objects.filter(name__regex=r"^\s*$").exists()
     errors = list(job.errors.filter(crm_id=account_id).values_list("message", flat=True))
-    assert errors == ["The ERP refused the values from Dynamics 365: name: Must not be blank (spaces only)."]
+    assert errors == ["The ERP refused the values from Dynamics 365: Name: Must not be blank (spaces only)."]
     assert support.crm_row(connected, "accounts", account_id, ["name"])["name"] == "   "
 
 
@@ -153,3 +153,21 @@ def test_the_jobs_page_lists_its_warnings_with_the_record_and_the_field(connecte
     customer = Customer.objects.get(name="Long Values Ltd")
     assert f'<a href="{customer.get_absolute_url()}">customer {customer}</a>' in html
     assert "has 250 characters and was shortened to the ERP&#x27;s 100" in html
+
+
+def test_an_e_mail_address_the_erp_refuses_once_shortened_says_to_correct_it_in_dynamics_365(connected):
+    """Shortened to the ERP's 80 characters, a longer address is no longer one: the error says so, and where the
+    full value is to be corrected (the ERP would only hold the shortened copy)."""
+    support.couple_local_currency(connected)
+    factories.NoSeriesFactory(code="CUST", prefix="C")
+    address = f"{'dana.whitfield-longname' * 3}@sales-department.example.com"  # 98 characters
+    account_id = create_account(connected, "Long Mail Ltd", emailaddress1=address)
+
+    job = support.run("CUSTOMER", "both", full=True)
+
+    [message] = job.errors.filter(crm_id=account_id).values_list("message", flat=True)
+    assert message.startswith("The ERP refused the values from Dynamics 365: E-mail: Enter a valid email address.")
+    assert message.endswith(
+        f"The e-mail from Dynamics 365 has {len(address)} characters, more than the ERP's 80: "
+        "correct it in Dynamics 365."
+    )

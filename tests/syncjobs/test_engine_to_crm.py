@@ -4,6 +4,7 @@ import datetime
 from decimal import Decimal
 
 import pytest
+from django.urls import reverse
 
 from coupling.models import Coupling, OptionCoupling
 from dataverse import F
@@ -47,7 +48,11 @@ def test_parent_not_coupled_fails_the_record_naming_the_parent(connected):
     error = SyncJobError.objects.get(job=job)
     assert error.message == "Salesperson HR Helen Ray must be coupled to a Dynamics 365 user."
     assert error.erp_system_id == customer.system_id
-    assert salesperson.get_absolute_url() in error.details
+    assert (
+        error.details == f"Customer {customer} refers to it as its Salesperson. Couple it first (Salespeople ← Users)."
+    )
+    couple_page = reverse("coupling:record", args=[support.mapping("SALESPEOPLE").pk, salesperson.system_id])
+    assert (error.fix_url, error.fix_label) == (couple_page, "Couple salesperson HR Helen Ray")
     assert support.coupling_of(customer) is None
     assert not support.crm_rows(connected, "accounts", select=["name"], filter=F.eq("name", "Engine Orphan"))
 
