@@ -72,7 +72,7 @@ class RecordRowsTable(ObjectTable):
         # The row's id only where nothing else names it (a row that no ERP record is coupled with).
         return format_html(
             '<a href="{}" target="_blank" rel="noopener">Open in Dynamics 365 '
-            '<i class="bi bi-box-arrow-up-right"></i></a>'
+            '<i aria-hidden="true" class="bi bi-box-arrow-up-right"></i></a>'
             '<div class="small text-body-secondary">{}</div>',
             url,
             noun if record.erp_label else f"{noun} {record.crm_id}",
@@ -125,7 +125,7 @@ class ErrorTable(RecordRowsTable):
         return format_html(
             '<button type="submit" form="restore-one-form" name="pk" value="{}" class="btn btn-sm btn-outline-primary '
             'text-nowrap" aria-label="Restore deleted counterpart: {}" data-restore="{}">'
-            '<i class="bi bi-arrow-counterclockwise"></i> Restore</button>'
+            '<i aria-hidden="true" class="bi bi-arrow-counterclockwise"></i> Restore</button>'
             '<div class="small text-body-secondary">{}</div>',
             record.pk,
             plan.description,

@@ -100,7 +100,8 @@ class MappingTable(ObjectTable):
         return format_html(
             '<button type="submit" class="btn btn-sm btn-link p-0 text-nowrap" formaction="{}" '
             'name="back" value="{}" data-run-now="{}" title="An incremental job for {}: the records changed on '
-            'either side since its last run"><i class="bi bi-play-circle"></i> Synchronize modified records</button>',
+            'either side since its last run"><i aria-hidden="true" class="bi bi-play-circle"></i> '
+            "Synchronize modified records</button>",
             reverse("syncjobs:mapping_synchronize", args=[record.pk]),
             self.request.get_full_path(),
             record.name,
@@ -148,7 +149,11 @@ class FieldMappingTable(tables.Table):
 
     def render_edit(self, record):
         url = reverse("syncjobs:field_mapping_edit", args=[record.table_mapping_id, record.pk])
-        return format_html('<a href="{}" aria-label="Edit {}"><i class="bi bi-pencil"></i> Edit</a>', url, record.name)
+        return format_html(
+            '<a href="{}" aria-label="Edit {}"><i aria-hidden="true" class="bi bi-pencil"></i> Edit</a>',
+            url,
+            record.name,
+        )
 
 
 class RecordTemplateTable(tables.Table):
@@ -173,8 +178,9 @@ class RecordTemplateTable(tables.Table):
         edit = reverse("syncjobs:record_template_edit", args=[record.mapping_id, record.pk])
         delete = reverse("syncjobs:record_template_delete", args=[record.mapping_id, record.pk])
         return format_html(
-            '<a href="{}" aria-label="Edit {}"><i class="bi bi-pencil"></i> Edit</a> '
-            '<a class="ms-2 text-danger" href="{}" aria-label="Delete {}"><i class="bi bi-trash"></i> Delete</a>',
+            '<a href="{}" aria-label="Edit {}"><i aria-hidden="true" class="bi bi-pencil"></i> Edit</a> '
+            '<a class="ms-2 text-danger" href="{}" aria-label="Delete {}">'
+            '<i aria-hidden="true" class="bi bi-trash"></i> Delete</a>',
             edit,
             record.code,
             delete,
