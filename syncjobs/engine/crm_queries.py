@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 import dataverse
 from coupling.models import Coupling
@@ -22,8 +23,8 @@ CRM_READ_PAGE_SIZE = 200
 
 def crm_record_url(*, server_url: str, crm_entity: str, crm_id: uuid.UUID | str) -> str:
     """The Dynamics 365 web client's address of a row ("Open in Dynamics 365")."""
-    base = server_url.rstrip("/")
-    return f"{base}/main.aspx?etn={crm_entity}&id={crm_id}&pagetype=entityrecord"
+    query = urlencode({"etn": crm_entity, "id": str(crm_id), "pagetype": "entityrecord"})
+    return f"{server_url.rstrip('/')}/main.aspx?{query}"
 
 
 def crm_mapping_filter(mapping: IntegrationTableMapping) -> dataverse.Filter | None:

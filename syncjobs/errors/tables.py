@@ -1,26 +1,17 @@
 """Tables of rows about one record each, the errors and the warnings (on the errors page and a job's page)."""
 
-from urllib.parse import urlencode
-
 import django_tables2 as tables
 from django.contrib.contenttypes.models import ContentType
 from django.utils.html import format_html
 
 from nav_crm.ui.permissions import may_open, may_view
 from nav_crm.ui.tables import ObjectTable
+from syncjobs.engine import crm_queries
 from syncjobs.engine.context import CRM_ENTITY_NOUNS
 from syncjobs.models import (
     SyncJobError,
     SyncJobWarning,
 )
-
-
-def crm_row_url(*, server_url: str, crm_entity: str, crm_id) -> str | None:
-    """The row in the Dynamics 365 web client (the real client's URL form)."""
-    if not (server_url and crm_entity and crm_id):
-        return None
-    query = urlencode({"etn": crm_entity, "id": str(crm_id), "pagetype": "entityrecord"})
-    return f"{server_url.rstrip('/')}/main.aspx?{query}"
 
 
 class RecordRowsTable(ObjectTable):
@@ -65,7 +56,13 @@ class RecordRowsTable(ObjectTable):
         return format_html('<a href="{}">{}</a>', url, label) if url else label
 
     def render_crm_row(self, record):
-        url = crm_row_url(server_url=self.crm_server_url, crm_entity=record.crm_entity, crm_id=record.crm_id)
+        url = (
+            crm_queries.crm_record_url(
+                server_url=self.crm_server_url, crm_entity=record.crm_entity, crm_id=record.crm_id
+            )
+            if self.crm_server_url and record.crm_entity and record.crm_id
+            else None
+        )
         if url is None:
             return "—"
         noun = CRM_ENTITY_NOUNS.get(record.crm_entity, record.crm_entity)
