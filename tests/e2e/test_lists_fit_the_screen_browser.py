@@ -43,7 +43,9 @@ def busy_integration():
     call_command("erp_seed", stdout=io.StringIO())
     if not IntegrationTableMapping.objects.exists():
         mapping_reset_to_defaults()
-    CrmConnection.objects.update_or_create(pk=1, defaults={"server_url": "https://crm.example.com/"})
+    CrmConnection.objects.update_or_create(
+        pk=CrmConnection.SINGLETON_PK, defaults={"server_url": "https://crm.example.com/"}
+    )
     customer_mapping = IntegrationTableMapping.objects.get(name="CUSTOMER")
     now = timezone.now()
     job = SyncJob.objects.create(

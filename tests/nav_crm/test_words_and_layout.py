@@ -80,7 +80,7 @@ def couple(record, crm_id: uuid.UUID, **fields) -> Coupling:
 @pytest.fixture
 def crm_server():
     """A saved connection: the pages link rows in Dynamics 365 (nothing here asks it anything)."""
-    return CrmConnection.objects.create(server_url="https://crm.example.com/")
+    return CrmConnection.objects.create(pk=CrmConnection.SINGLETON_PK, server_url="https://crm.example.com/")
 
 
 # --- Words ---------------------------------------------------------------------------------------------------
@@ -129,7 +129,7 @@ def test_the_field_mappings_name_dynamics_attributes_as_dynamics_shows_them(conn
 
 
 def test_without_dynamics_to_ask_the_field_mappings_show_the_attributes_logical_names():
-    CrmConnection.objects.create(server_url="https://127.0.0.1:9/")  # nothing answers there
+    CrmConnection.objects.create(pk=CrmConnection.SINGLETON_PK, server_url="https://127.0.0.1:9/")  # nothing answers
     page = client_for(groups=("Sync administrators",)).get(mapping("CURRENCY").get_absolute_url()).content.decode()
     assert ">isocurrencycode<" in page
 

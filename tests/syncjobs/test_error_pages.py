@@ -51,7 +51,7 @@ def test_the_errors_page_url():
 
 
 def test_an_error_links_the_erp_record_and_the_crm_row_in_the_dynamics_web_client(admin_client):
-    CrmConnection.objects.create(server_url="https://contoso.crm4.dynamics.com")
+    CrmConnection.objects.create(pk=CrmConnection.SINGLETON_PK, server_url="https://contoso.crm4.dynamics.com")
     customer = CustomerFactory()
     coupling = couple(customer)
     error = fail(customer, crm_id=coupling.crm_id, details="HTTP 400\n{'error': 'x'}")
