@@ -22,6 +22,7 @@ from django.db import models
 import dataverse
 from coupling.models import Coupling
 from erp.models import SyncedModel
+from syncjobs.connection.clients import CrmClient
 from syncjobs.models import Direction, IntegrationFieldMapping, IntegrationTableMapping, SyncJob
 from syncjobs.runs.report import JobCannotRun, Report
 
@@ -276,3 +277,6 @@ class RunContext:
             **increments,
         )
         self.requests_reported = requests_now
+        if isinstance(self.client, CrmClient):
+            # The 429s met so far show on the home page while a long job runs, not only once it ends.
+            self.client.keep_throttling()

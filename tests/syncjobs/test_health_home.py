@@ -15,6 +15,7 @@ import dataverse
 from coupling.models import Coupling
 from erp.models import Customer
 from syncjobs.connection import clients
+from syncjobs.engine.context import RunContext
 from syncjobs.models import CrmThrottling, FullSyncLine, FullSyncRun, IntegrationTableMapping, SyncJob
 from syncjobs.runs import health, jobs
 from tests.factories import CustomerFactory, UserFactory
@@ -129,6 +130,34 @@ def test_the_home_page_shows_the_throttling_dynamics_365_answered_with(follower,
     last_at = timezone.localtime(CrmThrottling.objects.get().last_at).strftime("%Y-%m-%d %H:%M")
     waited = re.fullmatch(rf"2 times in the last 24 hours, last at {last_at} \(asked to wait (\d+) s\)", shown)
     assert waited and 1 <= int(waited.group(1)) <= 30, shown
+
+
+def test_a_running_job_keeps_the_throttling_it_met_at_each_page_not_only_when_it_ends(crm_sandbox_with):
+    save_connection(crm_sandbox_with(throttle="2/30"))
+    mapping = IntegrationTableMapping.objects.get(name="CUSTOMER")
+    job = jobs.job_claim(job_id=jobs.job_create(mapping=mapping, direction="to_crm", enqueue=False).pk)
+    with clients.crm_client(max_retries=0) as client:
+        ctx = RunContext(
+            job=job,
+            mapping=mapping,
+            client=client,
+            started_at=timezone.now(),
+            attributes={},
+            change_tracking=False,
+            report=jobs.JobReport(job),
+        )
+        refused = 0
+        for _ in range(4):  # two answered within the limit, then two refused (given up on at once)
+            try:
+                client.whoami()
+            except dataverse.Throttled:
+                refused += 1
+        assert refused == 2
+
+        ctx.flush()  # a page's counters handed to the job
+
+        assert CrmThrottling.objects.get().answers == 2  # while the client is still open
+    assert CrmThrottling.objects.get().answers == 2  # closing does not count them twice
 
 
 def test_throttling_older_than_24_hours_is_left_out_and_the_token_is_that_of_the_last_test(follower, crm_sandbox):
