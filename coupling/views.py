@@ -32,7 +32,7 @@ from syncjobs.connection.selectors import connection_page_url
 from syncjobs.engine import crm_queries, preview
 from syncjobs.engine.context import crm_noun
 from syncjobs.engine.matching import match_fields
-from syncjobs.mappings.selectors import mapping_or_404, record_mapping, record_or_404
+from syncjobs.mappings.selectors import crm_attribute_labels, mapping_or_404, record_mapping, record_or_404
 from syncjobs.models import Direction, IntegrationTableMapping, SyncJob
 
 PER_PAGE = 25
@@ -196,6 +196,8 @@ class MatchCouplingView(PermissionRequiredMixin, View):
     template_name = "coupling/match.html"
 
     def rows(self, mapping: IntegrationTableMapping, data=None) -> list[dict]:
+        # The attributes by the names Dynamics 365 shows (its logical names when it cannot be asked now).
+        labels = crm_attribute_labels(mapping=mapping)
         rows = []
         for field in match_fields(mapping=mapping):
             prefix = f"f{field.pk}"
@@ -210,7 +212,15 @@ class MatchCouplingView(PermissionRequiredMixin, View):
                     str(field.match_priority),
                 )
             rows.append(
-                {"field": field, "prefix": prefix, "use": use, "case": case, "priority": priority_text, "error": ""}
+                {
+                    "field": field,
+                    "crm_label": labels.get(field.crm_attribute, field.crm_attribute),
+                    "prefix": prefix,
+                    "use": use,
+                    "case": case,
+                    "priority": priority_text,
+                    "error": "",
+                }
             )
         return rows
 

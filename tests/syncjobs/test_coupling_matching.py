@@ -147,6 +147,8 @@ def test_the_criteria_page_saves_the_criteria_and_starts_the_job(connected):
     client = cs.client_with(*cs.EVERYTHING)
     page = client.post(CUSTOMERS, {"action": "crm_match", "pk": [customer.pk]})
     assert page.status_code == 200 and str(customer.system_id) in page.content.decode()
+    # The attributes by the names Dynamics 365 shows, not their logical names (issue 13 §6).
+    assert "<td>Address 1: City</td>" in page.content.decode() and "<td>address1_city</td>" not in page.content.decode()
 
     name, city = field(mapping, "name"), field(mapping, "address1_city")
     url = reverse("coupling:match", args=[mapping.pk])
