@@ -16,11 +16,28 @@ from syncjobs.connection import selectors as connection_selectors
 from syncjobs.connection.clients import CRM_ERRORS, crm_problem
 from syncjobs.errors import filters, restore, selectors, tables
 from syncjobs.errors import services as error_services
-from syncjobs.models import (
-    SyncJobError,
-)
+from syncjobs.models import SyncJob, SyncJobError
+from syncjobs.runs.run_now_views import jobs_progress_url
 
-# --- Synchronization log and errors ---------------------------------------------------------------------
+# --- The actions ----------------------------------------------------------------------------------------
+
+
+def _jobs_started(request: HttpRequest, jobs: list[SyncJob], *, one: str, several: str) -> None:
+    """Says which jobs an action started and links their live progress: they run in the background, so a fixed
+    row leaves this page once its job has finished, not on the page the action answers with."""
+    if not jobs:
+        return
+    links = format_html_join(", ", '<a href="{}">#{}</a>', ((job.get_absolute_url(), job.pk) for job in jobs))
+    messages.info(
+        request,
+        format_html(
+            '{} {} {}. <a href="{}">Follow their progress</a>: the rows they fix leave this page once they finish.',
+            "Job" if len(jobs) == 1 else "Jobs",
+            links,
+            one if len(jobs) == 1 else several,
+            jobs_progress_url(jobs),
+        ),
+    )
 
 
 def _retry(*, request: HttpRequest, queryset) -> BulkResult:
@@ -28,11 +45,7 @@ def _retry(*, request: HttpRequest, queryset) -> BulkResult:
     queryset = SyncJobError.objects.filter(pk__in=[error.pk for error in chosen])
     created, refused = error_services.job_errors_retry(errors=queryset, user=request.user)
     refused_pks = {error.pk for error, _ in refused}
-    for job in created:
-        messages.info(
-            request,
-            format_html('Job <a href="{}">#{}</a> synchronizes the records again.', job.get_absolute_url(), job.pk),
-        )
+    _jobs_started(request, created, one="synchronizes the records again", several="synchronize the records again")
     return BulkResult(done=[error for error in chosen if error.pk not in refused_pks], failed=refused)
 
 
@@ -42,11 +55,7 @@ def _restore(*, request: HttpRequest, queryset) -> BulkResult:
     except CRM_ERRORS as error:
         messages.error(request, f"Nothing was restored: {crm_problem(error)}")
         return BulkResult()
-    for job in outcome.jobs:
-        messages.info(
-            request,
-            format_html('Job <a href="{}">#{}</a> recreates the deleted records.', job.get_absolute_url(), job.pk),
-        )
+    _jobs_started(request, outcome.jobs, one="recreates the deleted records", several="recreate the deleted records")
     if outcome.referring:
         messages.info(
             request,
@@ -62,11 +71,12 @@ def _couple_and_retry(*, request: HttpRequest, queryset) -> BulkResult:
     created, refused = error_services.job_errors_couple_parents_and_retry(
         errors=SyncJobError.objects.filter(pk__in=[error.pk for error in chosen]), user=request.user
     )
-    if created:
-        links = format_html_join(", ", '<a href="{}">#{}</a>', ((job.get_absolute_url(), job.pk) for job in created))
-        messages.info(
-            request, format_html("Jobs {} couple the records they refer to, then synchronize them again.", links)
-        )
+    _jobs_started(
+        request,
+        created,
+        one="couples the records they refer to, then synchronizes them again",
+        several="couple the records they refer to, then synchronize them again",
+    )
     refused_pks = {error.pk for error, _ in refused}
     return BulkResult(done=[error for error in chosen if error.pk not in refused_pks], failed=refused)
 

@@ -111,7 +111,9 @@ def test_retry_clears_the_skipped_mark_and_starts_a_job_for_those_records(
     for coupling, still_skipped in zip(couplings, (False, False, True), strict=True):
         coupling.refresh_from_db()
         assert (coupling.skipped, coupling.consecutive_failures == 0) == (still_skipped, not still_skipped)
-    assert f"#{retry.pk}" in response.content.decode()
+    assert f"#{retry.pk}</a> synchronizes the records again." in response.content.decode()
+    # The retry runs in the background: the message links its live progress (the fixed rows leave after it).
+    assert f'<a href="/sync/log/progress/?jobs={retry.pk}">Follow their progress</a>' in response.content.decode()
 
 
 def test_retry_all_covers_every_error_of_the_filtered_set(admin_client):
