@@ -133,6 +133,10 @@ class RunContext:
     warned_records: set[tuple[uuid.UUID, str]] = field(default_factory=set)
     # A pass over chosen records inside a job that is not (the follow-up above).
     follow_up_erp_ids: list[str] | None = None
+    # A dry run only (engine.preview): the couplings the mappings previewed before this one would make, as lookup
+    # mapping pk → ERP system id → CRM id, which its lookups take as made (a full synchronization couples the
+    # customers before the contacts that refer to them).
+    planned_couplings: dict[int, dict[uuid.UUID, uuid.UUID]] = field(default_factory=dict)
     # Which template each ERP record created from a row takes (engine.templates.choice_for), made once per run.
     template_choice: TemplateChoice | None = None
 

@@ -140,6 +140,9 @@ class MappingPreview:
     problem: str = ""
     notes: list[str] = field(default_factory=list)
     outcomes: dict[str, Outcome] = field(init=False)
+    # ERP system id → CRM id of every coupling the run would make (coupled by match, or a row it would create):
+    # the mappings previewed after this one take them as made.
+    planned_couplings: dict[uuid.UUID, uuid.UUID] = field(default_factory=dict)
 
     def __post_init__(self):
         self.outcomes = {name: Outcome(limit=self.sample_size) for name in (*COUNTS, *EXTRA_COUNTS)}
@@ -207,14 +210,23 @@ def full_sync_preview(
 ) -> list[MappingPreview]:
     """A preview per line of a full synchronization (runs.full_sync.full_sync_review's lines, in their order).
 
-    Each mapping is previewed as the data stands now: a mapping that depends on another one is previewed before
-    that one's run couples or creates anything. ``client`` is a dataverse.Client; its errors propagate."""
-    return [
-        mapping_preview(
-            client=client, mapping=line.mapping, mode=line.recommendation, problem=line.problem, sample_size=sample_size
+    The lines are previewed in their order, each taking as made what the lines before it would couple or create
+    (the customers a contact refers to, coupled by the CUSTOMER line first). ``client`` is a dataverse.Client;
+    its errors propagate."""
+    planned: dict[int, dict[uuid.UUID, uuid.UUID]] = {}
+    previews = []
+    for line in lines:
+        found = mapping_preview(
+            client=client,
+            mapping=line.mapping,
+            mode=line.recommendation,
+            problem=line.problem,
+            sample_size=sample_size,
+            planned_couplings=planned,
         )
-        for line in lines
-    ]
+        planned[line.mapping.pk] = found.planned_couplings
+        previews.append(found)
+    return previews
 
 
 def mapping_preview(
@@ -228,6 +240,7 @@ def mapping_preview(
     sync_after_bulk_coupling: bool | None = None,
     problem: str = "",
     sample_size: int = DEFAULT_SAMPLE_SIZE,
+    planned_couplings: dict[int, dict[uuid.UUID, uuid.UUID]] | None = None,
 ) -> MappingPreview:
     """What running ``mapping`` in ``mode`` would do, written nowhere.
 
@@ -236,7 +249,8 @@ def mapping_preview(
     NONE or SKIP (nothing), or MATCH (the coupling dialog: match-based coupling of ``erp_system_ids``, or of every
     uncoupled record, then the job it starts). ``match_criteria`` (field mapping id → match on, case-sensitive,
     priority) and the two options stand for the dialog's choices, not saved yet. ``problem``: why the line would
-    not run (the review's); nothing is previewed then."""
+    not run (the review's); nothing is previewed then. ``planned_couplings``: what the mappings previewed before
+    this one would couple (mapping pk → ERP system id → CRM id), taken as made."""
     mapping = copy.copy(mapping)
     if create_new_if_no_match is not None:
         mapping.create_new_if_no_match = create_new_if_no_match
@@ -249,7 +263,7 @@ def mapping_preview(
         preview.notes.append("Option values are synchronized in full; they are not previewed record by record.")
         return preview
     attributes, change_tracking = crm_entity_metadata(client, mapping.crm_entity)
-    dry_run = _DryRun(client, mapping, attributes, change_tracking, preview)
+    dry_run = _DryRun(client, mapping, attributes, change_tracking, preview, planned_couplings or {})
     try:
         if mode == Recommendation.FULL:
             dry_run.synchronize(direction=mapping.job_direction, full=True)
@@ -263,6 +277,7 @@ def mapping_preview(
             raise ValueError(f"Unknown preview mode {mode!r}")
     except JobCannotRun as cannot:
         preview.problem = str(cannot)
+    preview.planned_couplings.update({erp_id: coupling.crm_id for erp_id, coupling in dry_run.planned.items()})
     return preview
 
 
@@ -272,8 +287,9 @@ def mapping_preview(
 class _DryRun:
     """One mapping's run, step by step, keeping in memory what its jobs would write."""
 
-    def __init__(self, client, mapping, attributes, change_tracking, preview: MappingPreview):
+    def __init__(self, client, mapping, attributes, change_tracking, preview: MappingPreview, earlier: dict):
         self.client = client
+        self.earlier = earlier  # what the mappings previewed before this one would couple
         self.mapping = mapping
         self.attributes = attributes
         self.change_tracking = change_tracking
@@ -303,6 +319,7 @@ class _DryRun:
             started_at=timezone.now(),
             attributes=self.attributes,
             change_tracking=self.change_tracking,
+            planned_couplings=self.earlier,
         )
 
     # --- Match-based coupling (matching.run_coupling) ------------------------------------------------------
@@ -518,6 +535,8 @@ class _SyncPass:
                 self.failed(record, failure.message)
                 continue
             self.outcomes["create_in_crm"].add(lambda r=record: Sample(describe_record(r, capitalize=True)))
+            # The row it would create (under an id chosen before sending): records previewed later refer to it.
+            self.dry_run.preview.planned_couplings.setdefault(record.system_id, uuid.uuid4())
 
     # --- One coupled record (records.merge_record) ----------------------------------------------------------
 

@@ -137,6 +137,8 @@ class Lookups:
         self.options: dict[str, dict] = {}
         self.base_units: dict[str, str | None] = {}
         self._local_currency: tuple[str | None, RecordFailure | None] | None = None
+        for mapping_pk, pairs in ctx.planned_couplings.items():  # a dry run's: what earlier mappings would couple
+            self.crm_ids[mapping_pk].update(pairs)
 
     def _lookup_fields(self) -> list[IntegrationFieldMapping]:
         return [f for f in self.ctx.fields if f.transform in (Transform.LOOKUP, Transform.SCHEDULE_BASE_UNIT)]
@@ -169,6 +171,8 @@ class Lookups:
                 crm_entity=lookup_mapping.crm_entity, crm_id__in=wanted, state=Coupling.State.COUPLED
             ).values_list("crm_id", "erp_system_id")
             by_system_id = {erp_id: crm_id for crm_id, erp_id in couplings}
+            planned = self.ctx.planned_couplings.get(lookup_mapping.pk, {})
+            by_system_id.update({erp_id: crm_id for erp_id, crm_id in planned.items() if crm_id in wanted})
             model = mapping_model(lookup_mapping)
             for record in model._default_manager.filter(system_id__in=list(by_system_id)):
                 known[by_system_id[record.system_id]] = record

@@ -471,3 +471,34 @@ def test_the_match_dialog_previews_with_the_criteria_on_it_before_the_coupling_r
     response = dialog.post(url, {**chosen, **by_name})  # Start coupling, as before
     job = SyncJob.objects.get(kind=SyncJob.Kind.COUPLING)
     assert response.status_code == 302 and response["Location"] == job.get_absolute_url()
+
+
+def test_at_go_live_a_line_is_previewed_with_what_the_lines_before_it_would_couple(connected):
+    """Nothing coupled yet: the CUSTOMER line couples one customer by match and creates the other's account, then
+    the CONTACT line creates their contacts, which refer to those accounts. Previewed line by line as the data
+    stands now, the contacts would all fail for their uncoupled customers; each line takes as made what the lines
+    before it would couple, and every line's preview equals what its jobs then do."""
+    enable_only("CUSTOMER", "CONTACT")
+    support.couple_local_currency(connected)
+    support.mapping("CUSTOMER", crm_filter=f"{CUSTOMER_FILTER} and startswith(name,'Golive')")
+    support.mapping("CONTACT", crm_filter="statecode eq 0 and startswith(lastname,'Golive')")
+    new_co = factories.CustomerFactory(name="Golive New Co")
+    matched_co = factories.CustomerFactory(name="Golive Matched Co")
+    cs.create_account(connected, "Golive Matched Co")
+    for customer in (new_co, matched_co):
+        factories.ContactFactory(last_name="Golive", company=factories.CompanyContactFactory(customer=customer))
+    lines = review_lines()
+    assert [line.mapping.name for line in lines] == ["CUSTOMER", "CONTACT"]
+
+    with clients.crm_client() as client:
+        previews = {
+            found.mapping.name: found.counts() for found in preview.full_sync_preview(client=client, lines=lines)
+        }
+
+    assert (previews["CUSTOMER"]["couple"], previews["CUSTOMER"]["create_in_crm"]) == (1, 1)
+    assert previews["CONTACT"]["failed"] == 0 and previews["CONTACT"]["create_in_crm"] >= 2, previews["CONTACT"]
+    run = full_sync.full_sync_run(run_id=full_sync.full_sync_start(enqueue=False).pk)
+    assert run.status == FullSyncRun.Status.FINISHED, run.message
+    for line in run.lines.select_related("coupling_job", "sync_job"):
+        done = preview.job_counts(jobs=[job for job in (line.coupling_job, line.sync_job) if job is not None])
+        assert done == {key: previews[line.mapping_name][key] for key in done}, line.mapping_name
