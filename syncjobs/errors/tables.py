@@ -17,8 +17,13 @@ from syncjobs.models import (
 class RecordRowsTable(ObjectTable):
     """Rows about one record each (errors, warnings): the ERP record and the Dynamics 365 row, linked."""
 
-    erp_record = tables.Column("ERP record", accessor="erp_label", empty_values=(), order_by=("erp_label",))
-    crm_row = tables.Column("Dynamics 365", accessor="crm_id", empty_values=(), orderable=False)
+    # Record names and ids wrap anywhere (an id is one long word), so that the list fits the screen.
+    erp_record = tables.Column(
+        "ERP record", accessor="erp_label", empty_values=(), order_by=("erp_label",), attrs={"td": {"class": "wrap"}}
+    )
+    crm_row = tables.Column(
+        "Dynamics 365", accessor="crm_id", empty_values=(), orderable=False, attrs={"td": {"class": "wrap"}}
+    )
 
     def __init__(self, *args, crm_server_url: str = "", **kwargs):
         super().__init__(*args, **kwargs)
@@ -105,6 +110,10 @@ class ErrorTable(RecordRowsTable):
         )
         empty_text = "No synchronization errors."
         attrs = {"class": f"{ObjectTable.Meta.attrs['class']} error-table"}
+
+    # What fits 1,366 px with real rows: when the latest error happened is in the Columns dialog ("Failing since"
+    # and "Times" say how long it has failed).
+    default_columns = ("since", "times", "job", "mapping", "erp_record", "crm_row", "message", "skipped", "restore")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
