@@ -20,12 +20,13 @@ from django.db import models, transaction
 from django.db.models import Exists, OuterRef
 
 import dataverse
+from coupling import selectors as coupling_selectors
 from coupling import services as coupling_services
 from coupling.models import Coupling
 from erp import services as erp_services
 from erp.models import SyncedModel
 from syncjobs.engine import creation, outcomes, values
-from syncjobs.engine.context import EXPIRED_TOKEN_CODE, RunContext
+from syncjobs.engine.context import EXPIRED_TOKEN_CODE, RunContext, crm_noun
 from syncjobs.engine.values import RecordFailure
 from syncjobs.models import Direction, IntegrationTableMapping
 
@@ -87,15 +88,15 @@ def crm_row_missing(ctx: RunContext, record: SyncedModel | None, coupling: Coupl
         else:
             outcomes.record_failure(
                 ctx,
-                message=f"The {label} is coupled to a deleted Dynamics 365 {ctx.mapping.crm_entity} "
-                f"({coupling.crm_id}). Restore it, delete the {record._meta.verbose_name} or remove the coupling.",
+                message=f"The {label} is coupled to a deleted {_row_words(ctx, coupling)}. Restore it, delete the "
+                f"{record._meta.verbose_name} or remove the coupling.",
                 record=record,
                 coupling=coupling,
             )
     except ValidationError as error:
         outcomes.record_failure(
             ctx,
-            message=f"The Dynamics 365 {ctx.mapping.crm_entity} coupled to the {label} was deleted, "
+            message=f"The {crm_noun(ctx.mapping.crm_entity)} coupled to the {label} was deleted, "
             f"and the deletion policy ({policy}) could not be applied: {' '.join(error.messages)}",
             record=record,
             coupling=coupling,
@@ -103,8 +104,7 @@ def crm_row_missing(ctx: RunContext, record: SyncedModel | None, coupling: Coupl
     except dataverse.DataverseError as error:
         outcomes.record_failure(
             ctx,
-            message=f"Restoring the deleted Dynamics 365 {ctx.mapping.crm_entity} of the {label} failed: "
-            f"{error.message}",
+            message=f"Restoring the deleted {crm_noun(ctx.mapping.crm_entity)} of the {label} failed: {error.message}",
             details=str(error),
             record=record,
             coupling=coupling,
@@ -250,6 +250,17 @@ def _keyset_pages(queryset: models.QuerySet[Coupling]) -> Iterator[list[Coupling
         yield page
 
 
+def _row_words(ctx: RunContext, coupling: Coupling) -> str:
+    """The coupled Dynamics 365 row by the name it had when last synchronized ("Dynamics 365 account “Adatum”"), or
+    by its id where the mapping does not carry its name."""
+    name = coupling_selectors.crm_row_name(ctx.mapping, coupling)
+    return (
+        f"{crm_noun(ctx.mapping.crm_entity)} “{name}”"
+        if name
+        else f"{crm_noun(ctx.mapping.crm_entity)} ({coupling.crm_id})"
+    )
+
+
 def _deleted_label(ctx: RunContext, coupling: Coupling) -> str:
     """The deleted ERP record as it was named when it went (coupling.signals), e.g. "customer C00010 Adatum";
     one deleted behind Django's back is named by its table and id."""
@@ -261,7 +272,7 @@ def erp_record_missing(ctx: RunContext, coupling: Coupling, *, row: dict | None)
     ctx.deletions_handled.add(coupling.crm_id)
     policy = ctx.mapping.deletion_policy
     entity_set = ctx.mapping.crm_entity_set
-    label = f"Dynamics 365 {ctx.mapping.crm_entity} {coupling.crm_id}"
+    label = _row_words(ctx, coupling)
     deleted = _deleted_label(ctx, coupling)
     # The error rows name the deleted record (the errors page shows it, not only its id).
     erp_label = coupling.erp_deleted_label

@@ -46,7 +46,7 @@ def test_a_full_run_finds_the_deleted_row_and_applies_the_deletion_policy(
     assert Coupling.objects.filter(erp_system_id=unit.system_id).exists() is coupled_after
     if policy == Deletion.REPORT:
         (message,) = job.errors.values_list("message", flat=True)
-        assert message.startswith(f"The unit of measure {unit} is coupled to a deleted Dynamics 365 uomschedule")
+        assert message.startswith(f"The unit of measure {unit} is coupled to a deleted Dynamics 365 unit group")
     if policy == Deletion.RESTORE:
         assert support.crm_row(connected, "uomschedules", group_id, ["name"])["name"] == "BOX"
     assert UnitOfMeasure.objects.filter(pk=unit.pk).exists()
@@ -84,7 +84,7 @@ def test_an_incremental_run_learns_the_deletion_from_change_tracking_and_applies
     assert Coupling.objects.filter(erp_system_id=unit.system_id).exists() is coupled_after
     if policy == Deletion.REPORT:
         (message,) = job.errors.values_list("message", flat=True)
-        assert message.startswith(f"The unit of measure {unit} is coupled to a deleted Dynamics 365 uomschedule")
+        assert message.startswith(f"The unit of measure {unit} is coupled to a deleted Dynamics 365 unit group")
     if policy == Deletion.RESTORE:
         assert support.crm_row(connected, "uomschedules", group_id, ["name"])["name"] == "BOX"
     assert UnitOfMeasure.objects.filter(pk=unit.pk).exists()

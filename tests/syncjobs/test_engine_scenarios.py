@@ -177,7 +177,9 @@ def test_deleted_in_the_erp_and_changed_in_dynamics_is_reported_once_per_job(con
     # The CRM → ERP pass meets the changed row, the deleted-records pass the coupling: one error row.
     assert job.failed == 1
     [error] = SyncJobError.objects.filter(job=job)
-    assert error.message.startswith(f"The Dynamics 365 account {coupling.crm_id} is coupled to a deleted customer")
+    assert error.message.startswith(
+        f"The Dynamics 365 account “{synced_customer.name}” is coupled to a deleted customer"
+    )
     assert len(accounts_named(connected, "Scenario Synced Inc")) == 1
 
 
