@@ -30,10 +30,12 @@ import dataverse
 from coupling import services as coupling_services
 from coupling.models import Coupling
 from erp.models import SyncedModel
+from nav_crm.records import plural
 from syncjobs.connection import clients
-from syncjobs.engine.context import RunContext, job_mapping, job_mapping_id, mapping_model
+from syncjobs.engine.context import CRM_ENTITY_NOUNS, RunContext, crm_noun, job_mapping, job_mapping_id, mapping_model
 from syncjobs.engine.crm_queries import and_filters, crm_mapping_filter, crm_primary_name
 from syncjobs.engine.values import Lookups, RecordFailure
+from syncjobs.mappings.rules import erp_field_words
 from syncjobs.models import Direction, IntegrationFieldMapping, IntegrationTableMapping, SyncJob
 from syncjobs.runs.report import JobCannotRun, Report
 
@@ -213,7 +215,7 @@ def match_page(matcher: _Matcher, page: Sequence[models.Model]) -> dict[int, Mat
                 "crm_id", flat=True
             )
         }
-        fields = " and ".join(f.erp_field for f in group)
+        fields = " and ".join(_field_words(mapping, f) for f in group)
         for record in askable:
             rows = found[record.pk]
             match = matches[record.pk]
@@ -229,18 +231,23 @@ def match_page(matcher: _Matcher, page: Sequence[models.Model]) -> dict[int, Mat
     return matches
 
 
+def _field_words(mapping: IntegrationTableMapping, field_mapping: IntegrationFieldMapping) -> str:
+    """A match field as the record's page names it, inside a sentence ("the same e-mail", "the same VAT no.")."""
+    words = erp_field_words(mapping_model(mapping), field_mapping.erp_field)
+    return words[:1].lower() + words[1:] if words[1:2] != words[1:2].upper() else words
+
+
 def unmatched_reason(matcher: _Matcher, record: models.Model, match: Match) -> str:
     """Why the record found no unique uncoupled match, in the words of the job's error row."""
-    noun = matcher.mapping.crm_entity
+    noun = crm_noun(matcher.mapping.crm_entity)
     if match.kind == NO_MATCH:
         return f"no {noun} has the same {match.fields}"
     if match.kind == TAKEN:
         return f"the {noun} with the same {match.fields} is coupled already: {matcher.describe(match.rows)}"
     if match.kind == SEVERAL:
-        return f"{len(match.rows)} {noun} rows have the same {match.fields}: {matcher.describe(match.rows)}"
-    return matcher.unresolved.get(record.pk) or (
-        f"its {' and '.join(f.erp_field for g in matcher.groups for f in g)} is empty"
-    )
+        return f"{len(match.rows)} {plural(noun)} have the same {match.fields}: {matcher.describe(match.rows)}"
+    fields = " and ".join(_field_words(matcher.mapping, f) for g in matcher.groups for f in g)
+    return matcher.unresolved.get(record.pk) or f"its {fields} is empty"
 
 
 def names_several_rows(message: str) -> bool:
@@ -248,7 +255,8 @@ def names_several_rows(message: str) -> bool:
     return bool(SEVERAL_ROWS.search(message))
 
 
-SEVERAL_ROWS = re.compile(r"\b\d+ \S+ rows have the same ")
+# unmatched_reason's words for SEVERAL: "2 Dynamics 365 accounts have the same name: …".
+SEVERAL_ROWS = re.compile(r"\b\d+ Dynamics 365 [\w ]+? have the same ")
 
 
 def uncoupled_records(job: SyncJob) -> models.QuerySet[SyncedModel]:
@@ -312,7 +320,8 @@ def couple_by_match(*, job: SyncJob, report: Report) -> tuple[list[str], list[st
                         report.record_warning(
                             record=record,
                             field=match.fields,
-                            message=f"Created as a new {noun} in Dynamics 365, not coupled: {reason}.",
+                            message=f"Created as a new {CRM_ENTITY_NOUNS.get(noun, noun)} in Dynamics 365, not "
+                            f"coupled: {reason}.",
                             mapping=mapping,
                             crm_entity=noun,
                         )
@@ -321,7 +330,7 @@ def couple_by_match(*, job: SyncJob, report: Report) -> tuple[list[str], list[st
                     mapping=mapping,
                     record=record,
                     crm_entity=noun,
-                    message=f"No unique uncoupled matching {noun} was found: {reason}.",
+                    message=f"No unique uncoupled matching {crm_noun(noun)} was found: {reason}.",
                 )
             done += len(page)
             report.progress(done=done, coupled=coupled_now, http_requests=client.stats.total - requests_reported)

@@ -72,7 +72,9 @@ def test_several_matches_fail_the_record_naming_the_candidates(connected):
     job = run_matching(mapping, [customer], criteria=by_name(mapping))
     assert job.status == SyncJob.Status.ERROR and job.coupled == 0
     error = SyncJobError.objects.get(job=job)
-    assert error.message.startswith("No unique uncoupled matching account was found: 2 account rows have the same name")
+    assert error.message.startswith(
+        "No unique uncoupled matching Dynamics 365 account was found: 2 Dynamics 365 accounts have the same name"
+    )
     assert first in error.message and second in error.message
     assert error.erp_system_id == customer.system_id
     assert support.coupling_of(customer) is None

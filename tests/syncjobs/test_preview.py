@@ -154,7 +154,9 @@ def test_the_preview_counts_what_the_full_synchronization_then_does_and_writes_n
     # The twin created new beside its two candidates is named on the coupling job's page.
     [warning] = coupling_job.warnings.all()
     assert warning.erp_system_id == mixed_customers["twin"].system_id
-    assert warning.message.startswith("Created as a new account in Dynamics 365, not coupled: 2 account rows have")
+    assert warning.message.startswith(
+        "Created as a new account in Dynamics 365, not coupled: 2 Dynamics 365 accounts have"
+    )
     # Nothing was written that the preview did not announce: the twins are three on each side now.
     twins = support.crm_rows(connected, "accounts", select=["name"], filter=support.F.eq("name", "Preview Twin Co"))
     assert len(twins) == 3 and Customer.objects.filter(name="Preview Twin Co").count() == 3
@@ -169,7 +171,10 @@ def test_the_samples_name_the_records_the_candidates_and_the_differences(connect
     assert ambiguous.record.endswith("Preview Twin Co")
     assert sorted(c.crm_id for c in ambiguous.candidates) == sorted(mixed_customers["twins"])
     assert {c.name for c in ambiguous.candidates} == {"Preview Twin Co"}
-    assert "2 account rows have the same name" in ambiguous.message and "created as a new row" in ambiguous.message
+    assert (
+        "2 Dynamics 365 accounts have the same name" in ambiguous.message
+        and "created as a new row" in ambiguous.message
+    )
 
     [coupled] = samples["couple"]
     assert coupled.record.endswith("Preview Match Me Co") and coupled.crm_id == mixed_customers["match_row"]
@@ -294,7 +299,7 @@ def test_the_match_dialog_preview_counts_what_the_coupling_job_and_its_follow_up
         "create_in_crm": 0,
     }
     messages = {s.record.split(" ", 2)[-1]: s.message for s in found.outcomes["failed"].samples}
-    assert messages["Preview Nobody Co"] == "No unique uncoupled match: no account has the same name."
+    assert messages["Preview Nobody Co"] == "No unique uncoupled match: no Dynamics 365 account has the same name."
 
     coupling_job = jobs.job_run(job_id=workflows.match_coupling_start(mapping=mapping, erp_system_ids=chosen).pk)
     follow_up = SyncJob.objects.get(kind=SyncJob.Kind.SYNCHRONIZATION)
@@ -455,7 +460,7 @@ def test_the_match_dialog_previews_with_the_criteria_on_it_before_the_coupling_r
     section = content[content.index('data-testid="preview"') :]
     assert 'data-count="couple">1<' in section and 'data-count="ambiguous">1<' in section
     assert "Candidates: Preview Dialog Pair; Preview Dialog Pair" in section
-    assert "No unique uncoupled match: 2 account rows have the same name" in section
+    assert "No unique uncoupled match: 2 Dynamics 365 accounts have the same name" in section
     assert 'data-count="update">1<' in section  # synchronized after coupling: its ERP values go out
     assert f'name="f{name.pk}-use" aria-label="Match on name" checked' in content  # the dialog keeps its choices
 
