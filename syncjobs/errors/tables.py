@@ -8,6 +8,7 @@ from nav_crm.ui.permissions import may_open, may_view
 from nav_crm.ui.tables import ObjectTable
 from syncjobs.engine import crm_queries
 from syncjobs.engine.context import CRM_ENTITY_NOUNS
+from syncjobs.errors.selectors import RestoreSide
 from syncjobs.models import (
     SyncJobError,
     SyncJobWarning,
@@ -122,6 +123,18 @@ class ErrorTable(RecordRowsTable):
 
     def render_job(self, value):
         return f"#{value.pk}"
+
+    def render_crm_row(self, record):
+        plan = self.restore_plans.get(record.pk)
+        if plan is not None and plan.side == RestoreSide.CRM_ROW:
+            # Deleted there: a link would open a page Dynamics 365 no longer has.
+            noun = CRM_ENTITY_NOUNS.get(record.crm_entity, record.crm_entity)
+            return format_html(
+                '<span class="text-body-secondary">Deleted in Dynamics 365</span>'
+                '<div class="small text-body-secondary">{}</div>',
+                noun,
+            )
+        return super().render_crm_row(record)
 
     def render_restore(self, record):
         """ "Restore deleted counterpart" on the rows it applies to: submits the page's one-row restore form."""

@@ -80,6 +80,8 @@ def test_a_deleted_crm_row_is_recreated_from_the_erp_record_under_a_new_recorded
     page = admin.get(ERRORS_URL).content.decode()
     assert 'data-restore="crm_row"' in page and 'value="restore"' in page
     assert "The Dynamics 365 account was deleted: recreate it from the customer." in page
+    # The deleted row is not linked: Dynamics 365 no longer has its page.
+    assert "Deleted in Dynamics 365" in page and f"id={old_id}" not in page
 
     before = set(SyncJob.objects.values_list("pk", flat=True))
     response = admin.post(ERRORS_URL, {"action": "restore", "pk": [error.pk]}, follow=True)
