@@ -46,6 +46,20 @@ def crm_entity_metadata(client, logical_name: str) -> tuple[dict[str, CrmAttribu
     return attributes, bool(definition.get("ChangeTrackingEnabled"))
 
 
+def reading_context(*, client, mapping: IntegrationTableMapping) -> RunContext:
+    """The engine's context for reading and deciding only (crm_verify, a record's conflict page): its job is never
+    saved, and it has no report to write to."""
+    attributes, change_tracking = crm_entity_metadata(client, mapping.crm_entity)
+    return RunContext(
+        job=SyncJob(mapping=mapping, mapping_name=mapping.name, direction=SyncJob.JobDirection.BOTH),
+        mapping=mapping,
+        client=client,
+        started_at=timezone.now(),
+        attributes=attributes,
+        change_tracking=change_tracking,
+    )
+
+
 def run_synchronization(*, job: SyncJob, report: Report) -> None:
     mapping = IntegrationTableMapping.objects.select_related("erp_model").get(pk=job_mapping_id(job))
     if mapping.is_option_mapping:

@@ -26,7 +26,6 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Count, Exists, OuterRef
 from django.db.models.functions import Lower, Trim
-from django.utils import timezone
 
 import dataverse
 from coupling.models import Coupling
@@ -34,10 +33,10 @@ from syncjobs.engine import context, to_crm, values
 from syncjobs.engine.context import READ_IDS_PER_QUERY, READ_PAGE_SIZE, RunContext
 from syncjobs.engine.crm_queries import and_filters, crm_mapping_filter, crm_primary_name
 from syncjobs.engine.records import directions
-from syncjobs.engine.run import crm_entity_metadata
+from syncjobs.engine.run import reading_context
 from syncjobs.engine.values import Lookups, RecordFailure
 from syncjobs.mappings import selectors as mapping_selectors
-from syncjobs.models import Direction, IntegrationFieldMapping, IntegrationTableMapping, SyncJob
+from syncjobs.models import Direction, IntegrationFieldMapping, IntegrationTableMapping
 
 DEFAULT_LIMIT = 50
 MISSING = object()
@@ -163,16 +162,7 @@ def mapping_verify(
 
     ``client`` is a ``dataverse.Client`` (syncjobs.connection.clients.crm_client); its errors propagate.
     """
-    attributes, change_tracking = crm_entity_metadata(client, mapping.crm_entity)
-    # The engine's context for a run that writes nothing: its job is never saved or reported to.
-    ctx = RunContext(
-        job=SyncJob(mapping=mapping, mapping_name=mapping.name, direction=SyncJob.JobDirection.BOTH),
-        mapping=mapping,
-        client=client,
-        started_at=timezone.now(),
-        attributes=attributes,
-        change_tracking=change_tracking,
-    )
+    ctx = reading_context(client=client, mapping=mapping)
     result = MappingVerification(mapping=mapping, limit=limit)
     _compare_coupled_pairs(ctx, result)
     _find_uncoupled_erp_records(ctx, result)

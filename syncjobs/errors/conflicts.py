@@ -18,7 +18,6 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
-from django.utils import timezone
 from django.utils.text import capfirst
 
 from coupling import selectors as coupling_selectors
@@ -29,7 +28,7 @@ from syncjobs.engine.context import RunContext, crm_noun
 from syncjobs.engine.describe import field_label, value_text
 from syncjobs.engine.merge import merge
 from syncjobs.engine.records import directions
-from syncjobs.engine.run import crm_entity_metadata
+from syncjobs.engine.run import reading_context
 from syncjobs.engine.values import Lookups, RecordFailure
 from syncjobs.models import IntegrationTableMapping, SyncJob
 from syncjobs.runs import jobs
@@ -77,19 +76,6 @@ class RecordConflict:
         """Equal while the conflicting values stay what the page showed (a choice is about those values)."""
         seen = [[f.name, f.erp_value, f.crm_value, f.base_value] for f in self.conflicts]
         return hashlib.sha256(json.dumps(seen, sort_keys=True, default=str).encode()).hexdigest()[:32]
-
-
-def _context(*, client, mapping: IntegrationTableMapping) -> RunContext:
-    """The engine's context for reading values only: its job is never saved or reported to."""
-    attributes, change_tracking = crm_entity_metadata(client, mapping.crm_entity)
-    return RunContext(
-        job=SyncJob(mapping=mapping, mapping_name=mapping.name, direction=SyncJob.JobDirection.BOTH),
-        mapping=mapping,
-        client=client,
-        started_at=timezone.now(),
-        attributes=attributes,
-        change_tracking=change_tracking,
-    )
 
 
 def coupled_record_or_error(*, mapping: IntegrationTableMapping, record: models.Model) -> Coupling:
@@ -151,7 +137,7 @@ def record_conflict(*, client, mapping: IntegrationTableMapping, record: models.
     """The record's conflicting fields now (and the fields changed on one side only); ValidationError when the
     record is not coupled or its row is gone. ``client``: a dataverse.Client, whose errors propagate."""
     coupling = coupled_record_or_error(mapping=mapping, record=record)
-    return _record_conflict(_context(client=client, mapping=mapping), record, coupling)
+    return _record_conflict(reading_context(client=client, mapping=mapping), record, coupling)
 
 
 def record_conflict_resolve(
