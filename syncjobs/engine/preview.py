@@ -501,10 +501,8 @@ class _SyncPass:
                     continue
                 if coupling is not None:
                     self.handled.add(coupling.crm_id)
-                try:
-                    erp_side = values.erp_values(ctx, lookups, record)
-                except RecordFailure as failure:
-                    self.failed(record, failure.message)
+                erp_side = self.erp_side_of(record)
+                if erp_side is None:
                     continue
                 if coupling is None or coupling.state == Coupling.State.CREATING:
                     pending.append(record)
@@ -618,6 +616,14 @@ class _SyncPass:
             )
         return found
 
+    def erp_side_of(self, record: SyncedModel) -> dict | None:
+        """records.erp_side_of: the record's mapped ERP values, or None when they cannot be computed (it fails)."""
+        try:
+            return values.erp_values(self.ctx, self.lookups, record)
+        except RecordFailure as failure:
+            self.failed(record, failure.message)
+            return None
+
     def failed(self, record: models.Model, message: str) -> None:
         self.outcomes["failed"].add(lambda: Sample(describe_record(record, capitalize=True), message=message))
 
@@ -721,10 +727,8 @@ class _SyncPass:
                     self.counterpart_missing(self.row_label(row), coupling)
                     continue
                 self.handled.add(crm_id)
-                try:
-                    erp_side = values.erp_values(ctx, lookups, record)
-                except RecordFailure as failure:
-                    self.failed(record, failure.message)
+                erp_side = self.erp_side_of(record)
+                if erp_side is None:
                     continue
                 self.merge(record, coupling, erp_side, row)
 
@@ -760,10 +764,8 @@ class _SyncPass:
                 snapshot={**erp_held, **creation.crm_held_values(ctx, row), **crm_side},
                 shortened={name: erp_held.get(name) for name in cut},
             )
-            try:
-                erp_side = values.erp_values(ctx, lookups, record)
-            except RecordFailure as failure:
-                self.failed(record, failure.message)
+            erp_side = self.erp_side_of(record)
+            if erp_side is None:
                 continue
             self.merge(record, coupling, erp_side, row)
 
