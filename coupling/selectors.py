@@ -55,13 +55,16 @@ def with_coupling(queryset: QuerySet) -> QuerySet:
 _PRIMARY_NAMES = {"contact": "fullname", "systemuser": "fullname", "transactioncurrency": "currencyname"}
 
 
-def crm_row_name(mapping: IntegrationTableMapping | None, coupling: Coupling | None) -> str:
+def crm_row_name(mapping: IntegrationTableMapping | None, coupling: Coupling | None, *, field_mappings=None) -> str:
     """The coupled row's name as last synchronized (the coupling's snapshot), without asking Dynamics 365;
-    empty when the mapping does not carry it (a contact's first and last name, say)."""
+    empty when the mapping does not carry it (a contact's first and last name, say). ``field_mappings``: the
+    mapping's, when the caller holds them already (a run: no query per record)."""
     if mapping is None or coupling is None:
         return ""
     primary = _PRIMARY_NAMES.get(coupling.crm_entity, "name")
-    for field_mapping in mapping.field_mappings.filter(crm_attribute=primary):
+    if field_mappings is None:
+        field_mappings = mapping.field_mappings.all()
+    for field_mapping in (f for f in field_mappings if f.crm_attribute == primary):
         value = (coupling.snapshot or {}).get(field_mapping.name)
         if value:
             return str(value)

@@ -253,7 +253,7 @@ def _keyset_pages(queryset: models.QuerySet[Coupling]) -> Iterator[list[Coupling
 def _row_words(ctx: RunContext, coupling: Coupling) -> str:
     """The coupled Dynamics 365 row by the name it had when last synchronized ("Dynamics 365 account “Adatum”"), or
     by its id where the mapping does not carry its name."""
-    name = coupling_selectors.crm_row_name(ctx.mapping, coupling)
+    name = coupling_selectors.crm_row_name(ctx.mapping, coupling, field_mappings=ctx.fields)
     return (
         f"{crm_noun(ctx.mapping.crm_entity)} “{name}”"
         if name
