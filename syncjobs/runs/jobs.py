@@ -26,10 +26,12 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from coupling import services as coupling_services
+from coupling.dependencies import parent_couple_link
 from nav_crm.records import describe_record
 from syncjobs.models import IntegrationTableMapping, SyncJob, SyncJobError, SyncJobWarning
 from syncjobs.runs.leases import Heartbeat, lease_claim, stale_cutoff
 from syncjobs.runs.report import JobCannotRun
+from syncjobs.runs.selectors import finished_jobs_older_than
 
 logger = logging.getLogger(__name__)
 
@@ -294,8 +296,6 @@ def job_record_error(
         erp_system_id = record.system_id
         erp_label = erp_label or describe_record(record)
     if parent is not None and not fix_url:
-        from coupling.dependencies import parent_couple_link
-
         fix_url, fix_label = parent_couple_link(parent)
     mapping_name = mapping.name if mapping is not None else job.mapping_name
     fingerprint = error_fingerprint(mapping_name=mapping_name, message=message)
@@ -461,8 +461,6 @@ def jobs_delete_older_than(*, days: int) -> int:
     """Delete the finished jobs created more than ``days`` days ago, with their errors; returns the jobs count."""
     if days < 0:
         raise ValidationError({"days": "Enter zero or more days."})
-    from syncjobs.runs.selectors import finished_jobs_older_than
-
     old = finished_jobs_older_than(days=days)
     with transaction.atomic():
         SyncJobError.objects.filter(job__in=old).delete()
